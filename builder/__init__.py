@@ -1,0 +1,1 @@
+"""Design time: drafts, publishing with migration preview, versions, the designers."""

@@ -1,0 +1,85 @@
+"""The error hierarchy every layer raises, mapped to HTTP in one place (runtime).
+
+Each error carries a machine ``code``, a bilingual message and optional
+``details``. ``str(error)`` is the English text; ``error.text("zh")`` the
+Chinese one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.core.i18n import Label, label
+
+
+class QiqiaoError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    code = "error"
+
+    def __init__(
+        self, message: str | Label | Mapping[str, str], *, details: Any = None
+    ) -> None:
+        self.message = label(message)
+        self.details = details
+        super().__init__(self.message.en)
+
+    def text(self, locale: str = "en") -> str:
+        return self.message.text(locale)
+
+    def as_dict(self, locale: str = "en") -> dict[str, Any]:
+        """The JSON error body: ``{"code", "message", "details"}``."""
+        return {"code": self.code, "message": self.text(locale), "details": self.details}
+
+
+class DefinitionError(QiqiaoError):
+    """A definition (form, flow, formula ...) is malformed; raised at load or publish."""
+
+    code = "definition_error"
+
+
+class RegistryError(QiqiaoError):
+    """An unknown or duplicate key in a registry."""
+
+    code = "registry_error"
+
+
+class ValidationError(QiqiaoError):
+    """Input data is invalid; ``field_errors`` maps a field key to its messages."""
+
+    code = "validation_error"
+
+    def __init__(
+        self,
+        message: str | Label | Mapping[str, str],
+        *,
+        field_errors: Mapping[str, list[Label]] | None = None,
+    ) -> None:
+        self.field_errors = dict(field_errors or {})
+        super().__init__(message, details=None)
+
+    def as_dict(self, locale: str = "en") -> dict[str, Any]:
+        body = super().as_dict(locale)
+        body["details"] = {
+            key: [m.text(locale) for m in messages] for key, messages in self.field_errors.items()
+        }
+        return body
+
+
+class PermissionDenied(QiqiaoError):
+    """The acting user may not do this."""
+
+    code = "permission_denied"
+
+
+class NotFoundError(QiqiaoError):
+    """The thing does not exist, or lies outside the user's data scope."""
+
+    code = "not_found"
+
+
+class ConflictError(QiqiaoError):
+    """A concurrent change won (stale ``version``) or a unique key is taken."""
+
+    code = "conflict"

@@ -1,0 +1,6 @@
+"""(being written)"""
+
+from engine.expr.functions.base import FamilyBuilder
+
+family = FamilyBuilder("numeric")
+FUNCTIONS = family.functions

@@ -1,0 +1,1 @@
+"""The Flask runtime (web UI, REST API, worker, CLI); built on engine."""

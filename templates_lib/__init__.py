@@ -1,0 +1,1 @@
+"""Template packages that ship with Qiqiao (the CRM)."""
