@@ -52,7 +52,7 @@ def evaluation_order(formulas: Mapping[str, CompiledFormula | str]) -> list[str]
                 state[done] = 2
                 order.append(done)
             elif state.get(dep) == 1:
-                cycle = path[path.index(dep):] + [dep]
+                cycle = [*path[path.index(dep):], dep]
                 raise FormulaCycleError(cycle)
             elif state.get(dep) != 2:
                 state[dep] = 1

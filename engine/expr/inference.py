@@ -18,8 +18,17 @@ from engine.core.registry import Registry
 from engine.expr.functions.base import Function
 from engine.expr.syntax import Source, field_path
 from engine.expr.types import (
-    ANY, BLANK, BOOLEAN, DATE, DATETIME, MONEY, NUMBER, TEXT, FormulaType, element, list_of,
-    type_label, unify,
+    ANY,
+    BLANK,
+    BOOLEAN,
+    MONEY,
+    NUMBER,
+    TEXT,
+    FormulaType,
+    element,
+    list_of,
+    type_label,
+    unify,
 )
 
 _OPERATION = {
@@ -220,17 +229,15 @@ class _Inference:
 def _incomparable(left: FormulaType, right: FormulaType) -> bool:
     if not left.is_known or not right.is_known:
         return False
-    groups = (
-        (lambda t: t.is_numeric),
-        (lambda t: t.kind in _DATES),
-        (lambda t: t.kind == "text"),
-        (lambda t: t.kind == "boolean"),
-    )
     def group(t: FormulaType) -> int:
-        for index, test in enumerate(groups):
-            if test(t):
-                return index
-        return -1
+        if t.is_numeric:
+            return 0
+        if t.kind in _DATES:
+            return 1
+        if t.kind == "text":
+            return 2
+        return 3 if t.kind == "boolean" else -1
+
     a, b = group(left), group(right)
     if a == -1 or b == -1:
         return False

@@ -54,7 +54,7 @@ def _shift(moment: Any, number: Decimal) -> dt.date | dt.datetime:
     """A date plus ``number`` days: whole days for a date, exact time for a date-time."""
     try:
         if type(moment) is dt.date:
-            return moment + dt.timedelta(days=int(number))  # type: ignore[no-any-return]
+            return moment + dt.timedelta(days=int(number))
         return moment + _days(number)  # type: ignore[no-any-return]
     except OverflowError:
         fail_num("日期超出范围", "Date is out of range")
@@ -196,7 +196,7 @@ def _rank(value: Any) -> int:
 
 
 def _cmp(x: Any, y: Any) -> int:
-    return (x > y) - (x < y)
+    return int((x > y) - (x < y))
 
 
 def compare(a: Any, b: Any) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 
 from engine.core.i18n import Label
@@ -115,7 +116,9 @@ def parse(text: str) -> tuple[ast.Expression, Source]:
     if not source.parsed_text:
         raise FormulaError(Label("公式是空的", "The formula is empty"), text=text)
     try:
-        tree = ast.parse(source.parsed_text, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "invalid decimal literal" and the like
+            tree = ast.parse(source.parsed_text, mode="eval")
     except SyntaxError as exc:
         raise _syntax_error(source, exc) from None
     except (RecursionError, MemoryError, ValueError, OverflowError):
@@ -128,8 +131,9 @@ def parse(text: str) -> tuple[ast.Expression, Source]:
 
 
 def _rewrite(text: str) -> Source:
-    """Accept ``=x``, ``a = b`` and ``a <> b`` from spreadsheet habit; drop
-    surrounding white space (Python's eval mode refuses a leading indent)."""
+    """Accept ``=x``, ``a = b`` and ``a <> b`` from spreadsheet habit and line
+    breaks anywhere; drop surrounding white space (Python's eval mode refuses
+    a leading indent)."""
     line_starts = [0]
     for line in text.split("\n")[:-1]:
         line_starts.append(line_starts[-1] + len(line) + 1)
@@ -141,7 +145,18 @@ def _rewrite(text: str) -> Source:
         t for t in tokens if t.type in (tokenize.OP, tokenize.NAME, tokenize.NUMBER, tokenize.STRING)
     ]
     edits: list[tuple[int, int, str]] = []  # start, end (absolute), replacement
+    for token in tokens:
+        # A formula may span lines, as in a spreadsheet's formula bar: line
+        # breaks between tokens are spaces (positions still map to the text).
+        if token.type in (tokenize.NL, tokenize.NEWLINE) and token.string:
+            start = line_starts[token.start[0] - 1] + token.start[1]
+            edits.append((start, start + len(token.string), " " * len(token.string)))
     for index, token in enumerate(significant):
+        if token.type == tokenize.NAME:
+            if _is_keyword_call(significant, index):
+                start = line_starts[token.start[0] - 1] + token.start[1]
+                edits.append((start, start + len(token.string), token.string.upper()))
+            continue
         if token.type != tokenize.OP:
             continue
         start = line_starts[token.start[0] - 1] + token.start[1]
@@ -167,6 +182,28 @@ def _rewrite(text: str) -> Source:
     lead = len(parsed) - len(parsed.lstrip())
     stripped = parsed.strip()
     return Source(text, stripped, origin[lead : lead + len(stripped)])
+
+
+_KEYWORD_FUNCTIONS = frozenset({"if", "and", "or", "not"})
+_OPERATOR_WORDS = frozenset({"and", "or", "not", "if", "else", "in", "is"})
+
+
+def _is_keyword_call(tokens: list[tokenize.TokenInfo], index: int) -> bool:
+    """``if(...)``, ``and(...)``: a function written in lower case that Python
+    reads as a keyword. It is a call when ``(`` follows at once and nothing
+    before it is an operand (``x and(y)`` stays the operator)."""
+    token = tokens[index]
+    if token.string not in _KEYWORD_FUNCTIONS or index + 1 >= len(tokens):
+        return False
+    after = tokens[index + 1]
+    if after.string != "(" or after.start != token.end:
+        return False
+    if index == 0:
+        return True
+    before = tokens[index - 1]
+    if before.type == tokenize.OP:
+        return before.string not in (")", "]")
+    return before.type == tokenize.NAME and before.string in _OPERATOR_WORDS
 
 
 def _syntax_error(source: Source, exc: SyntaxError) -> FormulaError:

@@ -105,7 +105,8 @@ def unify(types: list[FormulaType]) -> FormulaType:
     if all(t == first for t in known):
         return first
     if all(t.is_numeric for t in known):
-        return MONEY if all(t.kind == "money" for t in known) else NUMBER
+        # A money branch makes the result money: IF(won, amount, 0) is an amount.
+        return MONEY if any(t.kind == "money" for t in known) else NUMBER
     if all(t.kind in ("date", "datetime") for t in known):
         return DATETIME
     return ANY

@@ -153,7 +153,7 @@ def to_bool(value: Any) -> bool:
     """A value as a condition: blank is FALSE, numbers are TRUE unless 0,
     text must say TRUE or FALSE (anything else is ``#VALUE!``, as in Excel)."""
     if value is True or value is False:
-        return value  # type: ignore[no-any-return]
+        return bool(value)
     if value is None or value == "":
         return False
     kind = type(value)

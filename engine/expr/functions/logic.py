@@ -59,19 +59,13 @@ def _truths(value: Any) -> list[bool]:
 @family.function("AND", 1, None, returns=BOOLEAN, rest="boolean", kind="lazy")
 def and_(values: Mapping[str, Any], ctx: EvaluationContext, *conds: Thunk) -> bool:
     """TRUE when every condition holds (stops at the first that does not)."""
-    for cond in conds:
-        if not all(_truths(cond(values, ctx))):
-            return False
-    return True
+    return all(all(_truths(cond(values, ctx))) for cond in conds)
 
 
 @family.function("OR", 1, None, returns=BOOLEAN, rest="boolean", kind="lazy")
 def or_(values: Mapping[str, Any], ctx: EvaluationContext, *conds: Thunk) -> bool:
     """TRUE when any condition holds (stops at the first that does)."""
-    for cond in conds:
-        if any(_truths(cond(values, ctx))):
-            return True
-    return False
+    return any(any(_truths(cond(values, ctx))) for cond in conds)
 
 
 @family.function("NOT", 1, 1, returns=BOOLEAN, params=("boolean",))
