@@ -1,0 +1,250 @@
+"""Numbers: number, money, percent (exact ``Decimal`` values in ``NUMERIC``
+columns, never floats) and rating (a whole number of stars).
+
+Rounding: input with more decimals than the field's ``precision`` is rounded
+half away from zero on coerce (``2.345`` -> ``2.35``, the way people and
+Excel round amounts), not refused: a pasted ``1,234.567`` is a usable amount.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from engine.core.i18n import Label, Message
+from engine.definitions.model import FieldDef
+from engine.fields.base import DefinitionProblem, FieldType, FieldValueError
+from engine.fields.inputs import is_blank_input, parse_decimal, round_half_up, shorten
+from engine.fields.settings import (
+    NUMBER_SETTING,
+    PRECISION_SETTING,
+    check_bounds,
+    int_setting,
+    settings_object,
+)
+
+NUMBER_OPERATORS: tuple[str, ...] = (
+    "eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", "is_blank", "not_blank",
+)
+# Total significant digits of a NUMERIC column. SQLite keeps numbers as
+# 8-byte floats, exact to 15 significant digits: values are quantized back to
+# the field's precision on read, which is exact within that range.
+TOTAL_DIGITS = 20
+
+BELOW_MIN = Message("不能小于 {min}", "Must be at least {min}")
+ABOVE_MAX = Message("不能大于 {max}", "Must be at most {max}")
+TOO_LARGE = Message("数值 {value} 太大", "The number {value} is too large")
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "HKD": "HK$"}
+DECIMAL_JSON_PATTERN = r"^-?\d+(\.\d+)?$"
+
+
+def grouped(number: Decimal, places: int) -> str:
+    """``1234.5`` -> ``1,234.50`` (thousands separators, fixed decimals)."""
+    return f"{number:,.{places}f}"
+
+
+class DecimalType(FieldType):
+    """Shared behaviour of number, money and percent: a Decimal with
+    ``precision`` decimals, bounded by ``min`` and ``max``."""
+
+    formula_type = "number"
+    operators = NUMBER_OPERATORS
+    settings_schema = settings_object({
+        "precision": PRECISION_SETTING, "min": NUMBER_SETTING, "max": NUMBER_SETTING,
+    })
+    default_precision: ClassVar[int] = 2
+
+    def precision(self, field: FieldDef) -> int:
+        return int_setting(field, "precision", self.default_precision)
+
+    def scale(self, field: FieldDef) -> int:
+        """Decimal places the value keeps (percent keeps two more than it shows)."""
+        return self.precision(field)
+
+    def parse(self, raw: Any) -> Decimal:
+        return parse_decimal(raw)
+
+    def bound(self, field: FieldDef, name: str) -> Decimal | None:
+        raw = field.setting(name)
+        if raw is None:
+            return None
+        try:
+            return self.parse(raw)
+        except FieldValueError:
+            return None
+
+    def check_settings(self, field: FieldDef) -> list[DefinitionProblem]:
+        return check_bounds(field, self.parse)
+
+    def columns(self, field: FieldDef) -> list[sa.Column[Any]]:
+        numeric = sa.Numeric(precision=TOTAL_DIGITS, scale=self.scale(field), asdecimal=True)
+        return [sa.Column(field.key, numeric, nullable=True)]
+
+    def coerce(self, field: FieldDef, raw: Any) -> Any:
+        if is_blank_input(raw):
+            return None
+        number = round_half_up(self.parse(raw), self.scale(field))
+        if number.adjusted() >= TOTAL_DIGITS - self.scale(field):
+            raise FieldValueError(TOO_LARGE.format(value=shorten(raw)))
+        return number
+
+    def from_db(self, field: FieldDef, row: Any) -> Any:
+        stored = row.get(field.key)
+        if stored is None:
+            return None
+        return round_half_up(parse_decimal(stored), self.scale(field))
+
+    def validate(self, field: FieldDef, value: Any) -> list[Label]:
+        messages = []
+        low, high = self.bound(field, "min"), self.bound(field, "max")
+        if low is not None and value < low:
+            messages.append(BELOW_MIN.format(min=self.display(field, low)))
+        if high is not None and value > high:
+            messages.append(ABOVE_MAX.format(max=self.display(field, high)))
+        return messages
+
+    def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
+        if value is None:
+            return ""
+        return grouped(Decimal(value), self.precision(field))
+
+    def export_value(self, field: FieldDef, value: Any, locale: str = "zh") -> Any:
+        return value
+
+    def json_schema(self, field: FieldDef) -> dict[str, Any]:
+        return {"type": "string", "format": "decimal", "pattern": DECIMAL_JSON_PATTERN}
+
+    def fake_range(self, field: FieldDef) -> tuple[Decimal, Decimal]:
+        return Decimal(0), Decimal(1000)
+
+    def fake(self, field: FieldDef, rng: random.Random) -> Any:
+        low, high = self.fake_range(field)
+        width = high - low
+        floor, ceiling = self.bound(field, "min"), self.bound(field, "max")
+        if floor is not None:
+            low = max(low, floor)
+        if ceiling is not None:
+            high = min(high, ceiling)
+        if low > high:
+            if floor is not None and ceiling is not None:
+                low, high = floor, ceiling
+            elif floor is not None:
+                high = floor + width
+            else:
+                low = high - width
+        scale = self.scale(field)
+        step = Decimal(1).scaleb(-scale)
+        steps = int((high - low) / step)
+        return round_half_up(low + step * rng.randint(0, max(steps, 0)), scale)
+
+
+class NumberType(DecimalType):
+    """A number with a fixed count of decimals (``precision: 0`` for whole numbers)."""
+
+    key = "number"
+    label = Label("数字", "Number")
+
+
+class MoneyType(DecimalType):
+    """An amount of money in the field's ``currency``; shown as ``¥1,234.50``."""
+
+    key = "money"
+    label = Label("金额", "Money")
+    formula_type = "money"
+    settings_schema = settings_object({
+        "precision": PRECISION_SETTING,
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "min": NUMBER_SETTING,
+        "max": NUMBER_SETTING,
+    })
+
+    def currency(self, field: FieldDef) -> str:
+        return str(field.setting("currency", "CNY"))
+
+    def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
+        if value is None:
+            return ""
+        number = Decimal(value)
+        code = self.currency(field)
+        symbol = CURRENCY_SYMBOLS.get(code)
+        amount = grouped(abs(number), self.precision(field))
+        sign = "-" if number < 0 else ""
+        return f"{sign}{symbol}{amount}" if symbol else f"{sign}{code} {amount}"
+
+    def fake_range(self, field: FieldDef) -> tuple[Decimal, Decimal]:
+        return Decimal(100), Decimal(500000)
+
+
+class PercentType(DecimalType):
+    """A percentage kept as a fraction: ``15%`` is ``0.15``. Numbers and plain
+    numeric text are fractions (as Excel stores them); text ending in ``%`` is
+    a percentage. ``precision`` counts the decimals of the percentage shown,
+    so the value keeps two more; ``min``/``max`` are fractions too (or "50%")."""
+
+    key = "percent"
+    label = Label("百分比", "Percent")
+
+    def scale(self, field: FieldDef) -> int:
+        return self.precision(field) + 2
+
+    def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
+        if value is None:
+            return ""
+        return grouped(Decimal(value).scaleb(2), self.precision(field)) + "%"
+
+    def fake_range(self, field: FieldDef) -> tuple[Decimal, Decimal]:
+        return Decimal(0), Decimal(1)
+
+
+class RatingType(FieldType):
+    """A rating of 1 to ``max`` stars (a whole number); "★★★" reads as 3."""
+
+    key = "rating"
+    label = Label("评分", "Rating")
+    formula_type = "number"
+    operators = NUMBER_OPERATORS
+    settings_schema = settings_object({"max": {"type": "integer", "minimum": 1, "maximum": 10}})
+
+    def max(self, field: FieldDef) -> int:
+        return int_setting(field, "max", 5)
+
+    def columns(self, field: FieldDef) -> list[sa.Column[Any]]:
+        return [sa.Column(field.key, sa.Integer(), nullable=True)]
+
+    def coerce(self, field: FieldDef, raw: Any) -> Any:
+        if is_blank_input(raw):
+            return None
+        if isinstance(raw, str) and raw.strip() and set(raw.strip()) <= {"★", "☆"}:
+            return raw.count("★") or None
+        number = parse_decimal(raw)
+        if number != number.to_integral_value():
+            raise FieldValueError(Message("评分必须是整数：{value}", "A rating is a whole number: {value}")
+                                  .format(value=shorten(raw)))
+        return int(number)
+
+    def validate(self, field: FieldDef, value: Any) -> list[Label]:
+        top = self.max(field)
+        if not 1 <= value <= top:
+            return [Message("评分应在 1 到 {max} 之间", "A rating is between 1 and {max}").format(max=top)]
+        return []
+
+    def formula_value(self, field: FieldDef, value: Any) -> Any:
+        return None if value is None else Decimal(value)
+
+    def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
+        if value is None:
+            return ""
+        stars = int(value)
+        return "★" * stars + "☆" * max(self.max(field) - stars, 0)
+
+    def export_value(self, field: FieldDef, value: Any, locale: str = "zh") -> Any:
+        return value
+
+    def json_schema(self, field: FieldDef) -> dict[str, Any]:
+        return {"type": "integer", "minimum": 1, "maximum": self.max(field)}
+
+    def fake(self, field: FieldDef, rng: random.Random) -> Any:
+        return rng.randint(1, self.max(field))

@@ -1,0 +1,111 @@
+"""Installing an app package, and reading installed apps back.
+
+Installing validates the package (every problem at once), then in one
+transaction creates the forms' tables and records the app and version 1 of
+each definition; on any failure nothing is left behind. What is installed is
+read back from the published definitions, not from the package files, so an
+app keeps working when its package folder changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.core.clock import Clock, SystemClock
+from engine.core.errors import ConflictError, NotFoundError
+from engine.core.i18n import Label, label
+from engine.core.registry import Registry
+from engine.definitions.loader import load_package
+from engine.definitions.model import AppDef, FormDef
+from engine.definitions.serialize import form_to_dict, label_to_dict, manifest_to_dict
+from engine.fields.base import FieldType
+from engine.store.database import Database
+from engine.store.models import App, Definition
+from engine.store.tables import create_form_tables
+
+_APPS = cast(sa.Table, App.__table__)
+_DEFINITIONS = cast(sa.Table, Definition.__table__)
+
+
+def install_package(
+    database: Database,
+    path: str | Path,
+    field_types: Registry[FieldType],
+    *,
+    package: str | None = None,
+    user_id: int | None = None,
+    clock: Clock | None = None,
+) -> AppDef:
+    """Install the package at ``path``; ``PackageError`` lists every problem
+    with it, ``ConflictError`` says the app is already installed."""
+    app = load_package(path, field_types)
+    now = (clock or SystemClock()).now()
+    with database.transaction() as conn:
+        if conn.execute(sa.select(_APPS.c.key).where(_APPS.c.key == app.key)).first():
+            raise ConflictError(
+                Label(f"应用 {app.key} 已安装；升级请用 template upgrade",
+                      f"The app {app.key} is already installed; use template upgrade to change it"),
+                details={"app": app.key},
+            )
+        create_form_tables(database, app, field_types, connection=conn)
+        conn.execute(_APPS.insert().values(
+            key=app.key, label=_label_json(app.label), version=app.version,
+            package=package or app.key, package_version=app.version, installed_at=now,
+        ))
+        rows: list[dict[str, Any]] = [_definition(app.key, "app", app.key, manifest_to_dict(app), now, user_id)]
+        rows += [_definition(app.key, "form", f.key, form_to_dict(f), now, user_id) for f in app.forms]
+        conn.execute(_DEFINITIONS.insert(), rows)
+    return app
+
+
+def _label_json(value: Label) -> dict[str, Any]:
+    data = label_to_dict(value)
+    return data if isinstance(data, dict) else {"zh": data, "en": data}
+
+
+def _definition(app: str, kind: str, key: str, body: dict[str, Any], now: dt.datetime,
+                user_id: int | None) -> dict[str, Any]:
+    return {"app": app, "kind": kind, "key": key, "version": 1, "body": body,
+            "published_at": now, "published_by": user_id}
+
+
+def installed_apps(database: Database, connection: Connection | None = None) -> list[str]:
+    """The keys of the installed apps."""
+    if connection is None:
+        with database.transaction() as conn:
+            return installed_apps(database, conn)
+    return [str(k) for k in connection.execute(sa.select(_APPS.c.key).order_by(_APPS.c.key)).scalars()]
+
+
+def installed_app(database: Database, key: str, connection: Connection | None = None) -> AppDef:
+    """The app as published: the newest version of each of its definitions."""
+    if connection is None:
+        with database.transaction() as conn:
+            return installed_app(database, key, conn)
+    manifest_row = connection.execute(sa.select(_APPS).where(_APPS.c.key == key)).first()
+    if manifest_row is None:
+        names = installed_apps(database, connection)
+        raise NotFoundError(
+            Label(f"应用 {key} 未安装（已安装：{', '.join(names) or '无'}）",
+                  f"The app {key} is not installed (installed: {', '.join(names) or 'none'})"),
+        )
+    newest = (
+        sa.select(_DEFINITIONS.c.key, sa.func.max(_DEFINITIONS.c.version).label("version"))
+        .where(_DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "form")
+        .group_by(_DEFINITIONS.c.key)
+        .subquery()
+    )
+    rows = connection.execute(
+        sa.select(_DEFINITIONS.c.body).join(
+            newest, sa.and_(_DEFINITIONS.c.key == newest.c.key, _DEFINITIONS.c.version == newest.c.version)
+        ).where(_DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "form").order_by(_DEFINITIONS.c.id)
+    ).scalars()
+    forms = tuple(FormDef.from_dict(body, app=key) for body in rows)
+    return AppDef(
+        key=key, label=label(manifest_row.label), version=str(manifest_row.version), forms=forms,
+    )

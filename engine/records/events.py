@@ -1,0 +1,67 @@
+"""Domain events: what happened to a record, for the rule and flow engines.
+
+The record service publishes an event for every create, update and delete
+*inside* the write's transaction: a subscriber that writes (a rule's data
+action) shares the transaction, and a subscriber that raises rolls the whole
+write back. Anything that leaves the process (email, webhooks) must not be
+done by a subscriber directly; it goes to the outbox (a later issue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+RECORD_CREATED = "record.created"
+RECORD_UPDATED = "record.updated"
+RECORD_DELETED = "record.deleted"
+
+
+@dataclass(frozen=True)
+class RecordEvent:
+    """``kind`` is one of the ``RECORD_*`` names; ``changed`` the field keys whose
+    value changed (every non-blank field on create); ``record`` the record after
+    the change (before it, on delete) and ``previous`` its values before."""
+
+    kind: str
+    app: str
+    form: str
+    record_id: int
+    changed: frozenset[str]
+    record: Mapping[str, Any]
+    previous: Mapping[str, Any] | None
+    user_id: int | None
+    connection: Connection = field(repr=False, compare=False)
+
+
+Subscriber = Callable[[RecordEvent], None]
+
+
+class EventBus:
+    """An in-process publish/subscribe bus; subscribers run in subscription order."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[tuple[str | None, Subscriber]] = []
+
+    def subscribe(self, subscriber: Subscriber, kind: str | None = None) -> Callable[[], None]:
+        """Call ``subscriber`` for events of ``kind`` (all kinds when None).
+        Returns a function that unsubscribes."""
+        entry = (kind, subscriber)
+        self._subscribers.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._subscribers:
+                self._subscribers.remove(entry)
+
+        return unsubscribe
+
+    def publish(self, event: RecordEvent) -> None:
+        for kind, subscriber in list(self._subscribers):
+            if kind is None or kind == event.kind:
+                subscriber(event)
+
+    def __bool__(self) -> bool:
+        return bool(self._subscribers)

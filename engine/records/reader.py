@@ -1,0 +1,331 @@
+"""Reading records back into values, and the rows a record owns elsewhere.
+
+A record is its main row plus subform rows (child tables), multi-relation
+links (link tables) and lookups (read through a relation). ``RecordReader``
+assembles them in as few queries as possible: one per table for a whole
+page, never one per record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.core.i18n import Label
+from engine.definitions.model import FieldDef
+from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, Rollup
+from engine.records.values import same
+from engine.store.tables import FormTables
+
+if TYPE_CHECKING:
+    from engine.records.prepare import FieldErrors
+    from engine.records.service import RecordService
+
+Record = dict[str, Any]
+
+
+def utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored system timestamp as an aware UTC moment (SQLite returns it naive)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+class RecordReader:
+    """The read side of ``RecordService`` (it shares the service's forms)."""
+
+    def __init__(self, service: RecordService) -> None:
+        self.service = service
+
+    # --- whole records -----------------------------------------------------------
+    def get(self, conn: Connection, form_key: str, record_id: int) -> Record:
+        compiled, tables = self.service.form(form_key)
+        row = conn.execute(sa.select(tables.main).where(tables.main.c.id == record_id)).first()
+        if row is None:
+            from engine.records.service import _not_found
+
+            raise _not_found(compiled.form, record_id)
+        return self.hydrate(conn, compiled, tables, [row._mapping])[0]
+
+    def hydrate(
+        self,
+        conn: Connection,
+        compiled: CompiledForm,
+        tables: FormTables,
+        rows: Sequence[Mapping[Any, Any]],
+        fields: Sequence[str] | None = None,
+    ) -> list[Record]:
+        """Records from main-table rows; ``fields`` limits what is read beyond
+        the main row (subforms, links and lookups cost a query each per page)."""
+        wanted = set(fields) if fields is not None else None
+        records: list[Record] = []
+        for row in rows:
+            record: Record = {key: row.get(key) for key in SYSTEM_FIELDS}
+            record["created_at"] = utc(record["created_at"])
+            record["updated_at"] = utc(record["updated_at"])
+            for f in compiled.stored_fields:
+                if wanted is None or f.key in wanted:
+                    record[f.key] = compiled.types[f.key].from_db(f, cast(Mapping[str, Any], row))
+            records.append(record)
+        if not records:
+            return records
+        ids = [int(r["id"]) for r in records]
+        for sub in compiled.subforms:
+            if wanted is None or sub.key in wanted:
+                rows_by_parent = self._child_rows(conn, compiled, tables, sub, ids)
+                for record in records:
+                    record[sub.key] = rows_by_parent.get(int(record["id"]), [])
+        for link in compiled.link_fields:
+            if wanted is None or link.key in wanted:
+                targets = self._links(conn, tables, link, ids)
+                for record in records:
+                    record[link.key] = targets.get(int(record["id"]), [])
+        for lookup in compiled.lookups:
+            if wanted is not None and lookup.key not in wanted:
+                continue
+            relation = compiled.form.get_field(lookup.relation)
+            target_ids = {r.get(lookup.relation) for r in records} - {None}
+            if compiled.types[relation.key].storage != "column" or not target_ids:
+                for record in records:
+                    record[lookup.key] = None
+                continue
+            values = self._field_values(conn, str(relation.setting("target")), lookup.field, target_ids)
+            for record in records:
+                record[lookup.key] = values.get(record.get(lookup.relation))
+        return records
+
+    def _child_rows(
+        self, conn: Connection, compiled: CompiledForm, tables: FormTables, sub: FieldDef,
+        ids: list[int],
+    ) -> dict[int, list[Record]]:
+        table = tables.field_tables(sub.key)[0]
+        types = compiled.child_types[sub.key]
+        query = sa.select(table).where(table.c.parent_id.in_(ids)).order_by(
+            table.c.parent_id, table.c.position, table.c.id
+        )
+        result: dict[int, list[Record]] = {}
+        for row in conn.execute(query):
+            mapping = row._mapping
+            child: Record = {"id": mapping["id"]}
+            for c in sub.fields:
+                if types[c.key].stored and types[c.key].storage == "column":
+                    child[c.key] = types[c.key].from_db(c, cast(Mapping[str, Any], mapping))
+            result.setdefault(int(mapping["parent_id"]), []).append(child)
+        return result
+
+    @staticmethod
+    def _links(conn: Connection, tables: FormTables, link: FieldDef, ids: list[int]) -> dict[int, list[int]]:
+        table = tables.field_tables(link.key)[0]
+        query = sa.select(table.c.source_id, table.c.target_id).where(table.c.source_id.in_(ids)).order_by(
+            table.c.source_id, table.c.position
+        )
+        result: dict[int, list[int]] = {}
+        for source_id, target_id in conn.execute(query):
+            result.setdefault(int(source_id), []).append(int(target_id))
+        return result
+
+    def _field_values(self, conn: Connection, form_key: str, key: str, ids: set[Any]) -> dict[Any, Any]:
+        compiled, tables = self.service.form(form_key)
+        f = compiled.form.field(key)
+        if key in SYSTEM_FIELDS:
+            column = tables.main.c[key]
+            return dict(conn.execute(sa.select(tables.main.c.id, column).where(tables.main.c.id.in_(ids))).all())
+        if f is None or compiled.types[key].storage != "column":
+            return {}
+        rows = conn.execute(sa.select(tables.main).where(tables.main.c.id.in_(ids)))
+        return {row.id: compiled.types[key].from_db(f, cast(Mapping[str, Any], row._mapping)) for row in rows}
+
+    # --- for computing ------------------------------------------------------------
+    def related(self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Relation key -> the related record as formulas see it (with ``id``)."""
+        related: dict[str, Any] = {}
+        for key in compiled.related_paths:
+            relation = compiled.form.get_field(key)
+            target_id = values.get(key)
+            if target_id is None or compiled.types[key].storage != "column":
+                related[key] = None
+                continue
+            target_key = str(relation.setting("target"))
+            target_compiled, target_tables = self.service.form(target_key)
+            row = conn.execute(
+                sa.select(target_tables.main).where(target_tables.main.c.id == target_id)
+            ).first()
+            if row is None:
+                related[key] = None
+                continue
+            record = self.hydrate(conn, target_compiled, target_tables, [row._mapping], fields=[
+                f.key for f in target_compiled.stored_fields
+            ])[0]
+            seen = target_compiled.formula_values(record)
+            title_field = target_compiled.form.title_field
+            seen["_title"] = record.get(title_field) if title_field else record.get("id")
+            related[key] = seen
+        return related
+
+    def outside_rollups(self, conn: Connection, compiled: CompiledForm, record_id: int | None) -> dict[str, Any]:
+        """The rollups over other forms' records pointing at this record."""
+        result: dict[str, Any] = {}
+        for rollup in compiled.rollups:
+            if rollup.other_form is None:
+                continue
+            result[rollup.key] = self._outside_rollup(conn, compiled, rollup, record_id)
+        return result
+
+    def _outside_rollup(
+        self, conn: Connection, compiled: CompiledForm, rollup: Rollup, record_id: int | None
+    ) -> Any:
+        empty = Decimal(0) if rollup.aggregate in ("sum", "count") else None
+        if record_id is None:
+            return empty
+        assert rollup.other_form is not None and rollup.relation is not None
+        other_compiled, other_tables = self.service.form(rollup.other_form)
+        main = other_tables.main
+        measure: Any
+        if rollup.aggregate == "count":
+            measure = sa.func.count(main.c[rollup.field]) if rollup.field else sa.func.count()
+        else:
+            measure = getattr(sa.func, rollup.aggregate)(main.c[str(rollup.field)])
+        query = sa.select(measure).where(main.c[rollup.relation] == record_id)
+        if rollup.where:
+            from engine.records.filters import compile_filter
+
+            query = query.where(compile_filter(
+                rollup.where, other_compiled.form, self.service.app, self.service.field_types,
+            ))
+        value = conn.execute(query).scalar()
+        if value is None:
+            return empty
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        if rollup.field and rollup.aggregate != "count":
+            source_field = other_compiled.form.get_field(rollup.field)
+            places = source_field.setting("precision")
+            if places is not None and rollup.aggregate != "avg":
+                number = number.quantize(Decimal(1).scaleb(-int(places)))
+        return number
+
+    def check_relations(
+        self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any],
+        errors: FieldErrors, given: set[str],
+    ) -> None:
+        """Every related id points at an existing record of the target form."""
+        for f in compiled.relations:
+            if f.key not in given or f.key in errors:
+                continue
+            value = values.get(f.key)
+            ids = [value] if not isinstance(value, list | tuple) else list(value)
+            ids = [i for i in ids if i is not None]
+            if not ids:
+                continue
+            target_compiled, target_tables = self.service.form(str(f.setting("target")))
+            found = set(conn.execute(
+                sa.select(target_tables.main.c.id).where(target_tables.main.c.id.in_(ids))
+            ).scalars())
+            missing = [i for i in ids if i not in found]
+            if missing:
+                text = ", ".join(f"#{i}" for i in missing)
+                errors.setdefault(f.key, []).append(Label(
+                    f"{target_compiled.form.label.zh} {text} 不存在",
+                    f"{target_compiled.form.label.en} {text} does not exist",
+                ))
+
+    # --- rows a record owns ------------------------------------------------------
+    def write_children(
+        self, conn: Connection, compiled: CompiledForm, tables: FormTables, record_id: int,
+        values: Mapping[str, Any], *, creating: bool, only: set[str] | None = None,
+    ) -> None:
+        for sub in compiled.subforms:
+            if creating or (only is not None and sub.key in only):
+                self._write_rows(conn, compiled, tables, sub, record_id, values.get(sub.key) or [], creating)
+        for link in compiled.link_fields:
+            if creating or (only is not None and link.key in only):
+                table = tables.field_tables(link.key)[0]
+                if not creating:
+                    conn.execute(table.delete().where(table.c.source_id == record_id))
+                targets = list(dict.fromkeys(values.get(link.key) or []))
+                if targets:
+                    conn.execute(table.insert(), [
+                        {"source_id": record_id, "target_id": t, "position": i}
+                        for i, t in enumerate(targets)
+                    ])
+
+    def _write_rows(
+        self, conn: Connection, compiled: CompiledForm, tables: FormTables, sub: FieldDef,
+        record_id: int, rows: Sequence[Mapping[str, Any]], creating: bool,
+    ) -> None:
+        table = tables.field_tables(sub.key)[0]
+        types = compiled.child_types[sub.key]
+        existing: dict[int, Mapping[Any, Any]] = {}
+        if not creating:
+            existing = {
+                int(r.id): r._mapping
+                for r in conn.execute(sa.select(table).where(table.c.parent_id == record_id))
+            }
+        kept: set[int] = set()
+        inserts: list[dict[str, Any]] = []
+        for position, row in enumerate(rows):
+            data: dict[str, Any] = {"parent_id": record_id, "position": position}
+            for c in sub.fields:
+                if types[c.key].stored and types[c.key].storage == "column":
+                    data.update(types[c.key].to_db(c, row.get(c.key)))
+            row_id = row.get("id")
+            if row_id is not None and int(row_id) in existing:
+                kept.add(int(row_id))
+                old = existing[int(row_id)]
+                if any(not same(old.get(k), v) for k, v in data.items()):
+                    conn.execute(table.update().where(table.c.id == int(row_id)).values(data))
+            else:
+                inserts.append(data)
+        gone = set(existing) - kept
+        if gone:
+            conn.execute(table.delete().where(table.c.id.in_(gone)))
+        if inserts:
+            conn.execute(table.insert(), inserts)
+
+    def delete_children(self, conn: Connection, compiled: CompiledForm, tables: FormTables, record_id: int) -> None:
+        for sub in compiled.subforms:
+            table = tables.field_tables(sub.key)[0]
+            conn.execute(table.delete().where(table.c.parent_id == record_id))
+        for link in compiled.link_fields:
+            table = tables.field_tables(link.key)[0]
+            conn.execute(table.delete().where(table.c.source_id == record_id))
+
+    # --- lists -------------------------------------------------------------------------
+    def list(
+        self, conn: Connection, form_key: str, *, filter: Mapping[str, Any] | None,
+        sort: Sequence[Mapping[str, Any] | str], search: str | None, limit: int,
+        after: str | None, fields: Sequence[str] | None, user_id: int | None,
+    ) -> dict[str, Any]:
+        from engine.records import query as list_query
+
+        compiled, tables = self.service.form(form_key)
+        page = list_query.build_list_query(
+            compiled.form, self.service.app, self.service.field_types, filter=filter,
+            sort=sort, search=search, limit=limit, after=after, user_id=user_id,
+            today=self.service.clock.today(),
+        )
+        rows = [row._mapping for row in conn.execute(page.select)]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        records = self.hydrate(conn, compiled, tables, rows, fields)
+        return {"records": records, "next": page.cursor(rows[-1]) if more and rows else None}
+
+    def count(
+        self, conn: Connection, form_key: str, *, filter: Mapping[str, Any] | None,
+        search: str | None, cap: int, user_id: int | None,
+    ) -> tuple[int, bool]:
+        from engine.records import query as list_query
+
+        compiled, _ = self.service.form(form_key)
+        statement = list_query.count_query(
+            compiled.form, self.service.app, self.service.field_types, filter=filter,
+            search=search, cap=cap, user_id=user_id, today=self.service.clock.today(),
+        )
+        counted = int(conn.execute(statement).scalar_one())
+        return (min(counted, cap), counted <= cap)
+
+

@@ -1,0 +1,523 @@
+"""The one write path for records: ``RecordService``.
+
+Every record — from the web, the API, an import or a rule — is created,
+updated and deleted here, each in one transaction:
+
+coercion and validation (all errors, per field, both languages) -> defaults
+(fixed, formula) -> formula fields, lookups and rollups in dependency order
+-> form rules -> serial numbers -> write with optimistic locking on
+``version`` -> audit entry with the field-level diff -> domain events ->
+rollups of the records this one counts towards.
+
+Nothing is half-written: a failure anywhere rolls the whole write back.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.core.clock import Clock, SystemClock
+from engine.core.errors import ConflictError, NotFoundError, ValidationError
+from engine.core.i18n import Label
+from engine.core.registry import Registry
+from engine.definitions.model import AppDef, FormDef
+from engine.expr import EvaluationContext
+from engine.fields.base import FieldType
+from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, FormState, compiled_form
+from engine.records.events import (
+    RECORD_CREATED,
+    RECORD_DELETED,
+    RECORD_UPDATED,
+    EventBus,
+    RecordEvent,
+)
+from engine.records.prepare import (
+    FieldErrors,
+    apply_defaults,
+    blank,
+    check_unique,
+    coerce,
+    validate_values,
+)
+from engine.records.reader import RecordReader
+from engine.records.serials import next_serial
+from engine.records.values import jsonable, same
+from engine.store.database import Database
+from engine.store.models import AuditEntry
+from engine.store.tables import FormTables, form_tables
+
+Record = dict[str, Any]
+_AUDIT = cast(sa.Table, AuditEntry.__table__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing and through what: the user (None for the system), the
+    channel (``web``, ``api``, ``import``, ``rule``) and, for HTTP, the address."""
+
+    user_id: int | None = None
+    source: str = "api"
+    ip: str | None = None
+    request_id: str | None = None
+
+
+SYSTEM = Actor(None, "system")
+
+
+class RecordService:
+    """Create, update, delete, get and list the records of one app."""
+
+    def __init__(
+        self,
+        database: Database,
+        app: AppDef,
+        *,
+        field_types: Registry[FieldType] | None = None,
+        clock: Clock | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
+        if field_types is None:
+            from engine.fields import FIELD_TYPES
+
+            field_types = FIELD_TYPES
+        self.database = database
+        self.app = app
+        self.field_types = field_types
+        self.clock = clock or SystemClock()
+        self.bus = bus or EventBus()
+        self.reader = RecordReader(self)
+        self._forms: dict[str, tuple[CompiledForm, FormTables]] = {}
+        # form key -> [(parent form, rollup key)] of rollups counting that form's records
+        self._dependents: dict[str, list[tuple[str, str]]] = {}
+        for form in app.forms:
+            compiled = compiled_form(form, field_types)
+            for rollup in compiled.rollups:
+                if rollup.other_form:
+                    self._dependents.setdefault(rollup.other_form, []).append((form.key, rollup.key))
+
+    # --- forms ---------------------------------------------------------------
+    def form(self, key: str) -> tuple[CompiledForm, FormTables]:
+        """The compiled form and its tables; an unknown form is NotFoundError."""
+        found = self._forms.get(key)
+        if found is None:
+            form = self.app.form(key)
+            if form is None:
+                close = difflib.get_close_matches(key, [f.key for f in self.app.forms], n=1)
+                hint = f" — did you mean {close[0]}?" if close else ""
+                raise NotFoundError(
+                    Label(f"应用 {self.app.key} 没有表单 {key}", f"App {self.app.key} has no form {key}{hint}")
+                )
+            found = (compiled_form(form, self.field_types), form_tables(form, self.field_types))
+            self._forms[key] = found
+        return found
+
+    @contextmanager
+    def transaction(self, connection: Connection | None = None) -> Iterator[Connection]:
+        """The caller's transaction, or a new one committed at the end."""
+        if connection is not None:
+            yield connection
+            return
+        with self.database.transaction() as own:
+            yield own
+
+    def context(self, actor: Actor, previous: Mapping[str, Any] | None = None) -> EvaluationContext:
+        user = {"id": actor.user_id} if actor.user_id is not None else None
+        return EvaluationContext(clock=self.clock, user=user, previous=previous)
+
+    # --- reading -------------------------------------------------------------------
+    def get(self, form_key: str, record_id: int, *, connection: Connection | None = None) -> Record:
+        """The record, with subform rows, multi-relation ids and lookups."""
+        with self.transaction(connection) as conn:
+            return self.reader.get(conn, form_key, record_id)
+
+    def list(
+        self,
+        form_key: str,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        sort: Sequence[Mapping[str, Any] | str] = (),
+        search: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+        fields: Sequence[str] | None = None,
+        actor: Actor = SYSTEM,
+        connection: Connection | None = None,
+    ) -> dict[str, Any]:
+        """A page of records: ``{"records": [...], "next": cursor or None}``."""
+        with self.transaction(connection) as conn:
+            return self.reader.list(
+                conn, form_key, filter=filter, sort=sort, search=search, limit=limit,
+                after=after, fields=fields, user_id=actor.user_id,
+            )
+
+    def count(
+        self,
+        form_key: str,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        search: str | None = None,
+        cap: int = 10_000,
+        actor: Actor = SYSTEM,
+        connection: Connection | None = None,
+    ) -> tuple[int, bool]:
+        """How many records match, counting at most ``cap``: (count, exact)."""
+        with self.transaction(connection) as conn:
+            return self.reader.count(conn, form_key, filter=filter, search=search, cap=cap,
+                                     user_id=actor.user_id)
+
+    def evaluate(
+        self,
+        form_key: str,
+        values: Mapping[str, Any],
+        *,
+        record_id: int | None = None,
+        actor: Actor = SYSTEM,
+        connection: Connection | None = None,
+    ) -> FormState:
+        """The live form for ``values`` (merged over the stored record when
+        ``record_id`` is given), with related records and rollups from the database."""
+        from engine.records.live import coerce_leniently
+
+        compiled, _ = self.form(form_key)
+        with self.transaction(connection) as conn:
+            previous = self.reader.get(conn, form_key, record_id) if record_id is not None else {}
+            clean, problems = coerce_leniently(compiled, values)
+            merged = {**previous, **clean}
+            context = self.context(actor, compiled.formula_values(previous) if previous else None)
+            state = self._compute(conn, compiled, merged, context, record_id=record_id)
+            state.input_errors.update(problems)
+            return state
+
+    # --- writing -------------------------------------------------------------------
+    def create(
+        self,
+        form_key: str,
+        values: Mapping[str, Any],
+        *,
+        actor: Actor = SYSTEM,
+        connection: Connection | None = None,
+    ) -> Record:
+        """Create a record from input values; ValidationError lists every problem."""
+        compiled, tables = self.form(form_key)
+        with self.transaction(connection) as conn:
+            data, errors = coerce(compiled, values, creating=True)
+            context = self.context(actor)
+            apply_defaults(compiled, data, values, context)
+            now = self.clock.now()
+            # Numbers are drawn before formulas run, so a formula may read them;
+            # a refused write rolls the counter back with everything else.
+            if not errors:
+                for f in compiled.form.fields:
+                    if f.type == "serial":
+                        data[f.key] = next_serial(conn, self.app.key, compiled.form.key, f, now)
+            state = self._compute(conn, compiled, data, context, record_id=None)
+            self._validate(conn, compiled, tables, state, errors, given=set(values), record_id=None)
+            if errors:
+                raise _invalid(compiled.form, errors)
+            row = self.row(compiled, state.values)
+            stamp = now.astimezone(dt.UTC)
+            row.update(
+                owner=data.get("owner", actor.user_id), created_by=actor.user_id, created_at=stamp,
+                updated_by=actor.user_id, updated_at=stamp, version=1,
+            )
+            inserted = conn.execute(tables.main.insert().values(row)).inserted_primary_key
+            assert inserted is not None
+            record_id = int(inserted[0])
+            self.reader.write_children(conn, compiled, tables, record_id, state.values, creating=True)
+            record = self.reader.get(conn, form_key, record_id)
+            changed = {f.key for f in compiled.form.fields
+                       if compiled.types[f.key].stored and not blank(record.get(f.key))}
+            self.audit(conn, compiled.form, record_id, "create", actor,
+                        {k: [None, jsonable(record[k])] for k in sorted(changed)})
+            self._publish(conn, RECORD_CREATED, compiled.form, record, None, changed, actor)
+            self._refresh_dependents(conn, compiled.form, None, record, actor)
+            return record
+
+    def create_many(
+        self,
+        form_key: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        actor: Actor = SYSTEM,
+        connection: Connection | None = None,
+    ) -> builtins.list[int]:
+        """Create many records, all or nothing (see ``engine.records.batch``);
+        ``RowsInvalid`` lists every bad row. Returns the new ids in order."""
+        from engine.records.batch import create_many
+
+        with self.transaction(connection) as conn:
+            return create_many(self, conn, form_key, rows, actor)
+
+    def update(
+        self,
+        form_key: str,
+        record_id: int,
+        changes: Mapping[str, Any],
+        *,
+        version: int | None,
+        actor: Actor = SYSTEM,
+        connection: Connection | None = None,
+    ) -> Record:
+        """Change some fields of a record that is at ``version``; a stale
+        version is a ConflictError, so no one overwrites a change unseen.
+        ``version=None`` skips the check (imports, system recomputation)."""
+        compiled, tables = self.form(form_key)
+        with self.transaction(connection) as conn:
+            previous = self.reader.get(conn, form_key, record_id)
+            if version is not None and int(previous["version"]) != int(version):
+                raise _stale(compiled.form, record_id, int(previous["version"]), int(version))
+            data, errors = coerce(compiled, changes, creating=False)
+            merged = {**previous, **data}
+            context = self.context(actor, compiled.formula_values(previous))
+            state = self._compute(conn, compiled, merged, context, record_id=record_id)
+            changed = {
+                f.key for f in compiled.form.fields
+                if compiled.types[f.key].stored and not same(previous.get(f.key), state.values.get(f.key))
+            }
+            for key in sorted(set(data) & changed):
+                if key != "owner" and state.readonly.get(key):
+                    errors.setdefault(key, []).append(Label("该字段只读，不能修改", "This field is read-only"))
+            self._validate(conn, compiled, tables, state, errors, given=changed, record_id=record_id)
+            if errors:
+                raise _invalid(compiled.form, errors)
+            if "owner" in data and not same(previous.get("owner"), data["owner"]):
+                changed.add("owner")
+            self._write_update(conn, compiled, tables, record_id, int(previous["version"]),
+                               state.values, changed, actor)
+            record = self.reader.get(conn, form_key, record_id)
+            diff = {k: [jsonable(previous.get(k)), jsonable(record.get(k))] for k in sorted(changed)}
+            self.audit(conn, compiled.form, record_id, "update", actor, diff)
+            self._publish(conn, RECORD_UPDATED, compiled.form, record, previous, changed, actor)
+            self._refresh_dependents(conn, compiled.form, previous, record, actor)
+            return record
+
+    def delete(
+        self,
+        form_key: str,
+        record_id: int,
+        *,
+        version: int | None = None,
+        actor: Actor = SYSTEM,
+        connection: Connection | None = None,
+    ) -> None:
+        """Delete a record (its subform rows and links go with it). A record
+        that others still point at is a ConflictError naming them."""
+        compiled, tables = self.form(form_key)
+        with self.transaction(connection) as conn:
+            previous = self.reader.get(conn, form_key, record_id)
+            if version is not None and int(previous["version"]) != int(version):
+                raise _stale(compiled.form, record_id, int(previous["version"]), int(version))
+            self._check_not_referenced(conn, compiled.form, record_id)
+            self.reader.delete_children(conn, compiled, tables, record_id)
+            conn.execute(tables.main.delete().where(tables.main.c.id == record_id))
+            self.audit(conn, compiled.form, record_id, "delete", actor,
+                        {f.key: [jsonable(previous.get(f.key)), None] for f in compiled.form.fields
+                         if compiled.types[f.key].stored and not blank(previous.get(f.key))})
+            self._publish(conn, RECORD_DELETED, compiled.form, previous, previous,
+                          frozenset(previous) - SYSTEM_FIELDS_SET, actor)
+            self._refresh_dependents(conn, compiled.form, previous, None, actor)
+
+    # --- the steps -------------------------------------------------------------------
+    def _validate(
+        self,
+        conn: Connection,
+        compiled: CompiledForm,
+        tables: FormTables,
+        state: FormState,
+        errors: FieldErrors,
+        *,
+        given: set[str],
+        record_id: int | None,
+    ) -> None:
+        validate_values(compiled, state, errors, given=given, creating=record_id is None)
+        self.reader.check_relations(conn, compiled, state.values, errors, given)
+        check_unique(conn, compiled, tables, state.values, errors, given, record_id)
+
+    def _compute(
+        self,
+        conn: Connection,
+        compiled: CompiledForm,
+        values: dict[str, Any],
+        context: EvaluationContext,
+        *,
+        record_id: int | None,
+    ) -> FormState:
+        related = self.reader.related(conn, compiled, values) if compiled.related_paths else None
+        outside = self.reader.outside_rollups(conn, compiled, record_id)
+        return compiled.compute(values, context, related, outside)
+
+    def row(self, compiled: CompiledForm, values: Mapping[str, Any]) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for f in compiled.stored_fields:
+            row.update(compiled.types[f.key].to_db(f, values.get(f.key)))
+        return row
+
+    def _write_update(
+        self,
+        conn: Connection,
+        compiled: CompiledForm,
+        tables: FormTables,
+        record_id: int,
+        version: int,
+        values: Mapping[str, Any],
+        changed: set[str],
+        actor: Actor,
+    ) -> None:
+        row: dict[str, Any] = {}
+        for f in compiled.stored_fields:
+            if f.key in changed:
+                row.update(compiled.types[f.key].to_db(f, values.get(f.key)))
+        if "owner" in changed:
+            row["owner"] = values.get("owner")
+        row.update(updated_by=actor.user_id, updated_at=self.clock.now().astimezone(dt.UTC),
+                   version=version + 1)
+        main = tables.main
+        result = conn.execute(
+            main.update().where(main.c.id == record_id, main.c.version == version).values(row)
+        )
+        if result.rowcount != 1:
+            current = conn.execute(sa.select(main.c.version).where(main.c.id == record_id)).scalar()
+            if current is None:
+                raise _not_found(compiled.form, record_id)
+            raise _stale(compiled.form, record_id, int(current), version)
+        self.reader.write_children(conn, compiled, tables, record_id, values, creating=False,
+                                   only=changed)
+
+    def audit(
+        self, conn: Connection, form: FormDef, record_id: int | None, action: str, actor: Actor,
+        changes: dict[str, Any],
+    ) -> None:
+        conn.execute(
+            _AUDIT.insert().values(
+                at=self.clock.now(), user_id=actor.user_id, app=self.app.key, form=form.key,
+                record_id=record_id, action=action, changes=changes, source=actor.source,
+                request_id=actor.request_id, ip=actor.ip,
+            )
+        )
+
+    def _publish(
+        self, conn: Connection, kind: str, form: FormDef, record: Record,
+        previous: Record | None, changed: set[str] | frozenset[str], actor: Actor,
+    ) -> None:
+        if not self.bus:
+            return
+        self.bus.publish(RecordEvent(
+            kind=kind, app=self.app.key, form=form.key, record_id=int(record["id"]),
+            changed=frozenset(changed), record=record, previous=previous,
+            user_id=actor.user_id, connection=conn,
+        ))
+
+    def _refresh_dependents(
+        self, conn: Connection, form: FormDef, before: Record | None, after: Record | None,
+        actor: Actor,
+    ) -> None:
+        """Recompute the rollups (and what reads them) of records this one counts towards:
+        a payment receipt changes its contract's ``received`` and ``outstanding``."""
+        for parent_form, rollup_key in self._dependents.get(form.key, ()):
+            parent_compiled, _ = self.form(parent_form)
+            rollup = next(r for r in parent_compiled.rollups if r.key == rollup_key)
+            assert rollup.relation is not None
+            ids = {rec.get(rollup.relation) for rec in (before, after) if rec is not None}
+            for parent_id in sorted(i for i in ids if i is not None):
+                self.recompute(parent_form, int(parent_id), actor=actor, connection=conn)
+
+    def refresh_dependents_of_batch(
+        self, conn: Connection, form: FormDef, records: Sequence[Mapping[str, Any]], actor: Actor
+    ) -> None:
+        """``_refresh_dependents`` for a batch: each parent once."""
+        for parent_form, rollup_key in self._dependents.get(form.key, ()):
+            parent_compiled, _ = self.form(parent_form)
+            rollup = next(r for r in parent_compiled.rollups if r.key == rollup_key)
+            assert rollup.relation is not None
+            ids = {int(rec[rollup.relation]) for rec in records if rec.get(rollup.relation) is not None}
+            for parent_id in sorted(ids):
+                self.recompute(parent_form, int(parent_id), actor=actor, connection=conn)
+
+    def recompute(
+        self, form_key: str, record_id: int, *, actor: Actor = SYSTEM,
+        connection: Connection | None = None,
+    ) -> Record | None:
+        """Recompute a record's computed fields and write those that changed
+        (with a version bump, an audit entry and an event). None when gone."""
+        compiled, tables = self.form(form_key)
+        with self.transaction(connection) as conn:
+            try:
+                previous = self.reader.get(conn, form_key, record_id)
+            except NotFoundError:
+                return None
+            context = self.context(actor, compiled.formula_values(previous))
+            state = self._compute(conn, compiled, dict(previous), context, record_id=record_id)
+            changed = {
+                f.key for f in compiled.stored_fields
+                if compiled.types[f.key].computed and not same(previous.get(f.key), state.values.get(f.key))
+            }
+            if not changed:
+                return previous
+            self._write_update(conn, compiled, tables, record_id, int(previous["version"]),
+                               state.values, changed, actor)
+            record = self.reader.get(conn, form_key, record_id)
+            diff = {k: [jsonable(previous.get(k)), jsonable(record.get(k))] for k in sorted(changed)}
+            self.audit(conn, compiled.form, record_id, "recompute", actor, diff)
+            self._publish(conn, RECORD_UPDATED, compiled.form, record, previous, changed, actor)
+            self._refresh_dependents(conn, compiled.form, previous, record, actor)
+            return record
+
+    def _check_not_referenced(self, conn: Connection, form: FormDef, record_id: int) -> None:
+        for other in self.app.forms:
+            other_compiled, other_tables = self.form(other.key)
+            for f in other_compiled.relations:
+                if f.setting("target") != form.key or f.setting("on_delete") == "set_null":
+                    continue
+                if other_compiled.types[f.key].storage != "column":
+                    continue
+                column = other_tables.main.c[f.key]
+                found = conn.execute(
+                    sa.select(other_tables.main.c.id).where(column == record_id).limit(1)
+                ).scalar()
+                if found is not None:
+                    raise ConflictError(
+                        Label(
+                            f"{form.label.zh} #{record_id} 仍被 {other.label.zh} #{found} 的“{f.label.zh}”引用，不能删除",
+                            f"{form.label.en} #{record_id} is still referenced by {other.label.en} "
+                            f"#{found} ({f.label.en}); it cannot be deleted",
+                        ),
+                        details={"form": other.key, "field": f.key, "record": found},
+                    )
+
+
+SYSTEM_FIELDS_SET = frozenset(SYSTEM_FIELDS)
+
+
+def _invalid(form: FormDef, errors: FieldErrors) -> ValidationError:
+    count = sum(len(m) for m in errors.values())
+    return ValidationError(
+        Label(f"{form.label.zh}：{count} 处数据有误", f"{form.label.en}: {count} problem(s) with the data"),
+        field_errors=errors,
+    )
+
+
+def _stale(form: FormDef, record_id: int, current: int, given: int) -> ConflictError:
+    return ConflictError(
+        Label(
+            f"{form.label.zh} #{record_id} 已被他人修改（当前版本 {current}，你的版本 {given}），请刷新后再改",
+            f"{form.label.en} #{record_id} was changed by someone else (it is at version "
+            f"{current}, you had {given}); reload it and try again",
+        ),
+        details={"record": record_id, "version": current, "your_version": given},
+    )
+
+
+def _not_found(form: FormDef, record_id: int) -> NotFoundError:
+    return NotFoundError(
+        Label(f"{form.label.zh} #{record_id} 不存在", f"{form.label.en} #{record_id} does not exist"),
+        details={"form": form.key, "record": record_id},
+    )

@@ -1,0 +1,179 @@
+"""The database: one SQLAlchemy engine, its transactions, and what differs per dialect.
+
+SQLite (a file, WAL) is the embedded default; PostgreSQL (through psycopg 3)
+is the scale-out database. Everything that differs between the two lives in
+this module: connection set-up, transactional DDL, identifier limits and
+the JSON column type. The rest of the store asks ``Database`` instead of
+looking at the dialect name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from engine.core.errors import ConflictError
+from engine.core.i18n import Label
+
+DEFAULT_URL = "sqlite:///instance/qiqiao.sqlite3"
+BUSY_TIMEOUT_MS = 5000
+# PostgreSQL truncates identifiers at 63 bytes; SQLite has no limit. Names we
+# generate (indexes, constraints, temporary columns) stay under the smaller one.
+MAX_IDENTIFIER = 63
+
+# JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def normalize_url(url: str | URL) -> URL:
+    """``url`` with the driver Qiqiao uses: psycopg 3 for PostgreSQL."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def identifier(*parts: str, prefix: str = "") -> str:
+    """A database identifier made of ``parts``, shortened with a stable hash
+    when it would pass the PostgreSQL limit (so two long names never collide)."""
+    name = "_".join(p for p in (prefix, *parts) if p)
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{name[: MAX_IDENTIFIER - 9]}_{digest}"
+
+
+class Database:
+    """A database Qiqiao runs on, made from a URL.
+
+    Created once per process (the runtime's app factory, a CLI command, a
+    test fixture) and shared; it is thread-safe the way a SQLAlchemy engine is.
+    """
+
+    def __init__(self, url: str | URL = DEFAULT_URL, *, echo: bool = False) -> None:
+        self.url = normalize_url(url)
+        self.engine: Engine = self._create_engine(echo)
+
+    @classmethod
+    def from_url(cls, url: str | URL | None = None, *, echo: bool = False) -> Database:
+        """The database at ``url``; ``None`` means the SQLite file default."""
+        return cls(url or DEFAULT_URL, echo=echo)
+
+    # --- dialect -----------------------------------------------------------
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def _create_engine(self, echo: bool) -> Engine:
+        if self.url.get_backend_name() == "sqlite":
+            return self._create_sqlite_engine(echo)
+        return sa.create_engine(self.url, echo=echo, pool_pre_ping=True)
+
+    def _create_sqlite_engine(self, echo: bool) -> Engine:
+        database = self.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(self.url, echo=echo)
+
+        @sa.event.listens_for(engine, "connect")
+        def set_up_sqlite(dbapi_connection: Any, _record: Any) -> None:
+            # The sqlite3 module starts transactions only before DML, so DDL
+            # would run outside them; take over BEGIN (below) to make
+            # schema changes atomic.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            if database and database != ":memory:":
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def begin_sqlite(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+        return engine
+
+    # --- transactions ------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection in a transaction: committed when the block ends,
+        rolled back when it raises."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def schema_transaction(self) -> Iterator[Connection]:
+        """A transaction for DDL that may rebuild tables.
+
+        On SQLite, rebuilding a table (alembic's batch mode) drops and
+        recreates it; with foreign keys enforced the drop would fire
+        ``ON DELETE`` actions in the tables that point at it. So foreign key
+        enforcement is switched off for the duration (it can only be switched
+        outside a transaction), and the keys are checked before commit, the
+        procedure SQLite documents for altering tables.
+        """
+        with self.engine.connect() as connection:
+            if not self.is_sqlite:
+                with connection.begin():
+                    yield connection
+                return
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    yield connection
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        tables = sorted({str(row[0]) for row in broken})
+                        raise ConflictError(
+                            Label(
+                                f"架构变更会破坏外键：{', '.join(tables)}",
+                                f"The schema change would break foreign keys in {', '.join(tables)}",
+                            ),
+                            details={"tables": tables},
+                        )
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+    # --- introspection -------------------------------------------------------
+    def table_names(self, connection: Connection | None = None) -> set[str]:
+        if connection is not None:
+            return set(sa.inspect(connection).get_table_names())
+        with self.engine.connect() as conn:
+            return set(sa.inspect(conn).get_table_names())
+
+    def column_names(self, table: str, connection: Connection | None = None) -> list[str]:
+        """The columns ``table`` has now (empty when it does not exist)."""
+        if connection is None:
+            with self.engine.connect() as conn:
+                return self.column_names(table, conn)
+        inspector = sa.inspect(connection)
+        if not inspector.has_table(table):
+            return []
+        return [str(c["name"]) for c in inspector.get_columns(table)]
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests, shutdown)."""
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"

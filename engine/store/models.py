@@ -1,0 +1,164 @@
+"""The system tables, as typed ORM classes.
+
+These tables are Qiqiao's own (apps, published definitions, users, audit,
+counters, files, schema changes); they are created and upgraded by the
+alembic migrations in ``engine/store/migrations``, whose result a test
+compares with this metadata. App tables (one per form) are Core tables built
+from definitions in ``engine.store.tables``, never ORM classes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from engine.store.database import JSONDocument
+
+# Constraint and index names are spelled out so that the migrations, both
+# dialects and alembic's comparison agree on them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Timestamp = sa.DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSONDocument, dt.datetime: Timestamp}
+
+
+class App(Base):
+    """An installed app and the package version it came from."""
+
+    __tablename__ = "apps"
+
+    key: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    label: Mapped[dict[str, Any]]
+    version: Mapped[str] = mapped_column(sa.String(50))
+    package: Mapped[str | None] = mapped_column(sa.String(100))
+    package_version: Mapped[str | None] = mapped_column(sa.String(50))
+    installed_at: Mapped[dt.datetime]
+
+
+class Definition(Base):
+    """One published version of a definition (form, flow, rule, report ...).
+
+    The rows of one ``(app, kind, key)`` are its history: what was published,
+    when and by whom, and so which fields a form had at each version.
+    """
+
+    __tablename__ = "definitions"
+    __table_args__ = (sa.UniqueConstraint("app", "kind", "key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app: Mapped[str] = mapped_column(sa.String(50))
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    key: Mapped[str] = mapped_column(sa.String(100))
+    version: Mapped[int]
+    body: Mapped[dict[str, Any]]
+    published_at: Mapped[dt.datetime]
+    published_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class User(Base):
+    """A person who signs in. The identity module adds what it needs."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str | None] = mapped_column(sa.String(200))
+    mobile: Mapped[str | None] = mapped_column(sa.String(30))
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    locale: Mapped[str] = mapped_column(sa.String(10), default="zh", server_default="zh")
+    created_at: Mapped[dt.datetime]
+
+
+class Department(Base):
+    """A department in the organisation tree, with its head."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    head_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class AuditEntry(Base):
+    """Who changed what record, when, from where, and the field diff."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index(None, "app", "form", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    app: Mapped[str] = mapped_column(sa.String(50))
+    form: Mapped[str] = mapped_column(sa.String(50))
+    record_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(sa.String(30))
+    changes: Mapped[dict[str, Any] | None]
+    source: Mapped[str | None] = mapped_column(sa.String(30))
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+class SerialCounter(Base):
+    """The last number handed out by a serial field in one reset period."""
+
+    __tablename__ = "serial_counters"
+
+    app: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    form: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    field: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+class StoredFile(Base):
+    """An uploaded file: its name and type as given, its content's hash and
+    where the storage keeps it."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    storage_key: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class SchemaChange(Base):
+    """A schema change applied to an app table: the plan, what was nulled
+    (with the original values in ``backup``), and a purge's backup file."""
+
+    __tablename__ = "schema_changes"
+    __table_args__ = (sa.Index(None, "app", "form"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app: Mapped[str] = mapped_column(sa.String(50))
+    form: Mapped[str] = mapped_column(sa.String(50))
+    from_version: Mapped[int | None]
+    to_version: Mapped[int | None]
+    plan: Mapped[dict[str, Any]]
+    rows_nulled: Mapped[int] = mapped_column(default=0)
+    backup: Mapped[dict[str, Any] | None]
+    backup_path: Mapped[str | None] = mapped_column(sa.String(500))
+    applied_at: Mapped[dt.datetime]
+    applied_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+SYSTEM_TABLES = frozenset(Base.metadata.tables)

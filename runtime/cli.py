@@ -1,0 +1,235 @@
+"""The ``qiqiao`` command: set up a database, validate and install app
+packages, import and export records.
+
+Every command reads the database from ``--database`` or ``QIQIAO_DATABASE_URL``
+(default: ``instance/qiqiao.sqlite3``). Errors are printed as sentences with
+what and where, and the exit status is non-zero; never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.core.errors import QiqiaoError
+from runtime.config import database_url
+
+LOCALE_OPTION = click.option(
+    "--locale", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+    help="Language of messages.",
+)
+DATABASE_OPTION = click.option("--database", "database", default=None, metavar="URL",
+                               help="Database URL (default: $QIQIAO_DATABASE_URL or instance/qiqiao.sqlite3).")
+
+
+@contextmanager
+def reported(locale: str) -> Iterator[None]:
+    """Turn engine errors into a message on stderr and exit status 1."""
+    try:
+        yield
+    except QiqiaoError as error:
+        click.echo(click.style(error.text(locale), fg="red"), err=True)
+        details = error.as_dict(locale).get("details")
+        if details:
+            click.echo(json.dumps(details, ensure_ascii=False, indent=2, default=str), err=True)
+        sys.exit(1)
+
+
+def open_database(url: str | None) -> Any:
+    from engine.store.database import Database
+
+    return Database(database_url(url))
+
+
+@click.group()
+@click.version_option(package_name="qiqiao")
+def main() -> None:
+    """Qiqiao (七巧): a metadata-driven no-code application builder."""
+
+
+@main.command()
+@DATABASE_OPTION
+@LOCALE_OPTION
+def init(database: str | None, locale: str) -> None:
+    """Create the database (or bring its system tables up to date)."""
+    from engine.store.migrate import upgrade_system_tables
+
+    with reported(locale):
+        db = open_database(database)
+        upgrade_system_tables(db)
+        click.echo(f"Database ready: {db.url.render_as_string(hide_password=True)}")
+
+
+@main.group()
+def app() -> None:
+    """Work with app packages."""
+
+
+@app.command("validate")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@LOCALE_OPTION
+def app_validate(path: Path, locale: str) -> None:
+    """Check an app package (folder or zip) and list every problem."""
+    from engine.definitions.loader import format_issues, validate_package
+    from engine.fields import FIELD_TYPES
+
+    with reported(locale):
+        issues = validate_package(path, FIELD_TYPES)
+        if issues:
+            click.echo(format_issues(issues, locale), err=True)
+            click.echo(f"{len(issues)} problem(s) in {path}", err=True)
+            sys.exit(1)
+        click.echo(f"{path}: OK")
+
+
+@main.group()
+def template() -> None:
+    """Install template packages such as the CRM."""
+
+
+@template.command("list")
+def template_list() -> None:
+    """List the templates that ship with Qiqiao."""
+    from templates_lib import TEMPLATES
+
+    for entry in TEMPLATES.all():
+        click.echo(f"{entry.key}\t{entry.label.zh} / {entry.label.en}")
+
+
+@template.command("install")
+@click.argument("name")
+@DATABASE_OPTION
+@LOCALE_OPTION
+def template_install(name: str, database: str | None, locale: str) -> None:
+    """Install a template by name (``crm``) or from a package folder or zip."""
+    from engine.fields import FIELD_TYPES
+    from engine.packages import install_package
+    from engine.store.migrate import upgrade_system_tables
+    from templates_lib import TEMPLATES
+
+    with reported(locale):
+        entry = TEMPLATES.find(name)
+        path = entry.path if entry is not None else Path(name)
+        if entry is None and not path.exists():
+            known = ", ".join(TEMPLATES.keys())
+            raise click.UsageError(f"No template or package named {name!r} (templates: {known})")
+        db = open_database(database)
+        upgrade_system_tables(db)
+        app_def = install_package(db, path, FIELD_TYPES, package=name)
+        click.echo(f"Installed {app_def.key} {app_def.version}: {len(app_def.forms)} forms")
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in values:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r}: expected {what}")
+        left, right = item.split("=", 1)
+        result[left.strip()] = right.strip()
+    return result
+
+
+def _fixes(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    result: dict[str, dict[str, str]] = {}
+    for item in values:
+        field, sep, rest = item.partition(":")
+        if not sep or "=" not in rest:
+            raise click.BadParameter(f"{item!r}: expected FIELD:FROM=TO")
+        source, target = rest.split("=", 1)
+        result.setdefault(field.strip(), {})[source] = target
+    return result
+
+
+@main.command("import")
+@click.argument("app_key", metavar="APP")
+@click.argument("form_key", metavar="FORM")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
+              help="Map a column to a field key (repeat); FIELD may be empty to ignore the column.")
+@click.option("--key", "key_field", default=None, help="Field that identifies duplicates.")
+@click.option("--on-duplicate", type=click.Choice(["skip", "update", "upsert", "error"]), default=None)
+@click.option("--match", "relation_match", multiple=True, metavar="RELATION=FIELD",
+              help="Match a relation's values on this field of the target form (default: its title).")
+@click.option("--fix", "fixes", multiple=True, metavar="FIELD:FROM=TO",
+              help="Rewrite a source value before matching (repeat), e.g. product:GTXPro=GTX Pro.")
+@click.option("--batch-size", default=1000, show_default=True)
+@click.option("--skip-errors", is_flag=True, help="Write the good rows of a batch, report the bad ones.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--errors-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the failed rows, with an error column, to this file.")
+@DATABASE_OPTION
+@LOCALE_OPTION
+def import_command(app_key: str, form_key: str, file: Path, mapping: tuple[str, ...],
+                   key_field: str | None, on_duplicate: str | None, relation_match: tuple[str, ...],
+                   fixes: tuple[str, ...], batch_size: int, skip_errors: bool, dry_run: bool,
+                   errors_out: Path | None, database: str | None, locale: str) -> None:
+    """Import records into APP's FORM from an Excel or CSV FILE."""
+    from engine.records.importing import ImportOptions, import_file
+
+    with reported(locale):
+        service = _service(database, app_key)
+        options = ImportOptions(
+            mapping={k: (v or None) for k, v in _pairs(mapping, "COLUMN=FIELD").items()} or None,
+            key_field=key_field,
+            on_duplicate=on_duplicate,
+            relation_match=_pairs(relation_match, "RELATION=FIELD"),
+            value_map=_fixes(fixes),
+            batch_size=batch_size,
+            on_error="skip" if skip_errors else "abort",
+            dry_run=dry_run,
+        )
+        report = import_file(service, form_key, file, options)
+        click.echo(report.describe(locale))
+        if errors_out is not None and report.failed:
+            report.write_failed_rows(errors_out)
+            click.echo(f"Failed rows written to {errors_out}")
+        if report.failed and not skip_errors:
+            sys.exit(1)
+
+
+@main.command("export")
+@click.argument("app_key", metavar="APP")
+@click.argument("form_key", metavar="FORM")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--view", default=None, help="A list view of the form: its filter, sort and columns.")
+@click.option("--filter", "filter_json", default=None, help="A filter in the filter language (JSON).")
+@click.option("--columns", default=None, help="Comma-separated field keys.")
+@DATABASE_OPTION
+@LOCALE_OPTION
+def export_command(app_key: str, form_key: str, file: Path, view: str | None,
+                   filter_json: str | None, columns: str | None, database: str | None,
+                   locale: str) -> None:
+    """Export APP's FORM records to an Excel (.xlsx) or CSV FILE."""
+    from engine.records.exporting import export_records
+
+    with reported(locale):
+        service = _service(database, app_key)
+        try:
+            filter_spec = json.loads(filter_json) if filter_json else None
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"--filter is not valid JSON: {exc}") from None
+        count = export_records(
+            service, form_key, file, view=view, filter=filter_spec,
+            columns=[c.strip() for c in columns.split(",")] if columns else None, locale=locale,
+        )
+        click.echo(f"Exported {count} record(s) to {file}")
+
+
+def _service(database: str | None, app_key: str) -> Any:
+    from engine.fields import FIELD_TYPES
+    from engine.packages import installed_app
+    from engine.records import RecordService
+
+    db = open_database(database)
+    return RecordService(db, installed_app(db, app_key), field_types=FIELD_TYPES)
+
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

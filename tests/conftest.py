@@ -1,0 +1,181 @@
+"""Shared fixtures: a database of each kind Qiqiao runs on.
+
+``database`` is parametrized over SQLite and PostgreSQL, so a test that asks
+for it runs on both: a fresh SQLite file, or a fresh schema in a PostgreSQL
+server this session starts itself (``initdb`` + ``pg_ctl`` into a temporary
+folder, one server for the whole run). ``QIQIAO_TEST_POSTGRES_URL`` points
+the tests at an existing server instead. When PostgreSQL cannot be had, the
+PostgreSQL tests fail and say why: a skipped test would hide a missing feature.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.store.database import Database, normalize_url
+from engine.store.migrate import upgrade_system_tables
+
+POSTGRES_URL_VARIABLE = "QIQIAO_TEST_POSTGRES_URL"
+SERVER_USER = "postgres"
+
+
+class PostgresUnavailable(RuntimeError):
+    pass
+
+
+def find_binary(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    if candidates:
+        return candidates[0]
+    raise PostgresUnavailable(
+        f"{name} was not found on PATH or in /usr/lib/postgresql/*/bin; install PostgreSQL "
+        f"(Debian: apt-get install postgresql) or set {POSTGRES_URL_VARIABLE}"
+    )
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL server in a temporary folder."""
+
+    def __init__(self) -> None:
+        self.initdb = find_binary("initdb")
+        self.pg_ctl = find_binary("pg_ctl")
+        self.as_root = os.geteuid() == 0
+        self.folder = Path(tempfile.mkdtemp(prefix="qiqiao-pg-"))
+        self.data = self.folder / "data"
+        self.sockets = self.folder / "sockets"
+        self.log = self.folder / "server.log"
+        self.port = free_port()
+        self.started = False
+
+    def run(self, *command: str) -> None:
+        # The server refuses to run as root: run its tools as the postgres user.
+        args = ["runuser", "-u", SERVER_USER, "--", *command] if self.as_root else list(command)
+        result = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise PostgresUnavailable(
+                f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n"
+                f"{result.stderr}\n{log}"
+            )
+
+    def start(self) -> None:
+        self.sockets.mkdir()
+        if self.as_root:
+            try:
+                entry = pwd.getpwnam(SERVER_USER)
+            except KeyError:
+                raise PostgresUnavailable(
+                    f"running as root, and there is no '{SERVER_USER}' user to run the server as"
+                ) from None
+            for path in (self.folder, self.sockets):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        self.folder.chmod(0o700)
+        self.run(self.initdb, "-D", str(self.data), "-U", SERVER_USER, "-A", "trust",
+                 "-E", "UTF8", "--locale=C", "--no-sync")
+        options = (
+            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+        )
+        self.run(self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
+                 "-t", "60", "start")
+        self.started = True
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{SERVER_USER}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        if self.started:
+            with contextlib.suppress(PostgresUnavailable):
+                self.run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def admin_execute(url: str, statement: str) -> None:
+    engine = sa.create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of a PostgreSQL database for this test session (created, and
+    dropped at the end, on the session's own server or on the given one)."""
+    server: PostgresServer | None = None
+    try:
+        base = os.environ.get(POSTGRES_URL_VARIABLE)
+        if not base:
+            server = PostgresServer()
+            server.start()
+            base = server.url()
+        name = f"qiqiao_test_{uuid.uuid4().hex[:8]}"
+        admin_execute(base, f'CREATE DATABASE "{name}"')
+    except (PostgresUnavailable, OSError, sa.exc.SQLAlchemyError, subprocess.SubprocessError) as exc:
+        if server is not None:
+            server.stop()
+        pytest.fail(f"PostgreSQL is needed for these tests and could not be started: {exc}",
+                    pytrace=False)
+    url = normalize_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            admin_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if server is not None:
+            server.stop()
+
+
+def postgres_schema_database(url: str) -> tuple[Database, str]:
+    """A Database on a fresh schema of the session's PostgreSQL database."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin_execute(url, f'CREATE SCHEMA "{schema}"')
+    scoped = normalize_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return Database(scoped), schema
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bare_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database of each kind (no system tables yet)."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'qiqiao.sqlite3'}")
+        yield database
+        database.dispose()
+        return
+    url = request.getfixturevalue("postgres_url")
+    database, schema = postgres_schema_database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        admin_execute(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def database(bare_database: Database) -> Database:
+    """A fresh database of each kind with the system tables migrated."""
+    upgrade_system_tables(bare_database)
+    return bare_database
