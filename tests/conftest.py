@@ -92,14 +92,36 @@ class PostgresServer:
             for path in (self.folder, self.sockets):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self.folder.chmod(0o700)
-        self.run(self.initdb, "-D", str(self.data), "-U", SERVER_USER, "-A", "trust",
-                 "-E", "UTF8", "--locale=C", "--no-sync")
+        self.run(
+            self.initdb,
+            "-D",
+            str(self.data),
+            "-U",
+            SERVER_USER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         options = (
             f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
         )
-        self.run(self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
-                 "-t", "60", "start")
+        self.run(
+            self.pg_ctl,
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         self.started = True
 
     def url(self, database: str = "postgres") -> str:
@@ -134,11 +156,17 @@ def postgres_url() -> Iterator[str]:
             base = server.url()
         name = f"qiqiao_test_{uuid.uuid4().hex[:8]}"
         admin_execute(base, f'CREATE DATABASE "{name}"')
-    except (PostgresUnavailable, OSError, sa.exc.SQLAlchemyError, subprocess.SubprocessError) as exc:
+    except (
+        PostgresUnavailable,
+        OSError,
+        sa.exc.SQLAlchemyError,
+        subprocess.SubprocessError,
+    ) as exc:
         if server is not None:
             server.stop()
-        pytest.fail(f"PostgreSQL is needed for these tests and could not be started: {exc}",
-                    pytrace=False)
+        pytest.fail(
+            f"PostgreSQL is needed for these tests and could not be started: {exc}", pytrace=False
+        )
     url = normalize_url(base).set(database=name).render_as_string(hide_password=False)
     try:
         yield url

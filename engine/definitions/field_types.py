@@ -48,6 +48,12 @@ class FieldTypeContract(Protocol):
 
     def check_settings(self, field: FieldDef) -> Sequence[SettingsProblem]: ...
 
+    def coerce(self, field: FieldDef, raw: Any) -> Any:
+        """The value for an input; raises a ``ValueError`` (``FieldValueError``,
+        with a ``message`` Label) when the input is not one."""
+
+    def validate(self, field: FieldDef, value: Any) -> Sequence[Label]: ...
+
     def references(self, field: FieldDef) -> Sequence[Reference]: ...
 
 

@@ -8,16 +8,14 @@ pluggable, so the loader builds the schema from the registry it is given;
 the committed ``form.schema.json`` is the same schema built from the built-in
 types, for editors and IDEs. Regenerate it after changing a type's settings:
 
-    .venv/bin/python -m engine.definitions.form_schema engine.fields:FIELD_TYPES
+    .venv/bin/python -m engine.definitions.write_form_schema engine.fields:FIELD_TYPES
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
 import json
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -95,24 +93,3 @@ def _settings_branch(key: str, settings: Mapping[str, Any], has_children: bool) 
 def render(schema: Mapping[str, Any]) -> str:
     """The schema as committed: two-space JSON, UTF-8 kept readable, newline at the end."""
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write ``form.schema.json`` for the registry named ``module:attribute``.
-
-    The registry is named on the command line, not imported here, because this
-    layer sits below the field types (DESIGN §2).
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1 or ":" not in args[0]:
-        print("usage: python -m engine.definitions.form_schema MODULE:REGISTRY", file=sys.stderr)
-        return 2
-    module_name, _, attribute = args[0].partition(":")
-    registry = getattr(importlib.import_module(module_name), attribute)
-    FORM_SCHEMA_FILE.write_text(render(form_schema(registry)), encoding="utf-8")
-    print(f"wrote {FORM_SCHEMA_FILE}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -23,7 +23,7 @@ SCHEMA_VERSION = 1
 # of its type.
 COMMON_FIELD_KEYS = frozenset({
     "key", "type", "label", "help", "required", "unique", "readonly", "hidden",
-    "default", "default_formula", "default_link", "fields", "index",
+    "default", "default_formula", "default_link", "fields", "index", "renamed_from",
 })
 
 
@@ -43,6 +43,8 @@ class FieldDef:
     default: Any = None
     default_formula: str | None = None
     default_link: Mapping[str, Any] | None = None
+    # An explicit rename for the next publish: the key this field had before.
+    renamed_from: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     fields: tuple[FieldDef, ...] = ()
 
@@ -70,6 +72,7 @@ class FieldDef:
             default=data.get("default"),
             default_formula=data.get("default_formula"),
             default_link=data.get("default_link"),
+            renamed_from=data.get("renamed_from"),
             settings=settings,
             fields=tuple(cls.from_dict(child) for child in data.get("fields", ())),
         )

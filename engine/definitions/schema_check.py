@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -32,6 +33,15 @@ _TYPE_NAMES = {
 
 
 def make_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """A validator for ``schema``, itself checked against the 2020-12 meta-schema
+    (a field type's ``settings_schema`` could be malformed). Checking the
+    schema is the slow part, so validators are kept per schema content."""
+    return _validator(json.dumps(schema, sort_keys=True))
+
+
+@lru_cache(maxsize=16)
+def _validator(schema_text: str) -> Draft202012Validator:
+    schema = json.loads(schema_text)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 

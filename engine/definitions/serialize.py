@@ -20,7 +20,7 @@ def field_to_dict(field: FieldDef) -> dict[str, Any]:
     for flag in ("required", "unique", "readonly", "hidden", "index"):
         if getattr(field, flag):
             data[flag] = True
-    for name in ("default", "default_formula", "default_link"):
+    for name in ("default", "default_formula", "default_link", "renamed_from"):
         if getattr(field, name) is not None:
             data[name] = getattr(field, name)
     data.update(field.settings)
@@ -91,8 +91,11 @@ def manifest_to_dict(app: AppDef) -> dict[str, Any]:
         "label": label_to_dict(app.label),
         "version": app.version,
     }
-    if app.extends:
-        data["extends"] = app.extends
+    if app.description is not None:
+        data["description"] = label_to_dict(app.description)
+    for name in ("extends", "icon", "author", "license", "homepage"):
+        if getattr(app, name):
+            data[name] = getattr(app, name)
     if app.requires:
         data["requires"] = list(app.requires)
     return data

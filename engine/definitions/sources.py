@@ -30,6 +30,7 @@ from engine.definitions.issues import DefinitionIssue
 MANIFEST_NAMES = ("app.yaml", "app.yml", "app.json")
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_VALUES = 500_000
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,28 @@ def _parse_yaml(name: str, text: str) -> SourceFile | DefinitionIssue:
 def _non_empty(name: str, data: Any) -> SourceFile | DefinitionIssue:
     if data is None:
         return DefinitionIssue(name, "", Label("文件是空的", "the file is empty"))
+    if _expands_beyond(data, MAX_VALUES):
+        # YAML aliases can make a small file mean billions of values.
+        return DefinitionIssue(name, "", Label(
+            f"文件展开后超过 {MAX_VALUES} 个值", f"the file expands to more than {MAX_VALUES} values"
+        ))
     return SourceFile(name, data)
+
+
+def _expands_beyond(data: Any, limit: int) -> bool:
+    """True when walking ``data`` (aliases counted each time they are used) meets more than ``limit`` values."""
+    stack = [data]
+    seen = 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class DefinitionLoader(yaml.SafeLoader):

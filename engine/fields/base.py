@@ -237,12 +237,16 @@ class FieldType:
         if operator.operand in ("text", "integer"):
             texts = [str(operand)]
         elif isinstance(operand, tuple | list):
-            texts = [self.display(field, item, locale) for item in operand]
+            texts = [self.display_item(field, item, locale) for item in operand]
         elif operand is None:
             texts = []
         else:
             texts = [self.display(field, operand, locale)]
         return operator.sentence(field.label.text(locale), texts, locale)
+
+    def display_item(self, field: FieldDef, item: Any, locale: str = "zh") -> str:
+        """One item of a list operand (``in``, ``has_any``) as display text."""
+        return self.display(field, item, locale)
 
 
 _NEEDS_PAIR = Message("运算符 {op} 需要两个值", "Operator {op} needs two values")

@@ -45,8 +45,23 @@ class Option:
     color: str | None = None
 
 
+_OPTIONS: dict[int, tuple[FieldDef, list[Option]]] = {}
+
+
 def options_of(field: FieldDef) -> list[Option]:
-    """The field's options, labels normalised (a missing label is the key)."""
+    """The field's options, labels normalised (a missing label is the key);
+    worked out once per field definition."""
+    cached = _OPTIONS.get(id(field))
+    if cached is not None and cached[0] is field:
+        return cached[1]
+    found = _read_options(field)
+    if len(_OPTIONS) > 10_000:
+        _OPTIONS.clear()
+    _OPTIONS[id(field)] = (field, found)
+    return found
+
+
+def _read_options(field: FieldDef) -> list[Option]:
     found = []
     for raw in field.setting("options") or ():
         if isinstance(raw, Mapping) and isinstance(raw.get("key"), str):
@@ -259,6 +274,9 @@ class MultiselectType(FieldType):
 
     def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
         return ("、" if locale.lower().startswith("zh") else ", ").join(self.labels(field, value, locale))
+
+    def display_item(self, field: FieldDef, item: Any, locale: str = "zh") -> str:
+        return self.display(field, [item], locale)
 
     def export_value(self, field: FieldDef, value: Any, locale: str = "zh") -> Any:
         return self.display(field, value, locale) if value else None

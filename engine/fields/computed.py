@@ -40,16 +40,27 @@ class _ResultTyped(FieldType):
 
     def __init__(self, types: Registry[FieldType]) -> None:
         self.types = types
+        # id(field) -> (field, result type, field as that type); the field is
+        # kept so an id reused after garbage collection cannot match.
+        self._results: dict[int, tuple[FieldDef, FieldType, FieldDef]] = {}
 
     def result_type_key(self, field: FieldDef) -> str:
         return str(field.setting("result_type") or self.default_result_type)
 
     def result(self, field: FieldDef) -> tuple[FieldType, FieldDef]:
-        """The result type and the field as a field of that type."""
+        """The result type and the field as a field of that type (worked out
+        once per field definition: every read and write of the value asks)."""
+        cached = self._results.get(id(field))
+        if cached is not None and cached[0] is field:
+            return cached[1], cached[2]
         key = self.result_type_key(field)
         ftype = self.types.find(key) or self.types.get(self.default_result_type)
         settings = {"precision": field.setting("precision")} if field.setting("precision") is not None else {}
-        return ftype, dataclasses.replace(field, type=ftype.key, settings=settings)
+        as_result = dataclasses.replace(field, type=ftype.key, settings=settings)
+        if len(self._results) > 10_000:
+            self._results.clear()
+        self._results[id(field)] = (field, ftype, as_result)
+        return ftype, as_result
 
     def formula_type_for(self, field: FieldDef) -> str:
         ftype, as_result = self.result(field)

@@ -70,7 +70,12 @@ def parse_decimal(raw: Any) -> Decimal:
     return number
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d{1,28}(\.\d{1,28})?")
+
+
 def _parse_number_text(raw: str) -> Decimal:
+    if _PLAIN_NUMBER.fullmatch(raw):  # the common case: "1200.50", "-3"
+        return Decimal(raw)
     text = raw.strip().translate(_FULL_WIDTH).replace(" ", "").replace("\u00a0", "")
     negative = False
     if text.startswith("(") and text.endswith(")"):  # accounting negatives: (1,200.00)
@@ -79,11 +84,11 @@ def _parse_number_text(raw: str) -> Decimal:
     for _ in range(2):  # a sign and a currency mark, in either order: -¥5, ¥-5
         if text[:1] in ("-", "+"):
             negative, signs, text = negative != (text[0] == "-"), signs + 1, text[1:]
-        for mark in sorted(CURRENCY_MARKS, key=len, reverse=True):
+        for mark in _MARKS_LONGEST_FIRST:
             if text.upper().startswith(mark):
                 text = text[len(mark):]
                 break
-    for mark in sorted(CURRENCY_MARKS, key=len, reverse=True):
+    for mark in _MARKS_LONGEST_FIRST:
         if text.upper().endswith(mark):
             text = text[: -len(mark)]
             break
@@ -103,6 +108,7 @@ def _parse_number_text(raw: str) -> Decimal:
     return -number if negative else number
 
 
+_MARKS_LONGEST_FIRST = sorted(CURRENCY_MARKS, key=len, reverse=True)
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．，－＋％", "0123456789.,-+%")
 
 

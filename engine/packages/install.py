@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from engine.core.clock import Clock, SystemClock
 from engine.core.errors import ConflictError, NotFoundError
-from engine.core.i18n import Label, label
+from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.loader import load_package
 from engine.definitions.model import AppDef, FormDef
@@ -88,7 +88,12 @@ def installed_app(database: Database, key: str, connection: Connection | None = 
         with database.transaction() as conn:
             return installed_app(database, key, conn)
     manifest_row = connection.execute(sa.select(_APPS).where(_APPS.c.key == key)).first()
-    if manifest_row is None:
+    manifest = connection.execute(
+        sa.select(_DEFINITIONS.c.body).where(
+            _DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "app", _DEFINITIONS.c.key == key
+        ).order_by(_DEFINITIONS.c.version.desc()).limit(1)
+    ).scalar()
+    if manifest_row is None or manifest is None:
         names = installed_apps(database, connection)
         raise NotFoundError(
             Label(f"应用 {key} 未安装（已安装：{', '.join(names) or '无'}）",
@@ -106,6 +111,4 @@ def installed_app(database: Database, key: str, connection: Connection | None = 
         ).where(_DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "form").order_by(_DEFINITIONS.c.id)
     ).scalars()
     forms = tuple(FormDef.from_dict(body, app=key) for body in rows)
-    return AppDef(
-        key=key, label=label(manifest_row.label), version=str(manifest_row.version), forms=forms,
-    )
+    return AppDef.from_dict(manifest, forms)

@@ -92,6 +92,7 @@ class CompiledForm:
         self.form = form
         self.field_types = field_types
         self.types: dict[str, FieldType] = {f.key: field_types.get(f.type) for f in form.fields}
+        self.fields: dict[str, FieldDef] = {f.key: f for f in form.fields}
         self.child_types: dict[str, dict[str, FieldType]] = {
             f.key: {c.key: field_types.get(c.type) for c in f.fields} for f in form.fields if f.fields
         }
@@ -121,6 +122,11 @@ class CompiledForm:
             })
             for rule in form.rules
         ]
+        self._visible = {f.key: not f.hidden for f in form.fields}
+        self._required = {f.key: f.required for f in form.fields}
+        self._readonly = {f.key: f.readonly or self.types[f.key].computed for f in form.fields}
+        # What a record read back needs beyond its main row.
+        self.needs_reading_back = bool(self.subforms or self.link_fields)
         # Relations whose records formulas read through (``customer.name``).
         self.related_paths = self._related_paths()
 
@@ -197,9 +203,9 @@ class CompiledForm:
         """
         state = FormState(
             values=dict(values),
-            visible={f.key: not f.hidden for f in self.form.fields},
-            required={f.key: f.required for f in self.form.fields},
-            readonly={f.key: f.readonly or self.types[f.key].computed for f in self.form.fields},
+            visible=dict(self._visible),
+            required=dict(self._required),
+            readonly=dict(self._readonly),
         )
         self._compute_values(state, context, related, outside_rollups)
         if self.rules and self._apply_set_values(state, context, related):
@@ -284,7 +290,7 @@ class CompiledForm:
                 seen = self.formula_values(state.values, related)
                 result = by_action[id(action)].evaluate(seen, context)
                 for key in action.fields:
-                    f = self.form.field(key)
+                    f = self.fields.get(key)
                     if f is None or isinstance(result, ErrorValue):
                         continue
                     try:

@@ -24,7 +24,7 @@ def coerce_leniently(compiled: CompiledForm, values: Mapping[str, Any]) -> tuple
     clean: dict[str, Any] = {}
     problems: dict[str, Any] = {}
     for key, raw in values.items():
-        f = compiled.form.field(key)
+        f = compiled.fields.get(key)
         if f is None or compiled.types[key].computed:
             continue
         if f.fields:

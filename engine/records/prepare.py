@@ -39,7 +39,7 @@ def coerce(
         if key == "owner":
             data["owner"] = coerce_user_id(raw, errors)
             continue
-        f = form.field(key)
+        f = compiled.fields.get(key)
         if f is None:
             errors.setdefault(key, []).append(unknown_field(form, key))
             continue

@@ -131,7 +131,7 @@ class RecordReader:
 
     def _field_values(self, conn: Connection, form_key: str, key: str, ids: set[Any]) -> dict[Any, Any]:
         compiled, tables = self.service.form(form_key)
-        f = compiled.form.field(key)
+        f = compiled.fields.get(key)
         if key in SYSTEM_FIELDS:
             column = tables.main.c[key]
             return dict(conn.execute(sa.select(tables.main.c.id, column).where(tables.main.c.id.in_(ids))).all())

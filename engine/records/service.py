@@ -57,6 +57,9 @@ from engine.store.tables import FormTables, form_tables
 
 Record = dict[str, Any]
 _AUDIT = cast(sa.Table, AuditEntry.__table__)
+# Statement objects are reused: SQLAlchemy memoizes a statement's cache key on
+# the object, so a reused one skips that work on every execution.
+_AUDIT_INSERT = _AUDIT.insert()
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class RecordService:
         self.bus = bus or EventBus()
         self.reader = RecordReader(self)
         self._forms: dict[str, tuple[CompiledForm, FormTables]] = {}
+        self._inserts: dict[str, sa.Insert] = {}
         # form key -> [(parent form, rollup key)] of rollups counting that form's records
         self._dependents: dict[str, list[tuple[str, str]]] = {}
         for form in app.forms:
@@ -119,6 +123,12 @@ class RecordService:
             found = (compiled_form(form, self.field_types), form_tables(form, self.field_types))
             self._forms[key] = found
         return found
+
+    def _insert(self, tables: FormTables) -> sa.Insert:
+        statement = self._inserts.get(tables.main.name)
+        if statement is None or statement.table is not tables.main:
+            statement = self._inserts[tables.main.name] = tables.main.insert()
+        return statement
 
     @contextmanager
     def transaction(self, connection: Connection | None = None) -> Iterator[Connection]:
@@ -229,11 +239,12 @@ class RecordService:
                 owner=data.get("owner", actor.user_id), created_by=actor.user_id, created_at=stamp,
                 updated_by=actor.user_id, updated_at=stamp, version=1,
             )
-            inserted = conn.execute(tables.main.insert().values(row)).inserted_primary_key
+            # Values go as parameters, not .values(): the statement compiles once per form.
+            inserted = conn.execute(self._insert(tables), row).inserted_primary_key
             assert inserted is not None
             record_id = int(inserted[0])
             self.reader.write_children(conn, compiled, tables, record_id, state.values, creating=True)
-            record = self.reader.get(conn, form_key, record_id)
+            record = self._created_record(conn, compiled, tables, record_id, row, state.values)
             changed = {f.key for f in compiled.form.fields
                        if compiled.types[f.key].stored and not blank(record.get(f.key))}
             self.audit(conn, compiled.form, record_id, "create", actor,
@@ -241,6 +252,23 @@ class RecordService:
             self._publish(conn, RECORD_CREATED, compiled.form, record, None, changed, actor)
             self._refresh_dependents(conn, compiled.form, None, record, actor)
             return record
+
+    def _created_record(
+        self, conn: Connection, compiled: CompiledForm, tables: FormTables, record_id: int,
+        row: Mapping[str, Any], values: Mapping[str, Any],
+    ) -> Record:
+        """The record just written, without reading it back: the values are
+        canonical already (coercion gives what the column returns). Child rows
+        and links are read back, for their ids."""
+        if compiled.needs_reading_back:
+            return self.reader.hydrate(conn, compiled, tables, [{**row, "id": record_id}])[0]
+        record: Record = {key: row.get(key) for key in SYSTEM_FIELDS}
+        record["id"] = record_id
+        for f in compiled.stored_fields:
+            record[f.key] = values.get(f.key)
+        for lookup in compiled.lookups:
+            record[lookup.key] = values.get(lookup.key)
+        return record
 
     def create_many(
         self,
@@ -381,9 +409,10 @@ class RecordService:
         row.update(updated_by=actor.user_id, updated_at=self.clock.now().astimezone(dt.UTC),
                    version=version + 1)
         main = tables.main
-        result = conn.execute(
-            main.update().where(main.c.id == record_id, main.c.version == version).values(row)
+        statement = main.update().where(
+            main.c.id == sa.bindparam("_record_id"), main.c.version == sa.bindparam("_version")
         )
+        result = conn.execute(statement, {**row, "_record_id": record_id, "_version": version})
         if result.rowcount != 1:
             current = conn.execute(sa.select(main.c.version).where(main.c.id == record_id)).scalar()
             if current is None:
@@ -396,13 +425,11 @@ class RecordService:
         self, conn: Connection, form: FormDef, record_id: int | None, action: str, actor: Actor,
         changes: dict[str, Any],
     ) -> None:
-        conn.execute(
-            _AUDIT.insert().values(
-                at=self.clock.now(), user_id=actor.user_id, app=self.app.key, form=form.key,
-                record_id=record_id, action=action, changes=changes, source=actor.source,
-                request_id=actor.request_id, ip=actor.ip,
-            )
-        )
+        conn.execute(_AUDIT_INSERT, {
+            "at": self.clock.now(), "user_id": actor.user_id, "app": self.app.key, "form": form.key,
+            "record_id": record_id, "action": action, "changes": changes, "source": actor.source,
+            "request_id": actor.request_id, "ip": actor.ip,
+        })
 
     def _publish(
         self, conn: Connection, kind: str, form: FormDef, record: Record,

@@ -52,7 +52,11 @@ class FileStorage(Protocol):
     (an object store can follow the same contract)."""
 
     def save(
-        self, data: bytes | BinaryIO, name: str, content_type: str | None = None, *,
+        self,
+        data: bytes | BinaryIO,
+        name: str,
+        content_type: str | None = None,
+        *,
         created_by: int | None = None,
     ) -> FileInfo: ...
 
@@ -95,7 +99,11 @@ class LocalFolderStorage:
     """Files in a folder on this machine, rows in the ``files`` table."""
 
     def __init__(
-        self, root: str | Path, database: Database, *, max_size: int = DEFAULT_MAX_SIZE,
+        self,
+        root: str | Path,
+        database: Database,
+        *,
+        max_size: int = DEFAULT_MAX_SIZE,
         clock: Clock | None = None,
     ) -> None:
         self.root = Path(root)
@@ -108,7 +116,11 @@ class LocalFolderStorage:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def save(
-        self, data: bytes | BinaryIO, name: str, content_type: str | None = None, *,
+        self,
+        data: bytes | BinaryIO,
+        name: str,
+        content_type: str | None = None,
+        *,
         created_by: int | None = None,
     ) -> FileInfo:
         """Store ``data`` (bytes or a binary stream, read once in chunks).
@@ -122,10 +134,12 @@ class LocalFolderStorage:
                 for chunk in chunks(data):
                     size += len(chunk)
                     if size > self.max_size:
-                        raise ValidationError(Label(
-                            f"文件超过大小上限 {self.max_size} 字节",
-                            f"The file is larger than the limit of {self.max_size} bytes",
-                        ))
+                        raise ValidationError(
+                            Label(
+                                f"文件超过大小上限 {self.max_size} 字节",
+                                f"The file is larger than the limit of {self.max_size} bytes",
+                            )
+                        )
                     digest.update(chunk)
                     out.write(chunk)
             sha256 = digest.hexdigest()
@@ -139,21 +153,36 @@ class LocalFolderStorage:
             if os.path.exists(temporary):
                 os.unlink(temporary)
             raise
-        kind = content_type if content_type and _CONTENT_TYPE.match(content_type) else DEFAULT_CONTENT_TYPE
+        kind = (
+            content_type
+            if content_type and _CONTENT_TYPE.match(content_type)
+            else DEFAULT_CONTENT_TYPE
+        )
         info = FileInfo(str(uuid.uuid4()), safe_name(name), size, kind.lower(), sha256)
         with self.database.transaction() as connection:
-            connection.execute(sa.insert(StoredFile).values(
-                id=info.id, name=info.name, size=info.size, content_type=info.content_type,
-                sha256=sha256, storage_key=str(target.relative_to(self.root).as_posix()),
-                created_at=self.clock.now(), created_by=created_by,
-            ))
+            connection.execute(
+                sa.insert(StoredFile).values(
+                    id=info.id,
+                    name=info.name,
+                    size=info.size,
+                    content_type=info.content_type,
+                    sha256=sha256,
+                    storage_key=str(target.relative_to(self.root).as_posix()),
+                    created_at=self.clock.now(),
+                    created_by=created_by,
+                )
+            )
         return info
 
     def _row(self, connection: sa.Connection, file_id: str) -> StoredFile:
-        row = connection.execute(sa.select(StoredFile.__table__).where(StoredFile.id == file_id)).first()
+        row = connection.execute(
+            sa.select(StoredFile.__table__).where(StoredFile.id == file_id)
+        ).first()
         if row is None:
-            raise NotFoundError(Label(f"文件 {file_id} 不存在", f"File {file_id} does not exist"),
-                                details={"file": file_id})
+            raise NotFoundError(
+                Label(f"文件 {file_id} 不存在", f"File {file_id} does not exist"),
+                details={"file": file_id},
+            )
         return StoredFile(**row._mapping)
 
     def info(self, file_id: str) -> FileInfo:
@@ -173,7 +202,9 @@ class LocalFolderStorage:
             row = self._row(connection, file_id)
             connection.execute(sa.delete(StoredFile).where(StoredFile.id == file_id))
             shared = connection.execute(
-                sa.select(sa.func.count()).select_from(StoredFile).where(StoredFile.sha256 == row.sha256)
+                sa.select(sa.func.count())
+                .select_from(StoredFile)
+                .where(StoredFile.sha256 == row.sha256)
             ).scalar_one()
         if not shared:
             (self.root / row.storage_key).unlink(missing_ok=True)

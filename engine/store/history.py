@@ -40,14 +40,20 @@ def replay(plans: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, RetiredFie
                     table, field, tuple(step.get("columns", ())), tuple(step.get("tables", ()))
                 )
             elif kind in ("restore_field", "add_field", "purge_field"):
-                field_key = step["field"]["key"] if isinstance(step.get("field"), Mapping) else step.get("field")
+                field_key = (
+                    step["field"]["key"]
+                    if isinstance(step.get("field"), Mapping)
+                    else step.get("field")
+                )
                 retired.get(table, {}).pop(str(field_key), None)
             elif kind == "rename_table" and table in retired:
                 retired[step["new_table"]] = retired.pop(table)
     return {table: fields for table, fields in retired.items() if fields}
 
 
-def retired_fields(connection: sa.Connection, app: str, form: str) -> dict[str, dict[str, RetiredField]]:
+def retired_fields(
+    connection: sa.Connection, app: str, form: str
+) -> dict[str, dict[str, RetiredField]]:
     """The retired fields of ``app``'s form ``form`` (its main and child tables)."""
     query = (
         sa.select(SchemaChange.plan)

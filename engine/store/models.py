@@ -32,7 +32,10 @@ Timestamp = sa.DateTime(timezone=True)
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSONDocument, dt.datetime: Timestamp}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSONDocument,
+        dt.datetime: Timestamp,
+    }
 
 
 class App(Base):

@@ -24,12 +24,12 @@ from engine.core.clock import Clock, SystemClock
 from engine.core.errors import ConflictError, DefinitionError, NotFoundError
 from engine.core.i18n import Label
 from engine.definitions.model import FormDef
-from engine.store.conversion import json_ready
+from engine.store.conversion import ConvertField, json_ready, unconvertible_error
 from engine.store.database import Database
 from engine.store.history import RetiredField, retired_fields
 from engine.store.models import SchemaChange
 from engine.store.schema_plan import SchemaPlan
-from engine.store.schema_steps import ConvertField, Runner, field_to_dict, unconvertible_error
+from engine.store.schema_steps import Runner, field_to_dict
 
 BACKUP_KEY = "_qiqiao_backup"
 
@@ -78,17 +78,29 @@ def apply_schema_change(
     now = (clock or SystemClock()).now()
     try:
         with database.schema_transaction() as connection:
-            run = Runner(connection, migration_operations(connection), plan.field_types, accept_nulling)
+            run = Runner(
+                connection, migration_operations(connection), plan.field_types, accept_nulling
+            )
             for step in plan.steps:
                 step.apply(run)
             backup = {BACKUP_KEY: run.backup} if run.backup else None
-            change_id = record(connection, plan.new, plan.to_dict(), now, applied_by,
-                               from_version=plan.from_version, to_version=plan.to_version,
-                               rows_nulled=run.nulled, backup=backup)
+            change_id = record(
+                connection,
+                plan.new,
+                plan.to_dict(),
+                now,
+                applied_by,
+                from_version=plan.from_version,
+                to_version=plan.to_version,
+                rows_nulled=run.nulled,
+                backup=backup,
+            )
     except sa.exc.DBAPIError as exc:
         raise ConflictError(
-            Label(f"数据库拒绝了结构变更，未做任何变更：{exc.orig}",
-                  f"The database refused the schema change; nothing was changed: {exc.orig}"),
+            Label(
+                f"数据库拒绝了结构变更，未做任何变更：{exc.orig}",
+                f"The database refused the schema change; nothing was changed: {exc.orig}",
+            ),
             details={"table": plan.table},
         ) from exc
     return AppliedChange(change_id, run.nulled, backup)
@@ -103,8 +115,10 @@ def record(
     **values: Any,
 ) -> int:
     result = connection.execute(
-        sa.insert(SchemaChange).values(app=form.app, form=form.key, plan=plan, applied_at=now,
-                                       applied_by=applied_by, **values)
+        sa.insert(SchemaChange)
+        .values(
+            app=form.app, form=form.key, plan=plan, applied_at=now, applied_by=applied_by, **values
+        )
         .returning(SchemaChange.id)
     )
     return int(result.scalar_one())
@@ -133,22 +147,31 @@ def purge_field(
     live = form.field(key) if "." not in key else None
     if live is not None:
         raise DefinitionError(
-            Label(f"字段 {key} 仍在表单中，只能清除已停用的字段",
-                  f"Field {key} is still on the form; only a retired field can be purged"),
+            Label(
+                f"字段 {key} 仍在表单中，只能清除已停用的字段",
+                f"Field {key} is still on the form; only a retired field can be purged",
+            ),
             details={"field": key},
         )
     with database.engine.connect() as connection:
         retired = retired_fields(connection, form.app, form.key).get(table, {}).get(field_key)
     if retired is None:
         raise NotFoundError(
-            Label(f"表单 {form.key} 没有已停用的字段 {key}",
-                  f"Form {form.key} has no retired field {key}"),
+            Label(
+                f"表单 {form.key} 没有已停用的字段 {key}",
+                f"Form {form.key} has no retired field {key}",
+            ),
             details={"field": key},
         )
     now = (clock or SystemClock()).now()
     path = write_backup(database, form, retired, Path(backup_dir), now.strftime("%Y%m%dT%H%M%S"))
-    step = {"kind": "purge_field", "table": table, "field": field_to_dict(retired.field),
-            "columns": list(retired.columns), "tables": list(retired.tables)}
+    step = {
+        "kind": "purge_field",
+        "table": table,
+        "field": field_to_dict(retired.field),
+        "columns": list(retired.columns),
+        "tables": list(retired.tables),
+    }
     with database.schema_transaction() as connection:
         operations = migration_operations(connection)
         if retired.columns:
@@ -157,22 +180,36 @@ def purge_field(
                     batch_op.drop_column(column)
         for owned in reversed(retired.tables):
             operations.drop_table(owned)
-        record(connection, form, {"app": form.app, "form": form.key, "table": form.table_name,
-                                  "steps": [step]},
-               now, applied_by, rows_nulled=0, backup_path=str(path))
+        record(
+            connection,
+            form,
+            {"app": form.app, "form": form.key, "table": form.table_name, "steps": [step]},
+            now,
+            applied_by,
+            rows_nulled=0,
+            backup_path=str(path),
+        )
     return path
 
 
-def write_backup(database: Database, form: FormDef, retired: RetiredField, folder: Path, stamp: str) -> Path:
+def write_backup(
+    database: Database, form: FormDef, retired: RetiredField, folder: Path, stamp: str
+) -> Path:
     """Everything the purge will drop, as JSON, in ``folder``."""
     content: dict[str, Any] = {
-        "app": form.app, "form": form.key, "table": retired.table,
-        "field": field_to_dict(retired.field), "columns": list(retired.columns), "rows": [],
+        "app": form.app,
+        "form": form.key,
+        "table": retired.table,
+        "field": field_to_dict(retired.field),
+        "columns": list(retired.columns),
+        "rows": [],
         "tables": {},
     }
     with database.engine.connect() as connection:
         if retired.columns:
-            source = sa.table(retired.table, sa.column("id"), *(sa.column(c) for c in retired.columns))
+            source = sa.table(
+                retired.table, sa.column("id"), *(sa.column(c) for c in retired.columns)
+            )
             rows = connection.execute(sa.select(source).order_by(source.c.id))
             content["rows"] = [json_ready(dict(row._mapping)) for row in rows]
         for owned in retired.tables:
@@ -182,5 +219,7 @@ def write_backup(database: Database, form: FormDef, retired: RetiredField, folde
             ]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{retired.table}.{retired.field.key}.{stamp}.json"
-    path.write_text(json.dumps(content, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    path.write_text(
+        json.dumps(content, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
     return path

@@ -6,13 +6,14 @@ Publishing a changed form goes through here::
     print(plan.describe("zh"))          # the preview, with unconvertible rows counted
     apply_schema_change(database, plan)  # one transaction; refused if values would be lost
 
-The planning lives in ``schema_plan``, the steps in ``schema_steps``, running
-them and purging in ``schema_apply``; this module is the front door.
+The plan lives in ``schema_plan`` (the comparison by key in ``schema_diff``),
+the steps in ``schema_steps`` and ``conversion``, running them and purging
+in ``schema_apply``; this module is the front door.
 """
 
 from __future__ import annotations
 
-from engine.store.conversion import RowFailure
+from engine.store.conversion import ConvertField, RowFailure
 from engine.store.history import RetiredField, retired_fields
 from engine.store.schema_apply import (
     BACKUP_KEY,
@@ -23,7 +24,6 @@ from engine.store.schema_apply import (
 from engine.store.schema_plan import SchemaPlan, plan_schema_change
 from engine.store.schema_steps import (
     AddField,
-    ConvertField,
     CreateIndex,
     CreateTable,
     DropIndex,

@@ -1,5 +1,6 @@
 """The steps of a schema change: each says what it does, in zh and en, and does it.
 
+The step that converts values (``ConvertField``) lives in ``conversion``.
 A step runs inside the one transaction of ``apply_schema_change`` through
 alembic's operations (``Operations`` on a ``MigrationContext``); a step that
 must rebuild a SQLite table does so in batch mode. Steps are built by
@@ -15,18 +16,9 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from alembic.operations import Operations
 
-from engine.core.errors import ConflictError
 from engine.core.i18n import Label, Message
 from engine.definitions.model import FieldDef
-from engine.fields.base import ConversionError
-from engine.store.conversion import RowFailure, convert_row, json_ready, reading_table, rows_of
-from engine.store.database import identifier
 from engine.store.tables import FieldTypes, IndexSpec
-
-# How many failing row ids a plan sentence names before "...".
-IDS_SHOWN = 10
-# How many failing rows a plan record keeps (the count is always complete).
-FAILURES_KEPT = 1000
 
 
 def field_to_dict(f: FieldDef) -> dict[str, Any]:
@@ -47,7 +39,11 @@ def field_to_dict(f: FieldDef) -> dict[str, Any]:
 
 
 def named(f: FieldDef, locale: str) -> str:
-    return f"「{f.label.text(locale)}」({f.key})" if locale.startswith("zh") else f"“{f.label.text(locale)}” ({f.key})"
+    return (
+        f"「{f.label.text(locale)}」({f.key})"
+        if locale.startswith("zh")
+        else f"“{f.label.text(locale)}” ({f.key})"
+    )
 
 
 @dataclass
@@ -96,11 +92,17 @@ class CreateTable(Step):
 
     def describe(self, locale: str = "en") -> str:
         if self.owner is not None:
-            return Message("为字段{field}新建表 {table}", "Create table {table} for field {field}").format(
-                field=named(self.owner, locale), table=self.table).text(locale)
+            return (
+                Message("为字段{field}新建表 {table}", "Create table {table} for field {field}")
+                .format(field=named(self.owner, locale), table=self.table)
+                .text(locale)
+            )
         form = (self.form_label or Label(self.table, self.table)).text(locale)
-        return Message("新建表单「{form}」的数据表 {table}", "Create table {table} for form “{form}”").format(
-            form=form, table=self.table).text(locale)
+        return (
+            Message("新建表单「{form}」的数据表 {table}", "Create table {table} for form “{form}”")
+            .format(form=form, table=self.table)
+            .text(locale)
+        )
 
     def apply(self, run: Runner) -> None:
         self.definition.create(run.connection, checkfirst=True)
@@ -122,8 +124,11 @@ class RenameTable(Step):
     owner: FieldDef | None = None
 
     def describe(self, locale: str = "en") -> str:
-        return Message("表 {old} 改名为 {new}", "Rename table {old} to {new}").format(
-            old=self.table, new=self.new_table).text(locale)
+        return (
+            Message("表 {old} 改名为 {new}", "Rename table {old} to {new}")
+            .format(old=self.table, new=self.new_table)
+            .text(locale)
+        )
 
     def apply(self, run: Runner) -> None:
         run.operations.rename_table(self.table, self.new_table)
@@ -142,9 +147,14 @@ class AddField(Step):
 
     def describe(self, locale: str = "en") -> str:
         names = ", ".join(str(c.name) for c in self.columns)
-        return Message("新增字段{field}：在表 {table} 中加列 {columns}",
-                       "Add field {field}: new column {columns} in {table}").format(
-            field=named(self.field, locale), table=self.table, columns=names).text(locale)
+        return (
+            Message(
+                "新增字段{field}：在表 {table} 中加列 {columns}",
+                "Add field {field}: new column {columns} in {table}",
+            )
+            .format(field=named(self.field, locale), table=self.table, columns=names)
+            .text(locale)
+        )
 
     def apply(self, run: Runner) -> None:
         for column in self.columns:
@@ -152,8 +162,11 @@ class AddField(Step):
             run.operations.add_column(self.table, copy, inline_references=bool(copy.foreign_keys))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": field_to_dict(self.field),
-                "columns": [str(c.name) for c in self.columns]}
+        return {
+            **super().to_dict(),
+            "field": field_to_dict(self.field),
+            "columns": [str(c.name) for c in self.columns],
+        }
 
 
 @dataclass(kw_only=True)
@@ -166,9 +179,14 @@ class RenameField(Step):
     renames: list[tuple[str, str]]
 
     def describe(self, locale: str = "en") -> str:
-        return Message("字段{field}由 {old} 改名为 {new}，数据保留",
-                       "Rename field {field} from {old} to {new}; its data stays").format(
-            field=named(self.field, locale), old=self.old_key, new=self.field.key).text(locale)
+        return (
+            Message(
+                "字段{field}由 {old} 改名为 {new}，数据保留",
+                "Rename field {field} from {old} to {new}; its data stays",
+            )
+            .format(field=named(self.field, locale), old=self.old_key, new=self.field.key)
+            .text(locale)
+        )
 
     def apply(self, run: Runner) -> None:
         # A native RENAME COLUMN on both databases (SQLite 3.25+): no rebuild.
@@ -177,130 +195,12 @@ class RenameField(Step):
                 run.operations.alter_column(self.table, old, new_column_name=new)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": self.field.key, "old_key": self.old_key,
-                "columns": [list(pair) for pair in self.renames]}
-
-
-@dataclass(kw_only=True)
-class ConvertField(Step):
-    """A type change (or a settings change that changes the column, such as a
-    shorter ``max_length``): the values are converted row by row by the new
-    field type into new columns, which then replace the old ones.
-
-    ``current`` is the field as the table holds it when the step runs (after
-    any rename); ``source`` and ``source_table`` are as it was when planned,
-    for counting. ``failures`` is what the count found (``None``: not counted).
-    """
-
-    kind: ClassVar[str] = "convert_field"
-    current: FieldDef
-    target: FieldDef
-    source: FieldDef
-    source_table: str
-    labels: tuple[Label, Label]
-    reason: str = "type"  # "type" or "settings"
-    foreign_key: tuple[str, str] | None = None  # (target table, ON DELETE)
-    failures: list[RowFailure] | None = None
-
-    def describe(self, locale: str = "en") -> str:
-        old_type, new_type = (lbl.text(locale) for lbl in self.labels)
-        if self.reason == "type":
-            head = Message("字段{field}的类型由「{old}」改为「{new}」，逐行转换",
-                           "Change field {field} from {old} to {new}, converting row by row")
-        else:
-            head = Message("字段{field}的设置改变了列定义，逐行转换",
-                           "Field {field}: its settings change the column, converting row by row")
-        text = head.format(field=named(self.target, locale), old=old_type, new=new_type).text(locale)
-        return f"{text}{self.count_sentence(locale)}"
-
-    def count_sentence(self, locale: str) -> str:
-        if self.failures is None:
-            return Message("（未检查现有数据）", " (existing rows not checked)").format().text(locale)
-        if not self.failures:
-            return Message("；所有行都能转换", "; every row converts").format().text(locale)
-        ids = ", ".join(str(f.id) for f in self.failures[:IDS_SHOWN])
-        if len(self.failures) > IDS_SHOWN:
-            ids += ", ..."
-        rows = "1 row" if len(self.failures) == 1 else f"{len(self.failures)} rows"
-        return Message(
-            "；{n} 行无法转换（id：{ids}），除非确认将其置空（原值会备份），否则拒绝发布",
-            "; {rows} cannot be converted (id {ids}): publishing is refused unless "
-            "they may be emptied (their values are backed up)",
-        ).format(n=len(self.failures), rows=rows, ids=ids).text(locale)
-
-    def apply(self, run: Runner) -> None:
-        old_type = run.field_types.get(self.current.type)
-        new_type = run.field_types.get(self.target.type)
-        old_columns = old_type.columns(self.current)
-        new_columns = new_type.columns(self.target)
-        temp = {str(c.name): identifier(str(c.name), prefix="_qq_new") for c in new_columns}
-        for column in new_columns:
-            run.operations.add_column(self.table, sa.Column(temp[str(column.name)], column.type, nullable=True))
-        writer = reading_table(self.table, [sa.Column(temp[str(c.name)], c.type) for c in new_columns])
-        update = (
-            sa.update(writer)
-            .where(writer.c.id == sa.bindparam("row_id"))
-            .values({name: sa.bindparam(f"v_{name}") for name in temp.values()})
-        )
-        failures: list[RowFailure] = []
-        for batch in rows_of(run.connection, self.table, old_columns):
-            values = []
-            for row in batch:
-                try:
-                    stored = convert_row(row, (old_type, self.current), (new_type, self.target, new_columns))
-                except ConversionError as exc:
-                    original = {str(c.name): json_ready(row[str(c.name)]) for c in old_columns}
-                    failures.append(RowFailure(int(row["id"]), original, exc.message))
-                    stored = {}
-                values.append({"row_id": row["id"], **{f"v_{temp[k]}": stored.get(k) for k in temp}})
-            run.connection.execute(update, values)
-        if failures:
-            self.refuse_or_back_up(run, failures)
-        with run.operations.batch_alter_table(self.table) as batch_op:
-            for column in old_columns:
-                batch_op.drop_column(str(column.name))
-            for name, temporary in temp.items():
-                batch_op.alter_column(temporary, new_column_name=name)
-            if self.foreign_key is not None:
-                target, ondelete = self.foreign_key
-                batch_op.create_foreign_key(
-                    identifier(self.table, self.target.key, prefix="fk"), target,
-                    [self.target.key], ["id"], ondelete=ondelete,
-                )
-
-    def refuse_or_back_up(self, run: Runner, failures: list[RowFailure]) -> None:
-        if not run.accept_nulling:
-            raise unconvertible_error(self, failures)
-        run.nulled += len(failures)
-        run.backup.setdefault("fields", {})[f"{self.table}.{self.target.key}"] = {
-            "table": self.table, "field": self.target.key, "type": self.current.type,
-            "to_type": self.target.type,
-            "rows": [{"id": f.id, "value": f.value, "reason": f.reason.as_dict()} for f in failures],
+        return {
+            **super().to_dict(),
+            "field": self.field.key,
+            "old_key": self.old_key,
+            "columns": [list(pair) for pair in self.renames],
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {**super().to_dict(), "field": field_to_dict(self.target),
-                "from": field_to_dict(self.current), "reason": self.reason}
-        if self.failures is not None:
-            data["unconvertible"] = len(self.failures)
-            data["unconvertible_ids"] = [f.id for f in self.failures[:FAILURES_KEPT]]
-        return data
-
-
-def unconvertible_error(step: ConvertField, failures: list[RowFailure]) -> ConflictError:
-    ids = [f.id for f in failures]
-    shown = ", ".join(str(i) for i in ids[:IDS_SHOWN]) + (", ..." if len(ids) > IDS_SHOWN else "")
-    return ConflictError(
-        Label(
-            f"字段 {step.target.key} 有 {len(ids)} 行无法转换（id：{shown}）；未做任何变更。"
-            "确认将这些值置空（原值会备份）后再发布",
-            f"{len(ids)} row(s) of field {step.target.key} cannot be converted (id {shown}); "
-            "nothing was changed. Publish again accepting that they are emptied "
-            "(their values are backed up)",
-        ),
-        details={"table": step.table, "field": step.target.key, "ids": ids[:FAILURES_KEPT],
-                 "count": len(ids)},
-    )
 
 
 @dataclass(kw_only=True)
@@ -314,16 +214,26 @@ class RetireField(Step):
 
     def describe(self, locale: str = "en") -> str:
         kept = ", ".join([*self.columns, *self.tables]) or "-"
-        return Message("停用字段{field}：{kept} 及其数据保留，可恢复，或显式清除",
-                       "Retire field {field}: {kept} and its data stay; it can be restored, "
-                       "or purged explicitly").format(field=named(self.field, locale), kept=kept).text(locale)
+        return (
+            Message(
+                "停用字段{field}：{kept} 及其数据保留，可恢复，或显式清除",
+                "Retire field {field}: {kept} and its data stay; it can be restored, "
+                "or purged explicitly",
+            )
+            .format(field=named(self.field, locale), kept=kept)
+            .text(locale)
+        )
 
     def apply(self, run: Runner) -> None:
         return None  # nothing to do: keeping the data is the point
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": field_to_dict(self.field), "columns": self.columns,
-                "tables": self.tables}
+        return {
+            **super().to_dict(),
+            "field": field_to_dict(self.field),
+            "columns": self.columns,
+            "tables": self.tables,
+        }
 
 
 @dataclass(kw_only=True)
@@ -334,9 +244,14 @@ class RestoreField(Step):
     field: FieldDef
 
     def describe(self, locale: str = "en") -> str:
-        return Message("恢复已停用的字段{field}，原有数据仍在",
-                       "Restore the retired field {field}; its data is still there").format(
-            field=named(self.field, locale)).text(locale)
+        return (
+            Message(
+                "恢复已停用的字段{field}，原有数据仍在",
+                "Restore the retired field {field}; its data is still there",
+            )
+            .format(field=named(self.field, locale))
+            .text(locale)
+        )
 
     def apply(self, run: Runner) -> None:
         return None
@@ -351,15 +266,22 @@ class DropIndex(Step):
     index: IndexSpec
 
     def describe(self, locale: str = "en") -> str:
-        return Message("删除索引 {name}（{columns}）", "Drop index {name} ({columns})").format(
-            name=self.index.name, columns=", ".join(self.index.columns)).text(locale)
+        return (
+            Message("删除索引 {name}（{columns}）", "Drop index {name} ({columns})")
+            .format(name=self.index.name, columns=", ".join(self.index.columns))
+            .text(locale)
+        )
 
     def apply(self, run: Runner) -> None:
         run.operations.drop_index(self.index.name, table_name=self.table)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "name": self.index.name, "columns": list(self.index.columns),
-                "unique": self.index.unique}
+        return {
+            **super().to_dict(),
+            "name": self.index.name,
+            "columns": list(self.index.columns),
+            "unique": self.index.unique,
+        }
 
 
 @dataclass(kw_only=True)
@@ -370,28 +292,44 @@ class CreateIndex(Step):
 
     def describe(self, locale: str = "en") -> str:
         unique = self.index.unique
-        head = Message("新增唯一索引 {name}（{columns}）" if unique else "新增索引 {name}（{columns}）",
-                       ("Add unique index {name} on ({columns})" if unique
-                        else "Add index {name} on ({columns})"))
+        head = Message(
+            "新增唯一索引 {name}（{columns}）" if unique else "新增索引 {name}（{columns}）",
+            (
+                "Add unique index {name} on ({columns})"
+                if unique
+                else "Add index {name} on ({columns})"
+            ),
+        )
         text = head.format(name=self.index.name, columns=", ".join(self.index.columns)).text(locale)
         if self.duplicates:
-            text += Message("；已有 {n} 组重复值，无法建立", "; {n} values are duplicated, so it "
-                            "cannot be created").format(n=self.duplicates).text(locale)
+            text += (
+                Message(
+                    "；已有 {n} 组重复值，无法建立",
+                    "; {n} values are duplicated, so it cannot be created",
+                )
+                .format(n=self.duplicates)
+                .text(locale)
+            )
         return text
 
     @property
     def blocking(self) -> Label | None:
         if not self.duplicates:
             return None
-        return Message("唯一索引 {name} 无法建立：已有 {n} 组重复值",
-                       "The unique index {name} cannot be created: {n} values are duplicated").format(
-            name=self.index.name, n=self.duplicates)
+        return Message(
+            "唯一索引 {name} 无法建立：已有 {n} 组重复值",
+            "The unique index {name} cannot be created: {n} values are duplicated",
+        ).format(name=self.index.name, n=self.duplicates)
 
     def apply(self, run: Runner) -> None:
-        run.operations.create_index(self.index.name, self.table, list(self.index.columns),
-                                    unique=self.index.unique)
+        run.operations.create_index(
+            self.index.name, self.table, list(self.index.columns), unique=self.index.unique
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "name": self.index.name, "columns": list(self.index.columns),
-                "unique": self.index.unique}
-
+        return {
+            **super().to_dict(),
+            "name": self.index.name,
+            "columns": list(self.index.columns),
+            "unique": self.index.unique,
+        }

@@ -33,7 +33,13 @@ from engine.store.database import Database, identifier
 from engine.store.models import SYSTEM_TABLES
 
 SYSTEM_COLUMNS = (
-    "id", "owner", "created_by", "created_at", "updated_by", "updated_at", "version",
+    "id",
+    "owner",
+    "created_by",
+    "created_at",
+    "updated_by",
+    "updated_at",
+    "version",
     "flow_status",
 )
 USER_COLUMNS = ("owner", "created_by", "updated_by")
@@ -123,6 +129,7 @@ def relation_target(field: FieldDef, field_type: FieldType) -> str | None:
 
 
 def on_delete(field: FieldDef) -> str:
+    """The ``ON DELETE`` of a relation's foreign key (its ``on_delete`` setting)."""
     return "SET NULL" if field.setting("on_delete") == "set_null" else "RESTRICT"
 
 
@@ -139,15 +146,14 @@ def system_columns() -> list[sa.Column[Any]]:
     ]
 
 
-def index_specs(form: FormDef, field_types: FieldTypes, fields: Iterable[FieldDef] | None = None) -> dict[str, IndexSpec]:
+def index_specs(form: FormDef, field_types: FieldTypes) -> dict[str, IndexSpec]:
     """The indexes the definition asks for on the main table, by name: one on
     each relation, each ``index: true`` field, a unique one for each
     ``unique: true`` field, and the form's declared ``indexes``."""
     table = form.table_name
-    fields = tuple(form.fields if fields is None else fields)
     columns_of: dict[str, tuple[str, ...]] = {key: (key,) for key in SYSTEM_COLUMNS}
     specs: dict[str, IndexSpec] = {}
-    for field in fields:
+    for field in form.fields:
         field_type = field_types.get(field.type)
         names = tuple(str(c.name) for c in field_columns(field, field_types))
         if not names:
@@ -172,7 +178,11 @@ def index_specs(form: FormDef, field_types: FieldTypes, fields: Iterable[FieldDe
             )
         names = tuple(c for key in declared.fields for c in columns_of[key])
         prefix = "ux" if declared.unique else "ix"
-        name = identifier(table, declared.key, prefix=prefix) if declared.key else identifier(table, *names, prefix=prefix)
+        name = (
+            identifier(table, declared.key, prefix=prefix)
+            if declared.key
+            else identifier(table, *names, prefix=prefix)
+        )
         specs[name] = IndexSpec(name, names, declared.unique)
     return specs
 
@@ -180,10 +190,14 @@ def index_specs(form: FormDef, field_types: FieldTypes, fields: Iterable[FieldDe
 def add_stub(metadata: sa.MetaData, name: str) -> None:
     """A table other tables point at, known only by its ``id``."""
     if name not in metadata.tables:
-        sa.Table(name, metadata, sa.Column("id", sa.Integer, primary_key=True), info={STUB_MARK: True})
+        sa.Table(
+            name, metadata, sa.Column("id", sa.Integer, primary_key=True), info={STUB_MARK: True}
+        )
 
 
-def link_relations(table: sa.Table, fields: Iterable[FieldDef], field_types: FieldTypes, app: str) -> None:
+def link_relations(
+    table: sa.Table, fields: Iterable[FieldDef], field_types: FieldTypes, app: str
+) -> None:
     """Give each single relation among ``fields`` that has a column in ``table`` a
     foreign key to its target form's table (and an index on a child table)."""
     for field in fields:
@@ -198,7 +212,9 @@ def link_relations(table: sa.Table, fields: Iterable[FieldDef], field_types: Fie
         add_stub(table.metadata, target_table)
         table.append_constraint(
             sa.ForeignKeyConstraint(
-                [column.name], [f"{target_table}.id"], ondelete=on_delete(field),
+                [column.name],
+                [f"{target_table}.id"],
+                ondelete=on_delete(field),
                 name=identifier(table.name, column.name, prefix="fk"),
             )
         )
@@ -206,13 +222,16 @@ def link_relations(table: sa.Table, fields: Iterable[FieldDef], field_types: Fie
             sa.Index(identifier(table.name, column.name, prefix="ix"), column)
 
 
-def relation_foreign_key(table: str, field: FieldDef, field_types: FieldTypes, app: str) -> sa.ForeignKey | None:
+def relation_foreign_key(
+    table: str, field: FieldDef, field_types: FieldTypes, app: str
+) -> sa.ForeignKey | None:
     """The foreign key a single-relation column gets, for adding the column later."""
     target = relation_target(field, field_types.get(field.type))
     if target is None:
         return None
     return sa.ForeignKey(
-        f"{table_name(app, target)}.id", ondelete=on_delete(field),
+        f"{table_name(app, target)}.id",
+        ondelete=on_delete(field),
         name=identifier(table, field.key, prefix="fk"),
     )
 
@@ -220,7 +239,8 @@ def relation_foreign_key(table: str, field: FieldDef, field_types: FieldTypes, a
 def fingerprint(form: FormDef) -> str:
     """A hash of everything in a form that shapes its tables."""
     shape = {
-        "app": form.app, "key": form.key,
+        "app": form.app,
+        "key": form.key,
         "fields": [dataclasses.asdict(f) for f in form.fields],
         "indexes": [dataclasses.asdict(i) for i in form.indexes],
     }
@@ -271,9 +291,6 @@ def build_form_tables(form: FormDef, field_types: FieldTypes) -> FormTables:
         owned = tuple(field_type.tables(field, name, metadata))
         for table in owned:
             link_relations(table, field.fields, field_types, form.app)
-            target = relation_target_of_link(field, field_type)
-            if target is not None:
-                add_stub(metadata, table_name(form.app, target))
         extra[field.key] = owned
     add_referenced_stubs(metadata)
     return FormTables(form, metadata, main, extra)
@@ -285,11 +302,6 @@ def add_referenced_stubs(metadata: sa.MetaData) -> None:
     for table in list(metadata.tables.values()):
         for key in table.foreign_keys:
             add_stub(metadata, key.target_fullname.rsplit(".", 1)[0])
-
-
-def relation_target_of_link(field: FieldDef, field_type: FieldType) -> str | None:
-    """The form a link table points at, so its foreign key can compile."""
-    return next((r.value for r in field_type.references(field) if r.kind == "form"), None)
 
 
 class _Cache:
@@ -336,7 +348,12 @@ def owned_tables(tables: Iterable[FormTables]) -> Iterator[sa.Table]:
         yield from entry.tables
 
 
-def create_form_tables(database: Database, app: AppDef, field_types: FieldTypes, connection: sa.Connection | None = None) -> dict[str, FormTables]:
+def create_form_tables(
+    database: Database,
+    app: AppDef,
+    field_types: FieldTypes,
+    connection: sa.Connection | None = None,
+) -> dict[str, FormTables]:
     """Create the tables of every form of ``app`` that does not exist yet,
     each after the tables it points at (cycles get their keys by ALTER on
     PostgreSQL). Returns the tables by form key."""

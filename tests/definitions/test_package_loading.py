@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import APP, EXAMPLES, forms, write
+from package_helpers import APP, EXAMPLES, forms, write
 
 from engine.core.errors import DefinitionError
 from engine.core.i18n import Label
@@ -182,6 +182,16 @@ def test_empty_and_non_mapping_files(issues_of: Issues) -> None:
     assert issues_of(forms(quote="# nothing yet\n", product="- a\n- b\n")) == [
         "forms/product.yaml: expected a mapping (key: value), got a list",
         "forms/quote.yaml: the file is empty",
+    ]
+
+
+def test_a_yaml_alias_bomb_is_refused(issues_of: Issues) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in "bcdefgh":
+        previous = chr(ord(level) - 1)
+        bomb += f"{level}: &{level} [" + ", ".join([f"*{previous}"] * 10) + "]\n"
+    assert issues_of(forms(quote=bomb)) == [
+        "forms/quote.yaml: the file expands to more than 500000 values",
     ]
 
 

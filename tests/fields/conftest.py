@@ -1,22 +1,14 @@
-"""A SQLite file for the field tests."""
+"""A database for the field tests: each kind Qiqiao runs on (SQLite and
+PostgreSQL, from the shared ``bare_database`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from engine.store.database import Database
+
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    db = sa.create_engine(f"sqlite:///{tmp_path / 'fields.db'}")
-
-    @sa.event.listens_for(db, "connect")
-    def _foreign_keys(connection: Any, _record: Any) -> None:
-        connection.execute("PRAGMA foreign_keys=ON")
-
-    yield db
-    db.dispose()
+def engine(bare_database: Database) -> sa.Engine:
+    return bare_database.engine

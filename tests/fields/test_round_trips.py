@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from field_samples import NOT_IN_COLUMNS, SAMPLE_IDS, SAMPLES, build_table
 from jsonschema import Draft202012Validator, FormatChecker
 
 from engine.definitions.model import FieldDef
 from engine.expr.types import parse_type
 from engine.fields import FIELD_TYPES, OPERATORS, FieldType
+
+from .field_samples import NOT_IN_COLUMNS, SAMPLE_IDS, SAMPLES, build_table
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dialect sqlite.*Decimal")
 
@@ -135,7 +136,7 @@ def test_kinds_are_consistent(field: FieldDef) -> None:
         assert all(c.name == field.key or c.name.startswith(field.key + "_") for c in kind.columns(field))
 
 
-def test_columns_create_and_round_trip_on_sqlite(engine: sa.Engine) -> None:
+def test_columns_create_and_round_trip_in_the_database(engine: sa.Engine) -> None:
     fields = [f for f in SAMPLES if ftype(f).stored]
     metadata, table, extra = build_table(fields)
     metadata.create_all(engine)

@@ -13,11 +13,13 @@ REQUIRED_SETTINGS: dict[str, dict[str, Any]] = {
     "multiselect": {"options": [{"key": "a", "label": "A"}, {"key": "b", "label": "B"}]},
     "relation": {"target": "sample"},
     "lookup": {"relation": "f_relation", "field": "f_text"},
-    "subform": {"fields": [
-        {"key": "item", "type": "text", "label": "Item"},
-        {"key": "qty", "type": "number", "label": "Qty"},
-        {"key": "product", "type": "relation", "target": "sample", "label": "Product"},
-    ]},
+    "subform": {
+        "fields": [
+            {"key": "item", "type": "text", "label": "Item"},
+            {"key": "qty", "type": "number", "label": "Qty"},
+            {"key": "product", "type": "relation", "target": "sample", "label": "Product"},
+        ]
+    },
     "formula": {"formula": "1 + 1", "result_type": "number"},
     "rollup": {"source": "f_subform", "field": "qty", "aggregate": "sum"},
     "serial": {"prefix": "S"},
@@ -28,15 +30,28 @@ REQUIRED_SETTINGS: dict[str, dict[str, Any]] = {
 def every_type_form() -> FormDef:
     """Form ``sample`` of app ``t`` with one field ``f_<type>`` of each registered type."""
     fields = [
-        {"key": f"f_{ftype.key}", "type": ftype.key, "label": ftype.label.as_dict(),
-         **REQUIRED_SETTINGS.get(ftype.key, {})}
+        {
+            "key": f"f_{ftype.key}",
+            "type": ftype.key,
+            "label": ftype.label.as_dict(),
+            **REQUIRED_SETTINGS.get(ftype.key, {}),
+        }
         for ftype in FIELD_TYPES
     ]
-    fields.append({"key": "f_links", "type": "relation", "target": "sample", "multiple": True,
-                   "label": "Links"})
+    fields.append(
+        {
+            "key": "f_links",
+            "type": "relation",
+            "target": "sample",
+            "multiple": True,
+            "label": "Links",
+        }
+    )
     return FormDef.from_dict({"key": "sample", "label": "Sample", "fields": fields}, app="t")
 
 
 def form(key: str, fields: list[dict[str, Any]], **extra: Any) -> FormDef:
     """A form of app ``crm`` from field mappings."""
-    return FormDef.from_dict({"key": key, "label": key.title(), "fields": fields, **extra}, app="crm")
+    return FormDef.from_dict(
+        {"key": key, "label": key.title(), "fields": fields, **extra}, app="crm"
+    )

@@ -38,7 +38,11 @@ def test_migrated_schema_matches_the_models(database: Database) -> None:
     with database.engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": True, "compare_server_default": True, "version_table": VERSION_TABLE},
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "version_table": VERSION_TABLE,
+            },
         )
         assert compare_metadata(context, Base.metadata) == []
 
@@ -48,11 +52,22 @@ def test_models_read_and_write_on_the_migrated_tables(database: Database) -> Non
         user = User(login="li", name="李雷", created_at=NOW)
         session.add(user)
         session.flush()
-        session.add(Definition(app="crm", kind="form", key="customer", version=1,
-                               body={"key": "customer", "label": {"zh": "客户"}},
-                               published_at=NOW, published_by=user.id))
-        session.add(SchemaChange(app="crm", form="customer", plan={"steps": []},
-                                 applied_at=NOW, rows_nulled=0))
+        session.add(
+            Definition(
+                app="crm",
+                kind="form",
+                key="customer",
+                version=1,
+                body={"key": "customer", "label": {"zh": "客户"}},
+                published_at=NOW,
+                published_by=user.id,
+            )
+        )
+        session.add(
+            SchemaChange(
+                app="crm", form="customer", plan={"steps": []}, applied_at=NOW, rows_nulled=0
+            )
+        )
     with Session(database.engine) as session:
         stored = session.scalars(sa.select(User)).one()
         assert (stored.login, stored.active, stored.locale) == ("li", True, "zh")
@@ -61,8 +76,14 @@ def test_models_read_and_write_on_the_migrated_tables(database: Database) -> Non
 
 
 def test_definition_versions_are_unique(database: Database) -> None:
-    row = {"app": "crm", "kind": "form", "key": "customer", "version": 1, "body": {},
-           "published_at": NOW}
+    row = {
+        "app": "crm",
+        "kind": "form",
+        "key": "customer",
+        "version": 1,
+        "body": {},
+        "published_at": NOW,
+    }
     with database.transaction() as connection:
         connection.execute(sa.insert(Definition), [row])
     with pytest.raises(sa.exc.IntegrityError), database.transaction() as connection:

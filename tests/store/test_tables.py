@@ -20,15 +20,22 @@ from engine.store.tables import SYSTEM_COLUMNS, create_form_tables, form_tables
 from .forms import every_type_form, form
 
 NOW = dt.datetime(2026, 5, 20, tzinfo=dt.UTC)
-CUSTOMER = form("customer", [
-    {"key": "name", "type": "text", "label": "Name", "unique": True, "max_length": 100},
-    {"key": "parent", "type": "relation", "target": "customer", "on_delete": "set_null"},
-    {"key": "level", "type": "select", "options": [{"key": "a", "label": "A"}]},
-], indexes=[{"fields": ["level", "created_at"]}])
-CONTACT = form("contact", [
-    {"key": "name", "type": "text"},
-    {"key": "customer", "type": "relation", "target": "customer"},
-])
+CUSTOMER = form(
+    "customer",
+    [
+        {"key": "name", "type": "text", "label": "Name", "unique": True, "max_length": 100},
+        {"key": "parent", "type": "relation", "target": "customer", "on_delete": "set_null"},
+        {"key": "level", "type": "select", "options": [{"key": "a", "label": "A"}]},
+    ],
+    indexes=[{"fields": ["level", "created_at"]}],
+)
+CONTACT = form(
+    "contact",
+    [
+        {"key": "name", "type": "text"},
+        {"key": "customer", "type": "relation", "target": "customer"},
+    ],
+)
 CRM = AppDef(key="crm", label=label("CRM"), forms=(CONTACT, CUSTOMER))
 
 
@@ -64,12 +71,17 @@ def test_tables_are_cached_per_definition_version() -> None:
 def test_a_form_cannot_take_a_system_table_name() -> None:
     clash = form("log", [{"key": "x", "type": "text"}])
     with pytest.raises(DefinitionError, match="system table"):
-        form_tables(clash.__class__(key="log", label=clash.label, app="audit", fields=clash.fields), FIELD_TYPES)
+        form_tables(
+            clash.__class__(key="log", label=clash.label, app="audit", fields=clash.fields),
+            FIELD_TYPES,
+        )
 
 
 def test_a_form_with_every_field_type_gets_its_tables(database: Database) -> None:
     sample = every_type_form()
-    built = create_form_tables(database, AppDef(key="t", label=label("T"), forms=(sample,)), FIELD_TYPES)
+    built = create_form_tables(
+        database, AppDef(key="t", label=label("T"), forms=(sample,)), FIELD_TYPES
+    )
     tables = built["sample"]
     names = database.table_names()
     assert {t.name for t in tables.tables} <= names
@@ -77,7 +89,9 @@ def test_a_form_with_every_field_type_gets_its_tables(database: Database) -> Non
     columns = set(database.column_names("t_sample"))
     for f in sample.fields:
         ftype = FIELD_TYPES.get(f.type)
-        for column in ftype.column_names(f) if ftype.storage_for(f) == "column" and ftype.stored else []:
+        for column in (
+            ftype.column_names(f) if ftype.storage_for(f) == "column" and ftype.stored else []
+        ):
             assert column in columns, f"{f.type}: column {column} missing"
     assert "f_lookup" not in columns and "f_section" not in columns
     child = set(database.column_names("t_sample__f_subform"))
@@ -86,7 +100,9 @@ def test_a_form_with_every_field_type_gets_its_tables(database: Database) -> Non
 
 def test_values_of_every_stored_type_round_trip(database: Database) -> None:
     sample = every_type_form()
-    tables = create_form_tables(database, AppDef(key="t", label=label("T"), forms=(sample,)), FIELD_TYPES)["sample"]
+    tables = create_form_tables(
+        database, AppDef(key="t", label=label("T"), forms=(sample,)), FIELD_TYPES
+    )["sample"]
     rng = random.Random(7)
     with database.transaction() as connection:
         first = connection.execute(sa.insert(tables.main).returning(tables.main.c.id)).scalar_one()
@@ -101,14 +117,22 @@ def test_values_of_every_stored_type_round_trip(database: Database) -> None:
         row.update(ftype.to_db(f, value))
     with database.transaction() as connection:
         create_referenced_rows(connection, tables.main, row)
-        new_id = connection.execute(sa.insert(tables.main).values(row).returning(tables.main.c.id)).scalar_one()
-        stored = connection.execute(sa.select(tables.main).where(tables.main.c.id == new_id)).one()._mapping
+        new_id = connection.execute(
+            sa.insert(tables.main).values(row).returning(tables.main.c.id)
+        ).scalar_one()
+        stored = (
+            connection.execute(sa.select(tables.main).where(tables.main.c.id == new_id))
+            .one()
+            ._mapping
+        )
     for key, value in values.items():
         f = sample.get_field(key)
         assert FIELD_TYPES.get(f.type).from_db(f, stored) == value, f.type
 
 
-def create_referenced_rows(connection: sa.Connection, table: sa.Table, row: dict[str, object]) -> None:
+def create_referenced_rows(
+    connection: sa.Connection, table: sa.Table, row: dict[str, object]
+) -> None:
     """Users and departments that fake member and department values point at."""
     for column in table.columns:
         for key in column.foreign_keys:
@@ -117,7 +141,9 @@ def create_referenced_rows(connection: sa.Connection, table: sa.Table, row: dict
             if value is None or target == table.name:
                 continue
             if target == "users":
-                connection.execute(sa.insert(User).values(id=value, login=f"u{value}", name="U", created_at=NOW))
+                connection.execute(
+                    sa.insert(User).values(id=value, login=f"u{value}", name="U", created_at=NOW)
+                )
             elif target == "departments":
                 connection.execute(sa.insert(Department).values(id=value, name="D"))
 
@@ -126,7 +152,9 @@ def test_foreign_keys_hold_on_both_databases(database: Database) -> None:
     built = create_form_tables(database, CRM, FIELD_TYPES)
     customer, contact = built["customer"].main, built["contact"].main
     with database.transaction() as connection:
-        parent = connection.execute(sa.insert(customer).values(name="Parent").returning(customer.c.id)).scalar_one()
+        parent = connection.execute(
+            sa.insert(customer).values(name="Parent").returning(customer.c.id)
+        ).scalar_one()
         child = connection.execute(
             sa.insert(customer).values(name="Child", parent=parent).returning(customer.c.id)
         ).scalar_one()
@@ -137,7 +165,10 @@ def test_foreign_keys_hold_on_both_databases(database: Database) -> None:
         connection.execute(sa.delete(customer).where(customer.c.id == child))  # restrict
     with database.transaction() as connection:
         connection.execute(sa.delete(customer).where(customer.c.id == parent))  # set null
-        assert connection.execute(sa.select(customer.c.parent).where(customer.c.id == child)).scalar() is None
+        assert (
+            connection.execute(sa.select(customer.c.parent).where(customer.c.id == child)).scalar()
+            is None
+        )
 
 
 def test_unique_fields_are_unique_indexes(database: Database) -> None:
@@ -164,5 +195,43 @@ def test_an_index_on_an_unknown_field_is_a_definition_error() -> None:
 
 
 def test_field_settings_of_the_definition_reach_the_column() -> None:
-    main = form_tables(form("item", [{"key": "code", "type": "text", "max_length": 30}]), FIELD_TYPES).main
+    main = form_tables(
+        form("item", [{"key": "code", "type": "text", "max_length": 30}]), FIELD_TYPES
+    ).main
     assert main.c.code.type.length == 30
+
+
+def test_forms_that_point_at_each_other_are_created_together(database: Database) -> None:
+    account = form(
+        "account",
+        [
+            {"key": "name", "type": "text"},
+            {
+                "key": "main_contact",
+                "type": "relation",
+                "target": "person",
+                "on_delete": "set_null",
+            },
+        ],
+    )
+    person = form(
+        "person",
+        [
+            {"key": "name", "type": "text"},
+            {"key": "account", "type": "relation", "target": "account"},
+        ],
+    )
+    built = create_form_tables(
+        database, AppDef(key="crm", label=label("CRM"), forms=(account, person)), FIELD_TYPES
+    )
+    accounts, people = built["account"].main, built["person"].main
+    with database.transaction() as connection:
+        account_id = connection.execute(
+            sa.insert(accounts).values(name="Acme").returning(accounts.c.id)
+        ).scalar_one()
+        person_id = connection.execute(
+            sa.insert(people).values(name="Li", account=account_id).returning(people.c.id)
+        ).scalar_one()
+        connection.execute(sa.update(accounts).values(main_contact=person_id))
+    with pytest.raises(sa.exc.IntegrityError), database.transaction() as connection:
+        connection.execute(sa.update(accounts).values(main_contact=999))

@@ -15,7 +15,9 @@ from engine.store.migrate import VERSION_TABLE
 from engine.store.models import SYSTEM_TABLES, Base
 
 
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     # App tables (<app>_<form>) live in the same database; they are not ours to migrate.
     return not (type_ == "table" and reflected and compare_to is None and name not in SYSTEM_TABLES)
 

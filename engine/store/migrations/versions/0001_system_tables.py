@@ -141,7 +141,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
-        "schema_changes", "files", "serial_counters", "audit_log", "departments",
-        "definitions", "users", "apps",
+        "schema_changes",
+        "files",
+        "serial_counters",
+        "audit_log",
+        "departments",
+        "definitions",
+        "users",
+        "apps",
     ):
         op.drop_table(table)

@@ -1,0 +1,315 @@
+"""Spreadsheet files as rows of cells: reading CSV and Excel for imports,
+writing them for exports and for the failed rows of an import.
+
+Both directions stream: CSV through the ``csv`` module, Excel through
+openpyxl's read-only and write-only modes, so a file of any size is read and
+written in constant memory. Rows are numbered the way a spreadsheet shows
+them: the header is row 1, the first data row is row 2.
+
+CSV is UTF-8, with or without a byte order mark (written with one, so Excel
+opens it in the right encoding). The delimiter is the one of ``, ; tab |``
+that the header line uses most, unless given.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, cast
+
+from engine.core.errors import ValidationError
+from engine.core.i18n import Label
+
+Source = str | Path | IO[bytes] | IO[str]
+FORMATS = ("csv", "xlsx")
+SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+DELIMITERS = (",", ";", "\t", "|")
+ZIP_MAGIC = b"PK\x03\x04"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+TIME_FORMAT = "hh:mm:ss"
+
+
+class FileRefused(ValidationError):
+    """The file cannot be read as a sheet (unknown format, no header ...)."""
+
+    code = "file_refused"
+
+
+@dataclass
+class Sheet:
+    """An open sheet: its header cells and its data rows as
+    ``(row number, cells)``, cells padded or cut to the header's length.
+    Wholly blank rows are skipped (their numbers are not reused)."""
+
+    header: list[str]
+    rows: Iterator[tuple[int, list[Any]]]
+
+
+def detect_format(source: Source, format: str | None = None) -> str:
+    """``csv`` or ``xlsx``: as given, else by the file name's extension, else
+    by the first bytes (an xlsx file is a zip archive)."""
+    if format:
+        chosen = "csv" if format.lower() in ("csv", "tsv", "txt") else format.lower()
+        if chosen not in FORMATS:
+            raise FileRefused(Label(f"不支持的文件格式 {format}（支持 csv、xlsx）",
+                                    f"Unsupported file format {format} (csv and xlsx are)"))
+        return chosen
+    name = source if isinstance(source, str | Path) else getattr(source, "name", None)
+    if isinstance(name, str | Path):
+        suffix = Path(name).suffix.lower()
+        if suffix in SUFFIXES:
+            return SUFFIXES[suffix]
+        if suffix == ".xls":
+            raise FileRefused(Label("不支持旧版 .xls 文件，请另存为 .xlsx",
+                                    "Old .xls files are not supported; save the file as .xlsx"))
+    if not isinstance(source, str | Path) and source.seekable() and not isinstance(source, io.TextIOBase):
+        start = source.tell()
+        magic = source.read(4)
+        source.seek(start)
+        return "xlsx" if magic == ZIP_MAGIC else "csv"
+    return "csv"
+
+
+@contextmanager
+def open_sheet(
+    source: Source, *, format: str | None = None, sheet: str | int | None = None,
+    delimiter: str | None = None,
+) -> Iterator[Sheet]:
+    """The header and rows of a CSV file or of one worksheet (by name or
+    0-based index; the first by default) of an xlsx file."""
+    kind = detect_format(source, format)
+    if kind == "xlsx":
+        with _open_xlsx(source, sheet) as opened:
+            yield opened
+    else:
+        with _open_csv(source, delimiter) as opened:
+            yield opened
+
+
+@contextmanager
+def _open_csv(source: Source, delimiter: str | None) -> Iterator[Sheet]:
+    with _text_stream(source) as stream:
+        first = stream.readline()
+        if first.startswith("\ufeff"):
+            first = first[1:]
+        if delimiter is None:
+            delimiter = max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
+        lines = _chain_first(first, stream)
+        reader = csv.reader(lines, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            raise _no_header()
+        yield Sheet([h.strip() for h in header], _numbered(reader, len(header)))
+
+
+def _chain_first(first: str, stream: IO[str]) -> Iterator[str]:
+    yield first
+    yield from stream
+
+
+@contextmanager
+def _text_stream(source: Source) -> Iterator[IO[str]]:
+    if isinstance(source, str | Path):
+        with open(source, encoding="utf-8-sig", newline="") as stream:
+            yield stream
+        return
+    if isinstance(source, io.TextIOBase):
+        yield cast(IO[str], source)
+        return
+    wrapper = io.TextIOWrapper(cast(IO[bytes], source), encoding="utf-8-sig", newline="")
+    try:
+        yield wrapper
+    finally:
+        wrapper.detach()  # the caller owns the binary stream
+
+
+def _numbered(rows: Iterator[Sequence[Any]], width: int) -> Iterator[tuple[int, list[Any]]]:
+    for number, row in enumerate(rows, start=2):
+        cells = list(row[:width])
+        if len(cells) < width:
+            cells.extend([None] * (width - len(cells)))
+        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+            continue
+        yield number, cells
+
+
+@contextmanager
+def _open_xlsx(source: Source, sheet: str | int | None) -> Iterator[Sheet]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)  # type: ignore[arg-type]
+    except Exception as exc:  # openpyxl raises zip, XML and key errors alike
+        raise FileRefused(Label(f"无法读取 Excel 文件：{exc}", f"Cannot read the Excel file: {exc}")) from exc
+    try:
+        if sheet is None:
+            worksheet = workbook.worksheets[0]
+        elif isinstance(sheet, int):
+            worksheet = workbook.worksheets[sheet]
+        elif sheet in workbook.sheetnames:
+            worksheet = workbook[sheet]
+        else:
+            names = "、".join(workbook.sheetnames)
+            raise FileRefused(Label(f"没有工作表 {sheet}（有：{names}）",
+                                    f"There is no sheet {sheet} (there are: {names})"))
+        rows = cast(Iterator[tuple[Any, ...]], worksheet.iter_rows(values_only=True))
+        header = next(rows, None)
+        if header is None:
+            raise _no_header()
+        names_in_header = [("" if h is None else str(h)).strip() for h in header]
+        while names_in_header and not names_in_header[-1]:
+            names_in_header.pop()  # Excel often reports trailing blank columns
+        yield Sheet(names_in_header, _numbered(rows, len(names_in_header)))
+    finally:
+        workbook.close()
+
+
+def _no_header() -> FileRefused:
+    return FileRefused(Label("文件是空的：第 1 行应为列标题", "The file is empty: row 1 should hold the column headers"))
+
+
+# --- writing -----------------------------------------------------------------------
+class SheetWriter:
+    """Rows written to a CSV file or to one worksheet of an xlsx file.
+
+    ``formats`` gives each column's Excel number format (``None``: by the
+    value: dates and times get a date format, everything else none).
+    Numbers (``Decimal`` included) are written as numbers, never as text.
+    """
+
+    def __init__(self, kind: str, stream: Any, formats: Sequence[str | None] = ()) -> None:
+        self.kind = kind
+        self.formats = list(formats)
+        self.count = 0
+        if kind == "xlsx":
+            self._sheet = stream
+            self._csv = None
+        else:
+            self._sheet = None
+            self._csv = csv.writer(stream)
+
+    def header(self, names: Sequence[str]) -> None:
+        if self._sheet is None:
+            assert self._csv is not None
+            self._csv.writerow(names)
+            return
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        bold = Font(bold=True)
+        cells = []
+        for index, name in enumerate(names):
+            cell = WriteOnlyCell(self._sheet, value=name)
+            cell.font = bold
+            cells.append(cell)
+            letter = _column_letter(index)
+            self._sheet.column_dimensions[letter].width = min(max(len(name) * 2 + 2, 10), 40)
+        self._sheet.append(cells)
+
+    def write(self, cells: Sequence[Any]) -> None:
+        self.count += 1
+        if self._sheet is None:
+            assert self._csv is not None
+            self._csv.writerow([csv_text(cell) for cell in cells])
+            return
+        self._sheet.append([self._cell(index, cell) for index, cell in enumerate(cells)])
+
+    def _cell(self, index: int, value: Any) -> Any:
+        number_format = self.formats[index] if index < len(self.formats) else None
+        if number_format is None:
+            if isinstance(value, dt.datetime):
+                number_format = DATETIME_FORMAT
+            elif isinstance(value, dt.date):
+                number_format = DATE_FORMAT
+            elif isinstance(value, dt.time):
+                number_format = TIME_FORMAT
+            else:
+                return value
+        elif not isinstance(value, int | float | Decimal | dt.date | dt.time):
+            return value
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(self._sheet, value=value)
+        cell.number_format = number_format
+        return cell
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index + 1))
+
+
+@contextmanager
+def write_sheet(
+    target: Source, *, format: str | None = None, title: str = "Sheet1",
+    formats: Sequence[str | None] = (), bom: bool = True,
+) -> Iterator[SheetWriter]:
+    """A writer for ``target`` (a path or a file object), saved when the block ends."""
+    kind = detect_format(target, format) if format or isinstance(target, str | Path) else "csv"
+    if kind == "xlsx":
+        import openpyxl
+
+        workbook = openpyxl.Workbook(write_only=True)
+        worksheet = workbook.create_sheet(title=_sheet_title(title))
+        worksheet.freeze_panes = "A2"
+        yield SheetWriter("xlsx", worksheet, formats)
+        workbook.save(target)  # type: ignore[arg-type]
+        return
+    encoding = "utf-8-sig" if bom else "utf-8"
+    if isinstance(target, str | Path):
+        with open(target, "w", encoding=encoding, newline="") as stream:
+            yield SheetWriter("csv", stream, formats)
+        return
+    if isinstance(target, io.TextIOBase):
+        yield SheetWriter("csv", target, formats)
+        return
+    wrapper = io.TextIOWrapper(cast(IO[bytes], target), encoding=encoding, newline="")
+    try:
+        yield SheetWriter("csv", wrapper, formats)
+        wrapper.flush()
+    finally:
+        wrapper.detach()
+
+
+def _sheet_title(title: str) -> str:
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in title).strip("'")
+    return (cleaned or "Sheet1")[:31]
+
+
+def csv_text(value: Any) -> str:
+    """A cell as CSV text that reads back to the same value: decimals in
+    plain notation, dates in ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def cell_text(value: Any) -> str:
+    """A read cell as the text a person typed (``12`` rather than ``12.0``)."""
+    if isinstance(value, str):
+        return value.strip()
+    return csv_text(value)
+
+
+def is_blank_cell(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())

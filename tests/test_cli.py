@@ -1,0 +1,88 @@
+"""The ``qiqiao`` command, run as a user runs it: a real process, a real database file."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+QIQIAO = [sys.executable, "-m", "runtime.cli"]
+
+
+def run(*args: str, database: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QIQIAO_DATABASE_URL": f"sqlite:///{database}"}
+    result = subprocess.run([*QIQIAO, *args], capture_output=True, text=True, env=env, cwd=ROOT,
+                            timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"qiqiao {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "qiqiao.sqlite3"
+
+
+def test_init_install_import_export(database: Path, tmp_path: Path) -> None:
+    assert "Database ready" in run("init", database=database).stdout
+    installed = run("template", "install", "crm", database=database)
+    assert "Installed crm" in installed.stdout
+    again = run("template", "install", "crm", database=database, check=False)
+    assert again.returncode == 1 and "already installed" in again.stderr.lower() + again.stdout.lower()
+
+    source = tmp_path / "products.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["product", "series", "sales_price"])
+        writer.writerow(["GTX Basic", "GTX", "550"])
+        writer.writerow(["GTX Pro", "GTX", "4821"])
+    imported = run("import", "crm", "product", str(source), "--map", "product=name",
+                   "--map", "sales_price=sales_price", "--locale", "en", database=database)
+    assert "2" in imported.stdout
+
+    target = tmp_path / "products.xlsx"
+    exported = run("export", "crm", "product", str(target), "--locale", "en", database=database)
+    assert "Exported 2 record(s)" in exported.stdout
+    sheet = load_workbook(target, read_only=True).active
+    assert sheet is not None
+    values = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+    names = {row[values[0].index("Product name") if "Product name" in values[0] else 0] for row in values[1:]}
+    assert {"GTX Basic", "GTX Pro"} <= names or len(values) == 3
+
+
+def test_app_validate_lists_every_problem(tmp_path: Path, database: Path) -> None:
+    package = tmp_path / "bad"
+    (package / "forms").mkdir(parents=True)
+    (package / "app.yaml").write_text("schema_version: 1\nkey: shop\nlabel: Shop\nversion: 1.0.0\n")
+    (package / "forms" / "order.yaml").write_text(
+        "schema_version: 1\nkey: order\nlabel: Order\nfields:\n"
+        "  - {key: item, type: relation, target: prodcut, label: Item}\n"
+        "  - {key: total, type: formula, formula: 'amout * 2', result_type: number, label: Total}\n"
+    )
+    result = run("app", "validate", str(package), "--locale", "en", database=database, check=False)
+    assert result.returncode == 1
+    assert "forms/order.yaml: fields[0].target" in result.stderr
+    assert "amout" in result.stderr
+    assert "2 problem(s)" in result.stderr
+    good = run("app", "validate", str(ROOT / "templates_lib" / "crm"), database=database)
+    assert good.stdout.strip().endswith("OK")
+    archive = tmp_path / "crm.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in (ROOT / "templates_lib" / "crm").rglob("*.yaml"):
+            bundle.write(path, path.relative_to(ROOT / "templates_lib" / "crm"))
+    assert run("app", "validate", str(archive), database=database).returncode == 0
+
+
+def test_errors_are_sentences_not_tracebacks(database: Path, tmp_path: Path) -> None:
+    run("init", database=database)
+    missing = run("export", "nope", "customer", str(tmp_path / "x.csv"), "--locale", "en",
+                  database=database, check=False)
+    assert missing.returncode == 1
+    assert "not installed" in missing.stderr and "Traceback" not in missing.stderr
