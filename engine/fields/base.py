@@ -20,8 +20,9 @@ Values have three forms:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -105,6 +106,14 @@ class FieldType:
     def from_db(self, field: FieldDef, row: Mapping[str, Any]) -> Any:
         """The value, read back from a row."""
         return row.get(field.key)
+
+    def value_decoder(self, field: FieldDef) -> Callable[[Mapping[str, Any]], Any] | None:
+        """``from_db`` for one field as a function of the row, made once per
+        field so reading a page of records does no per-value set-up; None
+        when the value is the column's own (``row[field.key]``)."""
+        if type(self).from_db is FieldType.from_db:
+            return None
+        return functools.partial(self.from_db, field)
 
     # --- input ------------------------------------------------------------
     def coerce(self, field: FieldDef, raw: Any) -> Any:

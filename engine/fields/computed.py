@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -81,6 +81,10 @@ class _ResultTyped(FieldType):
     def from_db(self, field: FieldDef, row: Mapping[str, Any]) -> Any:
         ftype, as_result = self.result(field)
         return ftype.from_db(as_result, row)
+
+    def value_decoder(self, field: FieldDef) -> Callable[[Mapping[str, Any]], Any] | None:
+        ftype, as_result = self.result(field)
+        return ftype.value_decoder(as_result)
 
     def coerce(self, field: FieldDef, raw: Any) -> Any:
         ftype, as_result = self.result(field)

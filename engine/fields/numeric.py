@@ -9,6 +9,7 @@ Excel round amounts), not refused: a pasted ``1,234.567`` is a usable amount.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -57,6 +58,10 @@ class DecimalType(FieldType):
     })
     default_precision: ClassVar[int] = 2
 
+    def __init__(self) -> None:
+        # id(field) -> (field, scale): reading a value back is the hot path of lists.
+        self._scales: dict[int, tuple[FieldDef, int]] = {}
+
     def precision(self, field: FieldDef) -> int:
         return int_setting(field, "precision", self.default_precision)
 
@@ -95,7 +100,25 @@ class DecimalType(FieldType):
         stored = row.get(field.key)
         if stored is None:
             return None
-        return round_half_up(parse_decimal(stored), self.scale(field))
+        cached = self._scales.get(id(field))
+        if cached is not None and cached[0] is field:
+            scale = cached[1]
+        else:
+            scale = self.scale(field)
+            if len(self._scales) > 10_000:
+                self._scales.clear()
+            self._scales[id(field)] = (field, scale)
+        # The Numeric column gives a Decimal at the column's scale already (the
+        # hot path of every list page); anything else is normalised.
+        if type(stored) is Decimal and stored.as_tuple().exponent == -scale:
+            return stored
+        return round_half_up(parse_decimal(stored), scale)
+
+    def value_decoder(self, field: FieldDef) -> Callable[[Mapping[str, Any]], Any] | None:
+        # The NUMERIC(20, scale) column returns a Decimal at exactly the
+        # field's scale on both databases (a precision change alters the
+        # column too), so a page of records reads it as it is.
+        return None
 
     def validate(self, field: FieldDef, value: Any) -> list[Label]:
         messages = []

@@ -153,7 +153,11 @@ def plan_columns(
     exact: dict[str, list[str]] = {}
     loose: dict[str, list[str]] = {}
     for target in targets.values():
+        system = target.path in SYSTEM_FIELDS
         for position, name in enumerate(_names(form, target)):
+            # A form's own field wins over a system field of the same name (编号 / id).
+            if system and (name in exact or normalize(name) in loose):
+                continue
             bucket = exact if position == 0 else loose
             bucket.setdefault(name, []).append(target.path)
             loose.setdefault(normalize(name), []).append(target.path)
@@ -165,11 +169,11 @@ def plan_columns(
                                          "The file has no column \"{column}\" (it has: {known})")
                                  .format(column=column, known=", ".join(h for h in header if h)))
         if path is not None:
-            target = targets.get(path)
-            if target is None:
+            named = targets.get(path)
+            if named is None:
                 raise MappingRefused(_unknown_path(form, path))
-            if not target.importable:
-                reason = target.reason or COMPUTED
+            if not named.importable:
+                reason = named.reason or COMPUTED
                 raise MappingRefused(Label(f"字段 {path} 不能导入：{reason.zh}",
                                            f"Field {path} cannot be imported: {reason.en}"))
         chosen[index] = path

@@ -125,6 +125,15 @@ class CompiledForm:
         self._visible = {f.key: not f.hidden for f in form.fields}
         self._required = {f.key: f.required for f in form.fields}
         self._readonly = {f.key: f.readonly or self.types[f.key].computed for f in form.fields}
+        # How each stored column field is read back from a row: None where the
+        # value is the column's own (no call needed).
+        self.decoders = [(f.key, self.types[f.key].value_decoder(f)) for f in self.stored_fields]
+        # Columns of the table that are not a field's own key (address_city ...):
+        # read by their field's decoder, then left out of the record.
+        field_keys = {f.key for f in self.stored_fields} | set(SYSTEM_FIELDS)
+        self.raw_columns = frozenset(
+            column.name for f in self.stored_fields for column in self.types[f.key].columns(f)
+        ) - field_keys
         # What a record read back needs beyond its main row.
         self.needs_reading_back = bool(self.subforms or self.link_fields)
         # Relations whose records formulas read through (``customer.name``).

@@ -433,8 +433,9 @@ def decode_values(cursor: Any, terms: Sequence[SortTerm]) -> list[Any]:
         raise query_error(CURSOR, "after", _BAD_CURSOR) from None
     if data.get("s") != signature(terms):
         raise query_error(CURSOR, "after", _OTHER_SORT)
-    if len(values) != len(terms) or values[-1] is None or not all(
-        fits(value, term.expression.type) for value, term in zip(values, terms, strict=True)
+    if len(values) != len(terms) or not all(
+        fits(value, term.expression.type) and (value is not None or term.nullable)
+        for value, term in zip(values, terms, strict=True)
     ):
         raise query_error(CURSOR, "after", _BAD_CURSOR)
     return values

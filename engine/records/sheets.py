@@ -132,10 +132,11 @@ def _text_stream(source: Source) -> Iterator[IO[str]]:
 
 def _numbered(rows: Iterator[Sequence[Any]], width: int) -> Iterator[tuple[int, list[Any]]]:
     for number, row in enumerate(rows, start=2):
-        cells = list(row[:width])
+        cells = row if type(row) is list and len(row) == width else list(row[:width])
         if len(cells) < width:
             cells.extend([None] * (width - len(cells)))
-        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+        # any() is the fast test; a row it calls blank may still hold a 0 or a False.
+        if not any(cells) and all(is_blank_cell(cell) for cell in cells):
             continue
         yield number, cells
 
