@@ -76,7 +76,7 @@ def app() -> None:
 @LOCALE_OPTION
 def app_validate(path: Path, locale: str) -> None:
     """Check an app package (folder or zip) and list every problem."""
-    from engine.definitions.loader import format_issues, validate_package
+    from engine.definitions import format_issues, validate_package
     from engine.fields import FIELD_TYPES
 
     with reported(locale):

@@ -34,7 +34,7 @@ def test_init_install_import_export(database: Path, tmp_path: Path) -> None:
     assert "Database ready" in run("init", database=database).stdout
     installed = run("template", "install", "crm", database=database)
     assert "Installed crm" in installed.stdout
-    again = run("template", "install", "crm", database=database, check=False)
+    again = run("template", "install", "crm", "--locale", "en", database=database, check=False)
     assert again.returncode == 1 and "already installed" in again.stderr.lower() + again.stdout.lower()
 
     source = tmp_path / "products.csv"

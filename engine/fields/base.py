@@ -73,6 +73,12 @@ class FieldType:
     # True when the engine computes the value (formula, rollup, lookup, serial):
     # input for it is ignored with a warning, never written.
     computed: ClassVar[bool] = False
+    # What the record service does with the field beyond storing its value:
+    # "value" (nothing), "relation" (an id of a record of ``target``),
+    # "formula" (computed from its ``formula``), "rollup" (aggregated over
+    # ``source``), "lookup" (read through ``relation``), "serial" (numbered
+    # on create by ``period`` and ``format_serial``).
+    role: ClassVar[str] = "value"
     # JSON Schema (2020-12) of the type's own settings, for the form schema.
     settings_schema: ClassVar[Mapping[str, Any]] = {"type": "object", "properties": {}}
     # Layout-only items (section, divider, note) take no input and hold no value.

@@ -148,6 +148,7 @@ class FormulaType(_ResultTyped):
     recomputed whenever a field it reads changes."""
 
     key = "formula"
+    role = "formula"
     label = Label("公式", "Formula")
     default_result_type = "text"
     operators = TEXT_OPERATORS
@@ -180,6 +181,7 @@ class RollupType(_ResultTyped):
     ``count`` is always a whole number."""
 
     key = "rollup"
+    role = "rollup"
     label = Label("汇总", "Rollup")
     operators = ("eq", "ne", "gt", "gte", "lt", "lte", "between", "is_blank", "not_blank")
     settings_schema = settings_object(
@@ -239,6 +241,7 @@ class SerialType(TextType):
     transaction as the insert and calls ``format_serial``."""
 
     key = "serial"
+    role = "serial"
     label = Label("流水号", "Serial number")
     computed = True
     default_max_length = 64

@@ -75,6 +75,7 @@ class RelationType(FieldType):
     """Records of another form (``target``): one id, or a list with ``multiple``."""
 
     key = "relation"
+    role = "relation"
     label = Label("关联记录", "Relation")
     formula_type = "record"
     operators = tuple(dict.fromkeys(SINGLE_OPERATORS + MULTIPLE_OPERATORS))
@@ -213,6 +214,7 @@ class LookupType(FieldType):
     reads the record, so it is never stale."""
 
     key = "lookup"
+    role = "lookup"
     label = Label("他表字段", "Lookup")
     stored = False
     storage = "none"

@@ -104,12 +104,13 @@ class CompiledForm:
         ]
         self.subforms = [f for f in form.fields if self.types[f.key].storage == "child_table"]
         self.link_fields = [f for f in form.fields if self.types[f.key].storage == "link_table"]
-        self.relations = [f for f in form.fields if f.type == "relation"]
+        self.relations = self._with_role(form.fields, "relation")
         self.lookups = [
             Lookup(f.key, f.setting("relation"), f.setting("field"))
-            for f in form.fields if f.type == "lookup"
+            for f in self._with_role(form.fields, "lookup")
         ]
-        self.rollups = [self._rollup(f) for f in form.fields if f.type == "rollup"]
+        self.rollups = [self._rollup(f) for f in self._with_role(form.fields, "rollup")]
+        self.serials = self._with_role(form.fields, "serial")
         self.formulas = self._formulas(form.fields)
         self.child_formulas = {sub.key: self._formulas(sub.fields) for sub in self.subforms}
         self.default_formulas = {
@@ -134,10 +135,20 @@ class CompiledForm:
         self.raw_columns = frozenset(
             column.name for f in self.stored_fields for column in self.types[f.key].columns(f)
         ) - field_keys
+        self.has_links = any(f.default_link for f in form.fields) or any(
+            c.default_link for sub in self.subforms for c in sub.fields
+        )
         # What a record read back needs beyond its main row.
         self.needs_reading_back = bool(self.subforms or self.link_fields)
-        # Relations whose records formulas read through (``customer.name``).
+        # Relations whose records formulas read through (``customer.name``),
+        # and, per subform, the row relations its row formulas read through.
         self.related_paths = self._related_paths()
+        self.child_related = {
+            sub.key: paths for sub in self.subforms
+            if (paths := self._paths_through(
+                self._with_role(sub.fields, "relation"), [c for _, c in self.child_formulas[sub.key]]
+            ))
+        }
 
     # --- set-up -------------------------------------------------------------
     @staticmethod
@@ -150,9 +161,11 @@ class CompiledForm:
                           relation=relation, where=f.setting("where"))
         return Rollup(f.key, aggregate_kind, f.setting("field"), subform=source, where=f.setting("where"))
 
-    @staticmethod
-    def _formulas(fields: Sequence[FieldDef]) -> list[tuple[FieldDef, CompiledFormula]]:
-        texts = {f.key: str(f.setting("formula")) for f in fields if f.type == "formula"}
+    def _with_role(self, fields: Sequence[FieldDef], role: str) -> list[FieldDef]:
+        return [f for f in fields if self.field_types.get(f.type).role == role]
+
+    def _formulas(self, fields: Sequence[FieldDef]) -> list[tuple[FieldDef, CompiledFormula]]:
+        texts = {f.key: str(f.setting("formula")) for f in self._with_role(fields, "formula")}
         if not texts:
             return []
         compiled = {key: compile_formula(text) for key, text in texts.items()}
@@ -160,18 +173,26 @@ class CompiledForm:
         return [(by_key[key], compiled[key]) for key in evaluation_order(compiled)]
 
     def _related_paths(self) -> dict[str, set[str]]:
-        relation_keys = {f.key for f in self.relations}
         formulas = [c for _, c in self.formulas] + list(self.default_formulas.values())
         formulas += [when for when, _, _ in self.rules]
         formulas += [c for _, _, by_action in self.rules for c in by_action.values()]
+        needed = self._paths_through(self.relations, formulas)
+        for lookup in self.lookups:
+            needed.setdefault(lookup.relation, set()).add(lookup.field)
+        return needed
+
+    @staticmethod
+    def _paths_through(
+        relations: Sequence[FieldDef], formulas: Sequence[CompiledFormula]
+    ) -> dict[str, set[str]]:
+        """Relation key -> the target fields formulas read through it."""
+        relation_keys = {f.key for f in relations}
         needed: dict[str, set[str]] = {}
         for compiled in formulas:
             for name in compiled.names:
                 root, _, rest = name.partition(".")
                 if rest and root in relation_keys:
                     needed.setdefault(root, set()).add(rest.split(".")[0])
-        for lookup in self.lookups:
-            needed.setdefault(lookup.relation, set()).add(lookup.field)
         return needed
 
     # --- formula values -----------------------------------------------------
@@ -202,13 +223,15 @@ class CompiledForm:
         context: EvaluationContext,
         related: Mapping[str, Any] | None = None,
         outside_rollups: Mapping[str, Any] | None = None,
+        row_related: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> FormState:
         """Compute formulas, rollups and lookups, apply the rules.
 
         ``values`` are coerced field values; ``related`` maps a relation key
         to the related record's formula values (a dict with ``id``); and
         ``outside_rollups`` holds the rollups over other forms, which only
-        the database can compute.
+        the database can compute; ``row_related`` gives, per subform and
+        row, the related records its row formulas read through.
         """
         state = FormState(
             values=dict(values),
@@ -216,9 +239,9 @@ class CompiledForm:
             required=dict(self._required),
             readonly=dict(self._readonly),
         )
-        self._compute_values(state, context, related, outside_rollups)
+        self._compute_values(state, context, related, outside_rollups, row_related)
         if self.rules and self._apply_set_values(state, context, related):
-            self._compute_values(state, context, related, outside_rollups)
+            self._compute_values(state, context, related, outside_rollups, row_related)
         self._apply_presentation_rules(state, context, related)
         return state
 
@@ -228,6 +251,7 @@ class CompiledForm:
         context: EvaluationContext,
         related: Mapping[str, Any] | None,
         outside_rollups: Mapping[str, Any] | None,
+        row_related: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> None:
         values = state.values
         for sub in self.subforms:
@@ -236,9 +260,12 @@ class CompiledForm:
                 continue
             types = self.child_types[sub.key]
             rows = [dict(row) for row in values.get(sub.key) or ()]
-            for row in rows:
+            loaded = (row_related or {}).get(sub.key) or ()
+            for index, row in enumerate(rows):
                 for child, formula in child_formulas:
                     seen = {c.key: types[c.key].formula_value(c, row.get(c.key)) for c in sub.fields}
+                    if index < len(loaded):
+                        seen.update(loaded[index])
                     row[child.key] = self._formula_result(state, child, types[child.key], formula, seen, context)
             values[sub.key] = rows
         for rollup in self.rollups:
@@ -342,5 +369,12 @@ def compiled_form(form: FormDef, field_types: Registry[FieldType]) -> CompiledFo
     if hit is not None and hit[0]() is form:
         return hit[1]
     compiled = CompiledForm(form, field_types)
-    _CACHE[key] = (weakref.ref(form, lambda _ref: _CACHE.pop(key, None)), compiled)
+    cache = _CACHE  # bound now: the callback may run at interpreter shutdown
+
+    def forget(ref: weakref.ref[FormDef]) -> None:
+        entry = cache.get(key)
+        if entry is not None and entry[0] is ref:  # not a newer form that reused the id
+            del cache[key]
+
+    _CACHE[key] = (weakref.ref(form, forget), compiled)
     return compiled

@@ -10,7 +10,6 @@ and imported again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -154,7 +153,7 @@ class ImportReport:
                 lines.append(f"  ……另有 {more:,} 处错误" if zh else f"  … and {more:,} more")
         return "\n".join(lines)
 
-    def write_failures(
+    def write_failed_rows(
         self, target: str | Path | IO[bytes] | IO[str], *, format: str | None = None,
         locale: str = "en",
     ) -> int:
@@ -170,6 +169,3 @@ class ImportReport:
                 sheet.write([*cells, "；".join(messages) if locale.startswith("zh") else "; ".join(messages)])
             return sheet.count
 
-
-def failure_text(failures: Sequence[RowFailure], locale: str = "en") -> str:
-    return "\n".join(f.describe(locale) for f in failures)

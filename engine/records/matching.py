@@ -122,7 +122,7 @@ class RelationMatcher:
         form, by = self.target.label, self._by_label()
         hint_zh = hint_en = ""
         if self._known:
-            close = difflib.get_close_matches(text, self._known, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(text, self._known, n=1, cutoff=0.8)
             if close:
                 hint_zh, hint_en = f"，是否指“{close[0]}”？", f" — did you mean \"{close[0]}\"?"
         return Label(f"{form.zh}中没有{by.zh}为“{text}”的记录{hint_zh}",

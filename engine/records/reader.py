@@ -195,6 +195,38 @@ class RecordReader:
             related[key] = seen
         return related
 
+    def row_related(
+        self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Per subform, per row: relation key -> the related record as row
+        formulas see it (``product.sales_price`` in a quote line)."""
+        result: dict[str, list[dict[str, Any]]] = {}
+        for sub_key, paths in compiled.child_related.items():
+            sub = compiled.fields[sub_key]
+            rows = list(values.get(sub_key) or ())
+            loaded: dict[str, dict[Any, Any]] = {}
+            for key in paths:
+                relation = sub.child(key)
+                ids = {row.get(key) for row in rows} - {None}
+                loaded[key] = self._records_by_id(conn, str(relation.setting("target")), ids) if relation else {}
+            result[sub_key] = [{key: loaded[key].get(row.get(key)) for key in paths} for row in rows]
+        return result
+
+    def _records_by_id(self, conn: Connection, form_key: str, ids: set[Any]) -> dict[Any, Any]:
+        if not ids:
+            return {}
+        target_compiled, target_tables = self.service.form(form_key)
+        rows = [r._mapping for r in conn.execute(
+            sa.select(target_tables.main).where(target_tables.main.c.id.in_(sorted(ids))))]
+        found: dict[Any, Any] = {}
+        for record in self.hydrate(conn, target_compiled, target_tables, rows,
+                                   fields=[f.key for f in target_compiled.stored_fields]):
+            seen = target_compiled.formula_values(record)
+            title = target_compiled.form.title_field
+            seen["_title"] = record.get(title) if title else record.get("id")
+            found[record["id"]] = seen
+        return found
+
     def outside_rollups(self, conn: Connection, compiled: CompiledForm, record_id: int | None) -> dict[str, Any]:
         """The rollups over other forms' records pointing at this record."""
         result: dict[str, Any] = {}
@@ -224,17 +256,15 @@ class RecordReader:
 
             query = query.where(compile_filter(
                 rollup.where, other_compiled.form, self.service.app, self.service.field_types,
+                tables=other_tables, today=self.service.clock.today(),
             ))
         value = conn.execute(query).scalar()
         if value is None:
             return empty
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-        if rollup.field and rollup.aggregate != "count":
-            source_field = other_compiled.form.get_field(rollup.field)
-            places = source_field.setting("precision")
-            if places is not None and rollup.aggregate != "avg":
-                number = number.quantize(Decimal(1).scaleb(-int(places)))
-        return number
+        # The aggregate as the rollup's own type reads a stored value: money
+        # at its precision, a latest date-time as an aware moment.
+        rollup_field = compiled.fields[rollup.key]
+        return compiled.types[rollup.key].from_db(rollup_field, {rollup.key: value})
 
     def check_relations(
         self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any],

@@ -1,43 +1,36 @@
 """Serial numbers (流水号): prefix + date part + counter, unique under concurrency.
 
-The counter lives in ``serial_counters`` keyed by (app, form, field, period);
-the period is the part of the date the counter resets on ("20240301" for a
-daily reset, "202403" monthly, "2024" yearly, "" never). One upsert statement
-increments and returns the counter inside the record's transaction, so two
-writers can never draw the same number: PostgreSQL locks the counter row
-until commit, SQLite serializes writers.
+The field type (``role = "serial"``) says what a number looks like and when
+its counter starts again (``period`` and ``format_serial``); this module
+draws the counter. It lives in ``serial_counters`` keyed by (app, form,
+field, period). One upsert statement advances and returns the counter inside
+the record's transaction, so two writers can never draw the same number:
+PostgreSQL locks the counter row until commit, SQLite serializes writers.
+A refused write rolls its counter back with everything else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from engine.definitions.model import FieldDef
+from engine.fields.base import FieldType
 from engine.store.models import SerialCounter
 
 _COUNTERS = cast(sa.Table, SerialCounter.__table__)
-_PERIOD_FORMATS = {"daily": "%Y%m%d", "monthly": "%Y%m", "yearly": "%Y", "never": ""}
-# The designers write date parts the way Excel does; strftime spells them so.
-_DATE_PARTS = (("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("dd", "%d"))
 
 
-def period_key(reset: str, moment: dt.datetime) -> str:
-    fmt = _PERIOD_FORMATS.get(reset, "")
-    return moment.strftime(fmt) if fmt else ""
+class Numbered(Protocol):
+    """What a serial field type offers (``engine.fields.computed.SerialType``)."""
 
+    def period(self, field: FieldDef, day: dt.date) -> str: ...
 
-def date_part(date_format: str | None, moment: dt.datetime) -> str:
-    if not date_format:
-        return ""
-    fmt = date_format
-    for excel, strf in _DATE_PARTS:
-        fmt = fmt.replace(excel, strf)
-    return moment.strftime(fmt)
+    def format_serial(self, field: FieldDef, counter: int, day: dt.date) -> str: ...
 
 
 def next_counter(
@@ -59,13 +52,14 @@ def next_counter(
     return int(connection.execute(statement).scalar_one())
 
 
-def next_serial(connection: Connection, app: str, form: str, field: FieldDef, moment: dt.datetime) -> str:
-    """The next serial number of ``field``, e.g. ``QT202403010007``."""
-    reset = str(field.setting("reset", "never"))
-    counter = next_counter(connection, app, form, field.key, period_key(reset, moment))
-    digits = int(field.setting("digits", 4))
-    prefix = str(field.setting("prefix", "") or "")
-    return f"{prefix}{date_part(field.setting('date_format'), moment)}{counter:0{digits}d}"
+def draw_serials(
+    connection: Connection, app: str, form: str, field: FieldDef, field_type: FieldType,
+    day: dt.date, count: int = 1,
+) -> list[str]:
+    """``count`` consecutive serial numbers of ``field`` for records made on ``day``."""
+    numbered = cast(Numbered, field_type)
+    last = next_counter(connection, app, form, field.key, numbered.period(field, day), step=count)
+    return [numbered.format_serial(field, n, day) for n in range(last - count + 1, last + 1)]
 
 
 def current_counters(connection: Connection, app: str, form: str) -> dict[tuple[str, str], int]:

@@ -40,6 +40,7 @@ from engine.records.events import (
     EventBus,
     RecordEvent,
 )
+from engine.records.links import apply_linked_defaults
 from engine.records.prepare import (
     FieldErrors,
     apply_defaults,
@@ -49,7 +50,7 @@ from engine.records.prepare import (
     validate_values,
 )
 from engine.records.reader import RecordReader
-from engine.records.serials import next_serial
+from engine.records.serials import draw_serials
 from engine.records.values import jsonable, same
 from engine.store.database import Database
 from engine.store.models import AuditEntry
@@ -132,12 +133,21 @@ class RecordService:
 
     @contextmanager
     def transaction(self, connection: Connection | None = None) -> Iterator[Connection]:
-        """The caller's transaction, or a new one committed at the end."""
-        if connection is not None:
-            yield connection
-            return
-        with self.database.transaction() as own:
-            yield own
+        """The caller's transaction, or a new one committed at the end. A
+        constraint the checks did not foresee (two writers racing for one
+        unique value) is a ConflictError, never a driver traceback."""
+        try:
+            if connection is not None:
+                yield connection
+                return
+            with self.database.transaction() as own:
+                yield own
+        except sa.exc.IntegrityError as exc:
+            raise ConflictError(
+                Label("数据与其他记录冲突（唯一或引用约束），未保存",
+                      "The data conflicts with another record (a unique or reference rule); nothing was saved"),
+                details={"constraint": str(exc.orig).splitlines()[0] if exc.orig else None},
+            ) from None
 
     def context(self, actor: Actor, previous: Mapping[str, Any] | None = None) -> EvaluationContext:
         user = {"id": actor.user_id} if actor.user_id is not None else None
@@ -203,6 +213,9 @@ class RecordService:
             clean, problems = coerce_leniently(compiled, values)
             merged = {**previous, **clean}
             context = self.context(actor, compiled.formula_values(previous) if previous else None)
+            if compiled.has_links:
+                apply_linked_defaults(self, conn, compiled, merged, values, context,
+                                      creating=record_id is None)
             state = self._compute(conn, compiled, merged, context, record_id=record_id)
             state.input_errors.update(problems)
             return state
@@ -222,13 +235,15 @@ class RecordService:
             data, errors = coerce(compiled, values, creating=True)
             context = self.context(actor)
             apply_defaults(compiled, data, values, context)
+            if compiled.has_links:
+                apply_linked_defaults(self, conn, compiled, data, values, context, creating=True)
             now = self.clock.now()
             # Numbers are drawn before formulas run, so a formula may read them;
             # a refused write rolls the counter back with everything else.
             if not errors:
-                for f in compiled.form.fields:
-                    if f.type == "serial":
-                        data[f.key] = next_serial(conn, self.app.key, compiled.form.key, f, now)
+                for f in compiled.serials:
+                    data[f.key] = draw_serials(conn, self.app.key, compiled.form.key, f,
+                                               compiled.types[f.key], now.date())[0]
             state = self._compute(conn, compiled, data, context, record_id=None)
             self._validate(conn, compiled, tables, state, errors, given=set(values), record_id=None)
             if errors:
@@ -306,6 +321,8 @@ class RecordService:
             data, errors = coerce(compiled, changes, creating=False)
             merged = {**previous, **data}
             context = self.context(actor, compiled.formula_values(previous))
+            if compiled.has_links:
+                apply_linked_defaults(self, conn, compiled, merged, changes, context, creating=False)
             state = self._compute(conn, compiled, merged, context, record_id=record_id)
             changed = {
                 f.key for f in compiled.form.fields
@@ -381,7 +398,8 @@ class RecordService:
     ) -> FormState:
         related = self.reader.related(conn, compiled, values) if compiled.related_paths else None
         outside = self.reader.outside_rollups(conn, compiled, record_id)
-        return compiled.compute(values, context, related, outside)
+        rows = self.reader.row_related(conn, compiled, values) if compiled.child_related else None
+        return compiled.compute(values, context, related, outside, rows)
 
     def row(self, compiled: CompiledForm, values: Mapping[str, Any]) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -483,9 +501,11 @@ class RecordService:
                 return None
             context = self.context(actor, compiled.formula_values(previous))
             state = self._compute(conn, compiled, dict(previous), context, record_id=record_id)
+            # Computed fields, and fields that form rules set from them
+            # (a plan's status follows what was received).
             changed = {
                 f.key for f in compiled.stored_fields
-                if compiled.types[f.key].computed and not same(previous.get(f.key), state.values.get(f.key))
+                if not same(previous.get(f.key), state.values.get(f.key))
             }
             if not changed:
                 return previous

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -102,16 +102,21 @@ def _open_csv(source: Source, delimiter: str | None) -> Iterator[Sheet]:
         if delimiter is None:
             delimiter = max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
         lines = _chain_first(first, stream)
-        reader = csv.reader(lines, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            raise _no_header()
-        yield Sheet([h.strip() for h in header], _numbered(reader, len(header)))
+        try:
+            reader = csv.reader(lines, delimiter=delimiter)
+            header = next(reader, None)
+            if header is None:
+                raise _no_header()
+            yield Sheet([h.strip() for h in header], _numbered(reader, len(header)))
+        finally:
+            lines.close()
 
 
-def _chain_first(first: str, stream: IO[str]) -> Iterator[str]:
+def _chain_first(first: str, stream: IO[str]) -> Generator[str, None, None]:
     yield first
-    yield from stream
+    # Not ``yield from``: closing this generator would close the stream too.
+    for line in stream:  # noqa: UP028
+        yield line
 
 
 @contextmanager
@@ -295,7 +300,7 @@ def csv_text(value: Any) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
+        return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bool):

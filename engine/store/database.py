@@ -83,7 +83,17 @@ class Database:
     def _create_engine(self, echo: bool) -> Engine:
         if self.url.get_backend_name() == "sqlite":
             return self._create_sqlite_engine(echo)
-        return sa.create_engine(self.url, echo=echo, pool_pre_ping=True)
+        engine = sa.create_engine(self.url, echo=echo, pool_pre_ping=True)
+
+        @sa.event.listens_for(engine, "connect")
+        def set_up_postgresql(dbapi_connection: Any, _record: Any) -> None:
+            # Sessions speak UTC, so timestamps read back the same whatever
+            # the server's own time zone is.
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET TIME ZONE 'UTC'")
+            dbapi_connection.commit()
+
+        return engine
 
     def _create_sqlite_engine(self, echo: bool) -> Engine:
         database = self.url.database

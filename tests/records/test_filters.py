@@ -11,14 +11,17 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from engine.core.errors import ValidationError
-from engine.definitions.model import AppDef, FormDef
+from engine.core.i18n import Label
+from engine.definitions.model import AppDef, FieldDef, FormDef
 from engine.fields import FIELD_TYPES
+from engine.fields.operators import OPERATORS
 from engine.records.filters import QueryError, compile_filter, describe_filter
 from engine.store.database import Database
 from engine.store.tables import create_form_tables, form_tables
@@ -496,6 +499,11 @@ PATHS: list[tuple[str, Any, list[int]]] = [
         {"field": "items.product", "op": "eq", "value": "Widget"},
         {"field": "items.qty", "op": "gte", "value": 2},
     ]}, [1]),
+    # each condition finds its own row: Gadget is on one row, qty 2 on another
+    ("opportunity", {"and": [
+        {"field": "items.product", "op": "eq", "value": "Gadget"},
+        {"field": "items.qty", "op": "eq", "value": 2},
+    ]}, [1]),
     ("opportunity", {"field": "place.lat", "op": "gt", "value": 30}, [4]),
     # a form related to itself
     ("customer", {"field": "parent.name", "op": "eq", "value": "华信科技"}, [2]),
@@ -610,3 +618,47 @@ def test_describe_in_both_languages() -> None:
     assert describe_filter({}, form, "zh") == "全部记录"
     with pytest.raises(QueryError):
         describe_filter({"field": "nope", "op": "eq", "value": 1}, form, "zh", app=app)
+
+
+# --- docs ------------------------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "filters.md"
+START, END = "<!-- generated: operators -->", "<!-- end generated -->"
+
+
+def operator_tables() -> str:
+    """The operator tables of docs/filters.md, from the registries."""
+    lines = ["| op | 中文 | English | value |", "| --- | --- | --- | --- |"]
+    for operator in OPERATORS:
+        if operator.arity == 0:
+            value = "—"
+        elif operator.arity == 2:
+            value = "`[low, high]`"
+        elif operator.arity == "list":
+            value = "a list (one value is a list of one)"
+        else:
+            value = {"integer": "a whole number", "text": "text"}.get(operator.operand, "a value of the field")
+        lines.append(f"| `{operator.key}` | {operator.label.zh} | {operator.label.en} | {value} |")
+    lines += ["", "| field type | operators |", "| --- | --- |"]
+    for ftype in FIELD_TYPES:
+        if not ftype.operators:
+            continue
+        if hasattr(ftype, "result_type_key"):
+            lines.append(f"| {ftype.key} | those of its `result_type` |")
+            continue
+        variants = {
+            name: ftype.operators_for(FieldDef(key="f", type=ftype.key, label=Label("f", "f"), settings=settings))
+            for name, settings in (("single", {}), ("multiple", {"multiple": True}))
+        }
+        if variants["single"] == variants["multiple"]:
+            variants = {"": variants["single"]}
+        for name, ops in variants.items():
+            title = f"{ftype.key} ({name})" if name else ftype.key
+            lines.append(f"| {title} | {', '.join(f'`{op}`' for op in ops)} |")
+    return "\n".join(lines)
+
+
+def test_the_operator_tables_in_the_docs_are_current() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    generated = text.split(START, 1)[1].split(END, 1)[0].strip()
+    assert generated == operator_tables(), "paste operator_tables() into docs/filters.md"

@@ -160,18 +160,18 @@ def test_formulas_lookups_serials_and_formula_defaults(service: RecordService) -
     customer = service.create("customer", {"name": "Acme", "industry": "tech"})
     first = service.create("contract", {"customer": customer["id"], "amount": "1,000.50"})
     second = service.create("contract", {"customer": customer["id"], "amount": 20})
-    assert first["code"] == "HT202403001" and second["code"] == "HT202403002"
+    assert first["code"] == "HT202403-001" and second["code"] == "HT202403-002"
     assert first["signed_on"] == dt.date(2024, 3, 15)  # TODAY() from the injected clock
     assert first["received"] == Decimal("0") and first["outstanding"] == Decimal("1000.50")
     assert first["customer_industry"] == "tech"
-    assert first["headline"] == "Acme / HT202403001"
+    assert first["headline"] == "Acme / HT202403-001"
 
 
 def test_serial_numbers_reset_by_period(service: RecordService, clock: FixedClock) -> None:
     customer = service.create("customer", {"name": "Acme"})
-    assert service.create("contract", {"customer": customer["id"], "amount": 1})["code"] == "HT202403001"
+    assert service.create("contract", {"customer": customer["id"], "amount": 1})["code"] == "HT202403-001"
     clock.set(dt.datetime(2024, 4, 1, 9, 0))
-    assert service.create("contract", {"customer": customer["id"], "amount": 1})["code"] == "HT202404001"
+    assert service.create("contract", {"customer": customer["id"], "amount": 1})["code"] == "HT202404-001"
 
 
 def test_serial_numbers_are_unique_under_concurrency(service: RecordService) -> None:
@@ -192,7 +192,7 @@ def test_serial_numbers_are_unique_under_concurrency(service: RecordService) -> 
     for thread in threads:
         thread.join()
     assert failures == []
-    assert sorted(codes) == [f"HT202403{n:03d}" for n in range(1, 21)]
+    assert sorted(codes) == [f"HT202403-{n:03d}" for n in range(1, 21)]
 
 
 def test_rollups_on_the_parent_follow_the_children(service: RecordService) -> None:
@@ -335,6 +335,6 @@ def test_create_many_is_all_or_nothing(service: RecordService, database: Databas
     assert len(ids) == 50 and ids == sorted(ids)
     customer = ids[0]
     contracts = service.create_many("contract", [{"customer": customer, "amount": n} for n in (1, 2, 3)])
-    assert [service.get("contract", i)["code"] for i in contracts] == ["HT202403001", "HT202403002", "HT202403003"]
+    assert [service.get("contract", i)["code"] for i in contracts] == ["HT202403-001", "HT202403-002", "HT202403-003"]
     service.create_many("payment", [{"contract": contracts[0], "amount": 1}, {"contract": contracts[0], "amount": 0.5}])
     assert service.get("contract", contracts[0])["received"] == Decimal("1.50")
