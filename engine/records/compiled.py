@@ -138,6 +138,19 @@ class CompiledForm:
         self.has_links = any(f.default_link for f in form.fields) or any(
             c.default_link for sub in self.subforms for c in sub.fields
         )
+        # For coercion: input fields of one column, by key, with their coerce.
+        self.plain_inputs = {
+            f.key: (f, self.types[f.key].coerce) for f in self.input_fields
+            if self.types[f.key].storage == "column"
+        }
+        # For validation: stored fields, and whether their type checks anything.
+        self.validation_plan = [
+            (f, self.types[f.key], type(self.types[f.key]).validate is not FieldType.validate)
+            for f in form.fields if self.types[f.key].stored
+        ]
+        # What form-level formulas read: only those fields are prepared for them.
+        read = {name.split(".")[0] for _, c in self.formulas for name in c.names}
+        self.formula_inputs = [f for f in form.fields if f.key in read]
         # What a record read back needs beyond its main row.
         self.needs_reading_back = bool(self.subforms or self.link_fields)
         # Relations whose records formulas read through (``customer.name``),
@@ -197,12 +210,16 @@ class CompiledForm:
 
     # --- formula values -----------------------------------------------------
     def formula_values(
-        self, values: Mapping[str, Any], related: Mapping[str, Any] | None = None
+        self,
+        values: Mapping[str, Any],
+        related: Mapping[str, Any] | None = None,
+        fields: Sequence[FieldDef] | None = None,
     ) -> dict[str, Any]:
         """The record as formulas see it: each field's formula value, related
-        records (when loaded) in place of relation ids, subform rows as lists."""
+        records (when loaded) in place of relation ids, subform rows as lists.
+        ``fields`` limits it to what some formulas read."""
         seen: dict[str, Any] = {key: values.get(key) for key in SYSTEM_FIELDS if key in values}
-        for f in self.form.fields:
+        for f in self.form.fields if fields is None else fields:
             value = values.get(f.key)
             if related is not None and f.key in related:
                 seen[f.key] = related[f.key]
@@ -279,7 +296,7 @@ class CompiledForm:
             record = (related or {}).get(lookup.relation)
             values[lookup.key] = record.get(lookup.field) if isinstance(record, Mapping) else None
         if self.formulas:
-            seen = self.formula_values(values, related)
+            seen = self.formula_values(values, related, self.formula_inputs)
             for f, formula in self.formulas:
                 result = self._formula_result(state, f, self.types[f.key], formula, seen, context)
                 values[f.key] = result

@@ -28,7 +28,16 @@ def coerce(
     data: dict[str, Any] = {}
     errors: FieldErrors = {}
     form = compiled.form
+    plain = compiled.plain_inputs
     for key, raw in values.items():
+        entry = plain.get(key)
+        if entry is not None:  # the common case: a stored, input field of one column
+            plain_field, convert = entry
+            try:
+                data[key] = convert(plain_field, raw)
+            except FieldValueError as exc:
+                errors.setdefault(key, []).append(exc.message)
+            continue
         if key in SET_BY_SYSTEM:
             if key in ("id", "version"):
                 continue  # echoed back by clients; the path and `version=` carry them
@@ -127,20 +136,17 @@ def validate_values(
     """Required fields (by definition and by form rule, when visible), each
     changed value's own constraints, subform rows, and ``error`` rules."""
     values = state.values
-    for f in compiled.form.fields:
-        field_type = compiled.types[f.key]
-        if not field_type.stored:
-            continue
+    for f, field_type, checks in compiled.validation_plan:
         value = values.get(f.key)
         if field_type.is_blank(value):
             if (f.key not in errors and state.required.get(f.key) and state.visible.get(f.key, True)
                     and not field_type.computed):
                 errors.setdefault(f.key, []).append(Label("必填", "Required"))
             continue
-        if f.key in given and f.key not in errors:
-            errors.setdefault(f.key, []).extend(field_type.validate(f, value))
-            if not errors[f.key]:
-                del errors[f.key]
+        if checks and f.key in given and f.key not in errors:
+            problems = field_type.validate(f, value)
+            if problems:
+                errors[f.key] = list(problems)
         if field_type.storage == "child_table" and (f.key in given or creating):
             validate_rows(compiled, f, value, errors)
     if state.errors:
