@@ -94,6 +94,10 @@ class _ResultTyped(FieldType):
         ftype, as_result = self.result(field)
         return ftype.validate(as_result, value)
 
+    def validates(self, field: FieldDef) -> bool:
+        ftype, as_result = self.result(field)
+        return ftype.validates(as_result)
+
     def formula_value(self, field: FieldDef, value: Any) -> Any:
         ftype, as_result = self.result(field)
         return ftype.formula_value(as_result, value)

@@ -87,6 +87,8 @@ class PhoneType(_ContactType):
         return str(field.setting("region", "CN"))
 
     def normalise(self, field: FieldDef, text: str) -> str:
+        if CN_MOBILE.match(text) and self.region(field) != "any":
+            return text  # already a plain mobile number, the usual input
         compact = re.sub(r"[\s()（）.]", "", text).replace("－", "-").replace("＋", "+")
         if self.region(field) == "any":
             if compact.startswith("00"):

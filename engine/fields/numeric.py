@@ -62,6 +62,17 @@ class DecimalType(FieldType):
         # id(field) -> (field, scale): reading a value back is the hot path of lists.
         self._scales: dict[int, tuple[FieldDef, int]] = {}
 
+    def scale_of(self, field: FieldDef) -> int:
+        """``scale``, worked out once per field definition (coercion asks per value)."""
+        cached = self._scales.get(id(field))
+        if cached is not None and cached[0] is field:
+            return cached[1]
+        scale = self.scale(field)
+        if len(self._scales) > 10_000:
+            self._scales.clear()
+        self._scales[id(field)] = (field, scale)
+        return scale
+
     def precision(self, field: FieldDef) -> int:
         return int_setting(field, "precision", self.default_precision)
 
@@ -91,8 +102,9 @@ class DecimalType(FieldType):
     def coerce(self, field: FieldDef, raw: Any) -> Any:
         if is_blank_input(raw):
             return None
-        number = round_half_up(self.parse(raw), self.scale(field))
-        if number.adjusted() >= TOTAL_DIGITS - self.scale(field):
+        scale = self.scale_of(field)
+        number = round_half_up(self.parse(raw), scale)
+        if number.adjusted() >= TOTAL_DIGITS - scale:
             raise FieldValueError(TOO_LARGE.format(value=shorten(raw)))
         return number
 
@@ -100,14 +112,7 @@ class DecimalType(FieldType):
         stored = row.get(field.key)
         if stored is None:
             return None
-        cached = self._scales.get(id(field))
-        if cached is not None and cached[0] is field:
-            scale = cached[1]
-        else:
-            scale = self.scale(field)
-            if len(self._scales) > 10_000:
-                self._scales.clear()
-            self._scales[id(field)] = (field, scale)
+        scale = self.scale_of(field)
         # The Numeric column gives a Decimal at the column's scale already (the
         # hot path of every list page); anything else is normalised.
         if type(stored) is Decimal and stored.as_tuple().exponent == -scale:
@@ -119,6 +124,9 @@ class DecimalType(FieldType):
         # field's scale on both databases (a precision change alters the
         # column too), so a page of records reads it as it is.
         return None
+
+    def validates(self, field: FieldDef) -> bool:
+        return field.setting("min") is not None or field.setting("max") is not None
 
     def validate(self, field: FieldDef, value: Any) -> list[Label]:
         messages = []

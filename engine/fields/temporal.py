@@ -58,6 +58,9 @@ class _BoundedMixin(FieldType):
     def check_settings(self, field: FieldDef) -> list[DefinitionProblem]:
         return check_bounds(field, lambda raw: self.coerce(field, raw))
 
+    def validates(self, field: FieldDef) -> bool:
+        return field.setting("min") is not None or field.setting("max") is not None
+
     def validate(self, field: FieldDef, value: Any) -> list[Label]:
         messages = []
         low, high = self.bound(field, "min"), self.bound(field, "max")

@@ -63,6 +63,11 @@ class TextType(FieldType):
         "pattern_message": LABEL_SCHEMA,
     })
 
+    def __init__(self) -> None:
+        self._limits: dict[int, tuple[FieldDef, tuple[int, int | None, str | None]]] = {}
+        # Subclasses that clean text their own way (rich text) take no shortcut.
+        self._plain = type(self).clean is TextType.clean
+
     def max_length(self, field: FieldDef) -> int:
         return int_setting(field, "max_length", self.default_max_length)
 
@@ -88,21 +93,37 @@ class TextType(FieldType):
         return " ".join(text.replace("\r", "\n").split("\n")).strip()
 
     def coerce(self, field: FieldDef, raw: Any) -> Any:
+        if self._plain and type(raw) is str and "\n" not in raw and "\r" not in raw:
+            return raw.strip() or None  # one line of text: all clean() would do
         if is_blank_input(raw):
             return None
         text = self.clean(input_text(raw))
         return text or None
 
+    def limits(self, field: FieldDef) -> tuple[int, int | None, str | None]:
+        """(max_length, min_length, pattern), read once per field definition."""
+        cached = self._limits.get(id(field))
+        if cached is not None and cached[0] is field:
+            return cached[1]
+        low = field.setting("min_length")
+        pattern = field.setting("pattern")
+        found = (self.max_length(field), low if isinstance(low, int) else None,
+                 str(pattern) if pattern else None)
+        if len(self._limits) > 10_000:
+            self._limits.clear()
+        self._limits[id(field)] = (field, found)
+        return found
+
     def validate(self, field: FieldDef, value: Any) -> list[Label]:
+        limit, low, pattern = self.limits(field)
+        if low is None and pattern is None and len(value) <= limit:
+            return []  # the usual case, checked without building anything
         messages = []
-        limit = self.max_length(field)
         if len(value) > limit:
             messages.append(TOO_LONG.format(max=limit, n=len(value)))
-        low = field.setting("min_length")
-        if isinstance(low, int) and len(value) < low:
+        if low is not None and len(value) < low:
             messages.append(TOO_SHORT.format(min=low, n=len(value)))
-        pattern = field.setting("pattern")
-        if pattern and not re.fullmatch(str(pattern), value):
+        if pattern and not re.fullmatch(pattern, value):
             custom = field.setting("pattern_message")
             messages.append(label(custom) if custom else NO_MATCH.format())
         return messages

@@ -21,6 +21,8 @@ from sqlalchemy.engine import Connection
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
 from engine.definitions.model import FormDef
+from engine.expr import EvaluationContext
+from engine.records.columnar import columnar_ready, prepare_columns
 from engine.records.compiled import CompiledForm
 from engine.records.events import RECORD_CREATED, RecordEvent
 from engine.records.links import apply_linked_defaults
@@ -67,28 +69,21 @@ def create_many(
     """Create ``rows`` in one go; returns their ids in order, or raises RowsInvalid."""
     compiled, tables = service.form(form_key)
     context = service.context(actor)
-    prepared: list[dict[str, Any]] = []
-    row_errors: dict[int, FieldErrors] = {}
-    datas = []
-    for raw in rows:
-        data, errors = coerce(compiled, raw, creating=True)
-        apply_defaults(compiled, data, raw, context)
-        if compiled.has_links and not errors:
-            apply_linked_defaults(service, conn, compiled, data, raw, context, creating=True)
-        datas.append((data, errors, set(raw)))
     now = service.clock.now()
-    if not any(errors for _, errors, _ in datas):
-        _assign_serials(conn, service.app.key, compiled, [d for d, _, _ in datas], now)
-    related = _related_for_rows(service, conn, compiled, [d for d, _, _ in datas])
     empty_outside = service.reader.outside_rollups(conn, compiled, None)
-    for index, (data, errors, given) in enumerate(datas):
-        row_related = service.reader.row_related(conn, compiled, data) if compiled.child_related else None
-        state = compiled.compute(data, context, related[index] if related else None, empty_outside,
-                                 row_related)
-        validate_values(compiled, state, errors, given=given, creating=True)
-        prepared.append(state.values)
-        if errors:
-            row_errors[index] = errors
+    row_errors: dict[int, FieldErrors] = {}
+    if columnar_ready(compiled):
+        def number(values: list[dict[str, Any]], errors: list[FieldErrors]) -> None:
+            if not any(errors):
+                _assign_serials(conn, service.app.key, compiled, values, now)
+
+        prepared, column_errors = prepare_columns(compiled, rows, context, empty_outside, number)
+        datas = [(values, errors, set(raw))
+                 for values, errors, raw in zip(prepared, column_errors, rows, strict=True)]
+        row_errors.update((index, errors) for index, errors in enumerate(column_errors) if errors)
+    else:
+        datas, prepared = _prepare_rows(service, conn, compiled, rows, context, now, empty_outside,
+                                        row_errors)
     _check_relations(service, conn, compiled, prepared, datas, row_errors)
     _check_unique(conn, compiled, tables, prepared, row_errors)
     if row_errors:
@@ -118,6 +113,40 @@ def create_many(
             ))
     service.refresh_dependents_of_batch(conn, compiled.form, prepared, actor)
     return ids
+
+
+def _prepare_rows(
+    service: RecordService,
+    conn: Connection,
+    compiled: CompiledForm,
+    rows: Sequence[Mapping[str, Any]],
+    context: EvaluationContext,
+    now: dt.datetime,
+    empty_outside: Mapping[str, Any],
+    row_errors: dict[int, FieldErrors],
+) -> tuple[list[tuple[dict[str, Any], FieldErrors, set[str]]], list[dict[str, Any]]]:
+    """Row by row, exactly as ``RecordService.create`` does (forms with rules,
+    subforms, linked defaults or relation paths)."""
+    datas = []
+    for raw in rows:
+        data, errors = coerce(compiled, raw, creating=True)
+        apply_defaults(compiled, data, raw, context)
+        if compiled.has_links and not errors:
+            apply_linked_defaults(service, conn, compiled, data, raw, context, creating=True)
+        datas.append((data, errors, set(raw)))
+    if not any(errors for _, errors, _ in datas):
+        _assign_serials(conn, service.app.key, compiled, [d for d, _, _ in datas], now)
+    related = _related_for_rows(service, conn, compiled, [d for d, _, _ in datas])
+    prepared: list[dict[str, Any]] = []
+    for index, (data, errors, given) in enumerate(datas):
+        row_related = service.reader.row_related(conn, compiled, data) if compiled.child_related else None
+        state = compiled.compute(data, context, related[index] if related else None, empty_outside,
+                                 row_related)
+        validate_values(compiled, state, errors, given=given, creating=True)
+        prepared.append(state.values)
+        if errors:
+            row_errors[index] = errors
+    return datas, prepared
 
 
 def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:

@@ -32,6 +32,7 @@ BY_SYSTEM = Label("由系统维护，不导入", "Set by the system; not importe
 COMPUTED = Label("由系统计算，不导入", "Computed by the system; not imported")
 AMBIGUOUS = Message("同时匹配多个字段（{fields}），请明确映射",
                     "Matches several fields ({fields}); map it explicitly")
+WHOLE_SUBFORM = Message("子表单按字段分列导入（如 {example}）", "A subform is imported one column per field ({example} ...)")
 TAKEN = Message("字段 {field} 已由列“{column}”填写", "Field {field} is already filled from column \"{column}\"")
 
 
@@ -92,8 +93,11 @@ class _Target:
     field: FieldDef
     ftype: FieldType
     subform: str | None
-    importable: bool
-    reason: Label | None = None
+    reason: Label | None = None  # why the field cannot be imported
+
+    @property
+    def importable(self) -> bool:
+        return self.reason is None
 
 
 def system_field(key: str) -> FieldDef | None:
@@ -112,21 +116,22 @@ def _targets(form: FormDef, types: Registry[FieldType]) -> dict[str, _Target]:
         if ftype.layout:
             continue
         computed = ftype.computed or not ftype.stored
-        targets[f.key] = _Target(f.key, f, ftype, None, not computed, COMPUTED if computed else None)
+        reason = COMPUTED if computed else None
+        if ftype.storage_for(f) == "child_table":
+            reason = WHOLE_SUBFORM.format(example=f"{f.key}.{f.fields[0].key}" if f.fields else f.key)
+        targets[f.key] = _Target(f.key, f, ftype, None, reason)
         for child in f.fields:
             child_type = types.get(child.type)
             if child_type.layout:
                 continue
             child_computed = child_type.computed or not child_type.stored
-            targets[f"{f.key}.{child.key}"] = _Target(
-                f"{f.key}.{child.key}", child, child_type, f.key, not child_computed,
-                COMPUTED if child_computed else None)
+            path = f"{f.key}.{child.key}"
+            targets[path] = _Target(path, child, child_type, f.key, COMPUTED if child_computed else None)
     for key in SYSTEM_FIELDS:
         pseudo = system_field(key)
         assert pseudo is not None
-        importable = key in IMPORTABLE_SYSTEM
-        targets[key] = _Target(key, pseudo, types.get(pseudo.type), None, importable,
-                               None if importable else BY_SYSTEM)
+        targets[key] = _Target(key, pseudo, types.get(pseudo.type), None,
+                               None if key in IMPORTABLE_SYSTEM else BY_SYSTEM)
     return targets
 
 
@@ -232,14 +237,3 @@ def _unknown_path(form: FormDef, path: str) -> Label:
     hint = (f"，是否指 {close[0]}？", f" — did you mean {close[0]}?") if close else ("", "")
     return Label(f"表单 {form.key} 没有字段 {path}{hint[0]}", f"Form {form.key} has no field {path}{hint[1]}")
 
-
-def field_path_label(form: FormDef, path: str, locale: str) -> str:
-    """A field path as a person reads it: ``明细.数量``."""
-    parts = path.split(".")
-    f = form.field(parts[0]) or system_field(parts[0])
-    if f is None:
-        return path
-    if len(parts) == 1:
-        return f.label.text(locale)
-    child = f.child(parts[1])
-    return f"{f.label.text(locale)}.{child.label.text(locale) if child else parts[1]}"

@@ -143,9 +143,15 @@ class CompiledForm:
             f.key: (f, self.types[f.key].coerce) for f in self.input_fields
             if self.types[f.key].storage == "column"
         }
+        # For writing: each stored column field, and its to_db unless the value
+        # goes into its column as it is.
+        self.encoders = [
+            (f, None if type(self.types[f.key]).to_db is FieldType.to_db else self.types[f.key].to_db)
+            for f in self.stored_fields
+        ]
         # For validation: stored fields, and whether their type checks anything.
         self.validation_plan = [
-            (f, self.types[f.key], type(self.types[f.key]).validate is not FieldType.validate)
+            (f, self.types[f.key], self.types[f.key].validates(f))
             for f in form.fields if self.types[f.key].stored
         ]
         # What form-level formulas read: only those fields are prepared for them.

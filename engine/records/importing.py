@@ -99,7 +99,7 @@ def import_file(
         report = ImportReport(form_key, compiled.form.label, list(sheet.header), dry_run=chosen.dry_run,
                               ignored_columns=list(plan.ignored),
                               mapping={c.header: c.path for c in plan.columns})
-        batches = _Batches(service, form_key, plan, chosen, actor, report)
+        batches = _Batches(service, form_key, plan, chosen, actor, report, text_cells=sheet.text_cells)
         records = group_rows(sheet.rows, batches.group_index)
         with service.database.engine.connect() as conn:
             while True:
@@ -146,7 +146,7 @@ class _Batches:
     """The state of one import across its batches."""
 
     def __init__(self, service: RecordService, form_key: str, plan: ColumnPlan, options: ImportOptions,
-                 actor: Actor, report: ImportReport) -> None:
+                 actor: Actor, report: ImportReport, *, text_cells: bool = False) -> None:
         self.service, self.form_key, self.plan, self.options = service, form_key, plan, options
         self.actor, self.report = actor, report
         self.compiled, self.tables = service.form(form_key)
@@ -162,7 +162,7 @@ class _Batches:
             matcher = matcher_for(service, column.field, options.relation_match.get(column.path))
             if matcher is not None:
                 matchers[column.path] = matcher
-        self.reader = RowReader(plan.columns, value_maps, matchers)
+        self.reader = RowReader(plan.columns, value_maps, matchers, text_cells=text_cells)
         self.subforms = {c.subform for c in plan.columns if c.subform}
         self.key_column = self._key_column()
         self.policy = options.on_duplicate or "error"

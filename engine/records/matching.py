@@ -56,28 +56,28 @@ def _lowered(texts: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
+class _Index:
+    """(value, id) pairs looked up by exact value and by case-folded value."""
+
+    def __init__(self, pairs: Iterable[tuple[str, int]]) -> None:
+        self.exact: dict[str, set[int]] = {}
+        self.folded: dict[str, set[int]] = {}
+        for value, record_id in pairs:
+            self.exact.setdefault(value, set()).add(record_id)
+            self.folded.setdefault(value.casefold(), set()).add(record_id)
+
+
 def _choose(
-    text: str, candidates: list[tuple[list[tuple[str, int]], bool]], what: Callable[[str], Label],
+    text: str, indexes: list[_Index], unknown: Callable[[str], Label],
     ambiguous: Callable[[str, list[int]], Label],
 ) -> int | Label:
-    """The one id ``text`` names: candidates are (value, id) pairs in order of
-    preference, each tried exactly and then case-insensitively."""
+    """The one id ``text`` names: each index (in order of preference) is
+    tried exactly, then each ignoring case."""
     folded = text.casefold()
-    for pairs, _ in candidates:
-        ids = sorted({i for value, i in pairs if value == text})
-        if len(ids) == 1:
-            return ids[0]
+    for ids in [*(i.exact.get(text) for i in indexes), *(i.folded.get(folded) for i in indexes)]:
         if ids:
-            return ambiguous(text, ids)
-    for pairs, fold in candidates:
-        if not fold:
-            continue
-        ids = sorted({i for value, i in pairs if value.casefold() == folded})
-        if len(ids) == 1:
-            return ids[0]
-        if ids:
-            return ambiguous(text, ids)
-    return what(text)
+            return next(iter(ids)) if len(ids) == 1 else ambiguous(text, sorted(ids))
+    return unknown(text)
 
 
 def _ids_text(ids: list[int]) -> str:
@@ -146,9 +146,8 @@ class RelationMatcher:
             query = sa.select(column, id_column).where(
                 sa.or_(column.in_(chunk), sa.func.lower(column).in_(_lowered(chunk))))
             pairs.extend((str(value), int(i)) for value, i in conn.execute(query))
-        result: Matches = {text: _choose(text, [(pairs, True)], self._unknown_hinted(conn),
-                                         self.ambiguous) for text in texts}
-        return result
+        index, unknown = _Index(pairs), self._unknown_hinted(conn)
+        return {text: _choose(text, [index], unknown, self.ambiguous) for text in texts}
 
     def _unknown_hinted(self, conn: Connection) -> Callable[[str], Label]:
         def unknown(text: str) -> Label:
@@ -209,8 +208,8 @@ class UserMatcher:
             for i, login, name in conn.execute(query):
                 logins.append((str(login), int(i)))
                 names.append((str(name), int(i)))
-        return {text: _choose(text, [(logins, True), (names, True)], _no_user, _several_users)
-                for text in texts}
+        indexes = [_Index(logins), _Index(names)]
+        return {text: _choose(text, indexes, _no_user, _several_users) for text in texts}
 
 
 def _no_user(text: str) -> Label:
@@ -232,8 +231,8 @@ class DepartmentMatcher:
             query = sa.select(_DEPARTMENTS.c.name, _DEPARTMENTS.c.id).where(sa.or_(
                 _DEPARTMENTS.c.name.in_(chunk), sa.func.lower(_DEPARTMENTS.c.name).in_(_lowered(chunk))))
             pairs.extend((str(name), int(i)) for name, i in conn.execute(query))
-        return {text: _choose(text, [(pairs, True)], _no_department, _several_departments)
-                for text in texts}
+        index = _Index(pairs)
+        return {text: _choose(text, [index], _no_department, _several_departments) for text in texts}
 
 
 def _no_department(text: str) -> Label:

@@ -403,8 +403,11 @@ class RecordService:
 
     def row(self, compiled: CompiledForm, values: Mapping[str, Any]) -> dict[str, Any]:
         row: dict[str, Any] = {}
-        for f in compiled.stored_fields:
-            row.update(compiled.types[f.key].to_db(f, values.get(f.key)))
+        for f, encode in compiled.encoders:
+            if encode is None:
+                row[f.key] = values.get(f.key)
+            else:
+                row.update(encode(f, values.get(f.key)))
         return row
 
     def _write_update(

@@ -50,6 +50,7 @@ class Sheet:
 
     header: list[str]
     rows: Iterator[tuple[int, list[Any]]]
+    text_cells: bool = False  # every cell is a str (CSV), never None
 
 
 def detect_format(source: Source, format: str | None = None) -> str:
@@ -107,7 +108,7 @@ def _open_csv(source: Source, delimiter: str | None) -> Iterator[Sheet]:
             header = next(reader, None)
             if header is None:
                 raise _no_header()
-            yield Sheet([h.strip() for h in header], _numbered(reader, len(header)))
+            yield Sheet([h.strip() for h in header], _numbered(reader, len(header), ""), text_cells=True)
         finally:
             lines.close()
 
@@ -135,11 +136,11 @@ def _text_stream(source: Source) -> Iterator[IO[str]]:
         wrapper.detach()  # the caller owns the binary stream
 
 
-def _numbered(rows: Iterator[Sequence[Any]], width: int) -> Iterator[tuple[int, list[Any]]]:
+def _numbered(rows: Iterator[Sequence[Any]], width: int, fill: Any = None) -> Iterator[tuple[int, list[Any]]]:
     for number, row in enumerate(rows, start=2):
         cells = row if type(row) is list and len(row) == width else list(row[:width])
         if len(cells) < width:
-            cells.extend([None] * (width - len(cells)))
+            cells.extend([fill] * (width - len(cells)))
         # any() is the fast test; a row it calls blank may still hold a 0 or a False.
         if not any(cells) and all(is_blank_cell(cell) for cell in cells):
             continue

@@ -187,6 +187,13 @@ def test_computed_and_system_columns_are_reported_not_imported(service: RecordSe
     assert report.created == 1
 
 
+def test_a_subform_is_imported_one_column_per_field_not_as_a_whole(service: RecordService) -> None:
+    report = import_file(service, "quote", csv_file("Title,明细", "Q1,\"[{\"\"quantity\"\": 1}]\""), format="csv")
+    assert [(c.column, c.reason.en) for c in report.ignored_columns] == [
+        ("明细", "A subform is imported one column per field (items.product ...)")]
+    assert report.created == 1
+
+
 def test_set_up_mistakes_are_refused_before_anything_is_written(service: RecordService) -> None:
     def attempt(**settings: Any) -> None:
         import_file(service, "customer", csv_file("Name,Industry", "Acme,retail"), format="csv", **settings)
