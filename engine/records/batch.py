@@ -109,7 +109,8 @@ def create_many(
             changed = frozenset(k for k in values if not blank(values[k]))
             service.bus.publish(RecordEvent(
                 kind=RECORD_CREATED, app=service.app.key, form=form_key, record_id=record_id,
-                changed=changed, record=record, previous=None, user_id=actor.user_id, connection=conn,
+                changed=changed, record=record, previous=None, user_id=actor.user_id,
+                source=actor.source, connection=conn,
             ))
     service.refresh_dependents_of_batch(conn, compiled.form, prepared, actor)
     return ids

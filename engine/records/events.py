@@ -24,7 +24,8 @@ RECORD_DELETED = "record.deleted"
 class RecordEvent:
     """``kind`` is one of the ``RECORD_*`` names; ``changed`` the field keys whose
     value changed (every non-blank field on create); ``record`` the record after
-    the change (before it, on delete) and ``previous`` its values before."""
+    the change (before it, on delete), ``previous`` its values before and
+    ``source`` the channel the write came through."""
 
     kind: str
     app: str
@@ -35,6 +36,9 @@ class RecordEvent:
     previous: Mapping[str, Any] | None
     user_id: int | None
     connection: Connection = field(repr=False, compare=False)
+    # The channel of the write (web, api, import, rule ...): rules that should
+    # not fire on imports unless asked look here.
+    source: str = "api"
 
 
 Subscriber = Callable[[RecordEvent], None]

@@ -336,6 +336,8 @@ class RecordService:
                 raise _invalid(compiled.form, errors)
             if "owner" in data and not same(previous.get("owner"), data["owner"]):
                 changed.add("owner")
+            if not changed:
+                return previous  # nothing to write: no new version, no audit entry, no event
             self._write_update(conn, compiled, tables, record_id, int(previous["version"]),
                                state.values, changed, actor)
             record = self.reader.get(conn, form_key, record_id)
@@ -461,7 +463,7 @@ class RecordService:
         self.bus.publish(RecordEvent(
             kind=kind, app=self.app.key, form=form.key, record_id=int(record["id"]),
             changed=frozenset(changed), record=record, previous=previous,
-            user_id=actor.user_id, connection=conn,
+            user_id=actor.user_id, source=actor.source, connection=conn,
         ))
 
     def _refresh_dependents(

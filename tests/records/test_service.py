@@ -338,3 +338,19 @@ def test_create_many_is_all_or_nothing(service: RecordService, database: Databas
     assert [service.get("contract", i)["code"] for i in contracts] == ["HT202403-001", "HT202403-002", "HT202403-003"]
     service.create_many("payment", [{"contract": contracts[0], "amount": 1}, {"contract": contracts[0], "amount": 0.5}])
     assert service.get("contract", contracts[0])["received"] == Decimal("1.50")
+
+
+def test_an_update_that_changes_nothing_writes_nothing(service: RecordService, database: Database) -> None:
+    record = service.create("customer", {"name": "Acme", "industry": "tech"})
+    same = service.update("customer", record["id"], {"name": "Acme", "industry": "科技"}, version=1)
+    assert same["version"] == 1
+    with database.transaction() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar() == 1
+
+
+def test_events_say_which_channel_wrote(service: RecordService) -> None:
+    sources: list[str] = []
+    service.bus.subscribe(lambda event: sources.append(event.source))
+    service.create("customer", {"name": "A"}, actor=ALICE)
+    service.create_many("customer", [{"name": "B"}], actor=Actor(source="import"))
+    assert sources == ["web", "import"]
