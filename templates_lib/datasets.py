@@ -10,6 +10,7 @@ that is how a user fixes the rows an import reported and loads the rest.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -22,6 +23,25 @@ MAVEN_FIXES: dict[str, dict[str, dict[str, str]]] = {
     "customer": {"industry": {"technolgy": "technology"}},
     "opportunity": {"product": {"GTXPro": "GTX Pro"}},
 }
+def find_dataset(name: str) -> Path:
+    """The folder of a shared public data set (``maven-crm``): from
+    ``QIQIAO_DATASETS`` if set, else ``shared/datasets`` beside the checkout
+    (``../shared/datasets``) or at ``/work/shared/datasets``. A missing data
+    set is an error that says where it was looked for."""
+    candidates = []
+    if os.environ.get("QIQIAO_DATASETS"):
+        candidates.append(Path(os.environ["QIQIAO_DATASETS"]) / name)
+    here = Path(__file__).resolve()
+    candidates += [parent / "shared" / "datasets" / name for parent in here.parents]
+    candidates.append(Path("/work/shared/datasets") / name)
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    looked = ", ".join(str(c) for c in dict.fromkeys(candidates))
+    raise FileNotFoundError(f"The data set {name!r} was not found (looked in {looked}); "
+                            f"set QIQIAO_DATASETS to the folder that holds it")
+
+
 AGENT_COLUMNS = {"sales_agent": "name"}
 PRODUCT_COLUMNS = {"product": "name"}
 ACCOUNT_COLUMNS = {"account": "name", "sector": "industry", "subsidiary_of": None}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -17,9 +16,9 @@ from engine.packages.install import install_package
 from engine.records import RecordService
 from engine.store.database import Database
 from templates_lib.crm import PACKAGE_PATH
-from templates_lib.datasets import import_maven_pipeline, import_maven_reference
+from templates_lib.datasets import find_dataset, import_maven_pipeline, import_maven_reference
 
-MAVEN = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "maven-crm"
+MAVEN = find_dataset("maven-crm")
 
 
 def rows(name: str) -> list[tuple[int, dict[str, str]]]:

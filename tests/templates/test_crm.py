@@ -27,6 +27,7 @@ from engine.expr import compile_formula, evaluate
 from engine.fields import FIELD_TYPES, OPERATORS, FieldValueError
 from templates_lib import TEMPLATES
 from templates_lib.crm import PACKAGE_PATH
+from templates_lib.datasets import find_dataset
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,49}")
 SYSTEM_FIELDS = (
@@ -43,7 +44,7 @@ SYSTEM_OPERATORS = {
     "id": {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte"},
     "version": {"eq", "ne", "gt", "gte", "lt", "lte"},
 }
-MAVEN = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "maven-crm"
+MAVEN = find_dataset("maven-crm")
 # The sample's misspellings and how docs/crm.md says an import maps them.
 SECTOR_FIXES = {"technolgy": "technology"}
 PRODUCT_FIXES = {"GTXPro": "GTX Pro"}
