@@ -100,6 +100,10 @@ class DecimalType(FieldType):
         return [sa.Column(field.key, numeric, nullable=True)]
 
     def coerce(self, field: FieldDef, raw: Any) -> Any:
+        if type(raw) is Decimal and raw.is_finite():  # a computed value: no parsing
+            scale = self.scale_of(field)
+            if raw.adjusted() < TOTAL_DIGITS - scale - 1:  # rounding cannot make it too large
+                return round_half_up(raw, scale)
         if is_blank_input(raw):
             return None
         scale = self.scale_of(field)

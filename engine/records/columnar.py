@@ -27,6 +27,7 @@ from engine.records.prepare import FieldErrors, coerce
 
 _HASHABLE = (str, int, float, bool, Decimal, dt.date, dt.time, type(None))
 _MISSING = object()
+_PROBE = 200  # rows after which a column of mostly distinct values stops memoizing
 
 
 def columnar_ready(compiled: CompiledForm) -> bool:
@@ -96,11 +97,12 @@ def _coerce_column(
     # Keyed by type and value: True, 1 and 1.0 are equal keys but different inputs.
     seen: dict[tuple[type, Any], tuple[bool, Any]] = {}
     convert = field_type.coerce
+    remember = True  # turned off for columns of distinct values (names, e-mails)
     for index, row in enumerate(rows):
         raw = row.get(key, _MISSING)
         if raw is _MISSING:
             continue
-        memo = (type(raw), raw) if isinstance(raw, _HASHABLE) else None
+        memo = (type(raw), raw) if remember and isinstance(raw, _HASHABLE) else None
         hit = seen.get(memo) if memo is not None else None
         if hit is None:
             try:
@@ -109,6 +111,8 @@ def _coerce_column(
                 hit = (False, exc.message)
             if memo is not None:
                 seen[memo] = hit
+                if index == _PROBE and len(seen) > _PROBE // 2:
+                    remember = False
         if hit[0]:
             values[index][key] = hit[1]
         else:
