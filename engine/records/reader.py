@@ -9,7 +9,6 @@ page, never one per record.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -41,10 +40,9 @@ def _page_key(form_key: str, *parts: Any) -> str | None:
     """A cache key for a first page; None for later pages (their cursors vary)."""
     if parts[4] is not None:  # after
         return None
-    try:
-        return json.dumps([form_key, *parts], sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        return None
+    # repr is exact for the JSON-like values a query is made of, and cheap; two
+    # spellings of one query (keys in another order) only cost a cache miss.
+    return repr((form_key, *parts))
 
 
 class RecordReader:
@@ -86,15 +84,18 @@ class RecordReader:
             {f.key for f in compiled.stored_fields} - wanted
         )
         records: list[Record] = []
+        utc_zone = dt.UTC
         for raw in rows:
             # One C-level dict of every column, then only the values that need
             # decoding are touched: a page of 50 costs little more than the query.
             # Rows handed over as plain dicts are the caller's to give away.
             record: Record = raw if type(raw) is dict else dict(raw)
-            for stamp in ("created_at", "updated_at"):
-                moment = record[stamp]
-                if moment is not None and moment.tzinfo is not dt.UTC:
-                    record[stamp] = utc(moment)
+            moment = record["created_at"]
+            if moment is not None and moment.tzinfo is not utc_zone:
+                record["created_at"] = moment.replace(tzinfo=utc_zone) if moment.tzinfo is None else utc(moment)
+            moment = record["updated_at"]
+            if moment is not None and moment.tzinfo is not utc_zone:
+                record["updated_at"] = moment.replace(tzinfo=utc_zone) if moment.tzinfo is None else utc(moment)
             for key, decode in decoders:
                 record[key] = decode(record)
             for key in drop:

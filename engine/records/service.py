@@ -149,6 +149,15 @@ class RecordService:
                 details={"constraint": str(exc.orig).splitlines()[0] if exc.orig else None},
             ) from None
 
+    @contextmanager
+    def reading(self, connection: Connection | None = None) -> Iterator[Connection]:
+        """The caller's connection, or a read-only one of our own."""
+        if connection is not None:
+            yield connection
+            return
+        with self.database.reading() as own:
+            yield own
+
     def context(self, actor: Actor, previous: Mapping[str, Any] | None = None) -> EvaluationContext:
         user = {"id": actor.user_id} if actor.user_id is not None else None
         return EvaluationContext(clock=self.clock, user=user, previous=previous)
@@ -156,7 +165,7 @@ class RecordService:
     # --- reading -------------------------------------------------------------------
     def get(self, form_key: str, record_id: int, *, connection: Connection | None = None) -> Record:
         """The record, with subform rows, multi-relation ids and lookups."""
-        with self.transaction(connection) as conn:
+        with self.reading(connection) as conn:
             return self.reader.get(conn, form_key, record_id)
 
     def list(
@@ -173,7 +182,7 @@ class RecordService:
         connection: Connection | None = None,
     ) -> dict[str, Any]:
         """A page of records: ``{"records": [...], "next": cursor or None}``."""
-        with self.transaction(connection) as conn:
+        with self.reading(connection) as conn:
             return self.reader.list(
                 conn, form_key, filter=filter, sort=sort, search=search, limit=limit,
                 after=after, fields=fields, user_id=actor.user_id,
@@ -190,7 +199,7 @@ class RecordService:
         connection: Connection | None = None,
     ) -> tuple[int, bool]:
         """How many records match, counting at most ``cap``: (count, exact)."""
-        with self.transaction(connection) as conn:
+        with self.reading(connection) as conn:
             return self.reader.count(conn, form_key, filter=filter, search=search, cap=cap,
                                      user_id=actor.user_id)
 

@@ -130,6 +130,13 @@ class Database:
             yield connection
 
     @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads only: one consistent snapshot, rolled back
+        at the end (there is nothing to commit, and no commit to wait for)."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
     def schema_transaction(self) -> Iterator[Connection]:
         """A transaction for DDL that may rebuild tables.
 
