@@ -96,14 +96,18 @@ def raw_row(rng: random.Random, index: int) -> dict[str, Any]:
     }
 
 
-def clean_row(raw: dict[str, Any]) -> dict[str, Any]:
-    """The row as the columns hold it, computed by hand (the baseline's input)."""
+def clean_row(raw: dict[str, Any], stamp: dt.datetime | None = None) -> dict[str, Any]:
+    """The row exactly as the service stores it — field columns and system
+    columns — computed by hand: the baseline's input."""
     amount = Decimal(raw["amount"])
     discount = Decimal(raw["discount"].rstrip("%")) / 100
+    moment = stamp or dt.datetime.now(dt.UTC)
     return {
         **raw, "amount": amount, "qty": Decimal(raw["qty"]), "discount": discount,
         "closed_on": dt.date.fromisoformat(raw["closed_on"]),
-        "net": (amount * raw["qty"] * (1 - discount)).quantize(Decimal("0.01")), "version": 1,
+        "net": (amount * raw["qty"] * (1 - discount)).quantize(Decimal("0.01")),
+        "owner": None, "created_by": None, "updated_by": None,
+        "created_at": moment, "updated_at": moment, "version": 1,
     }
 
 
@@ -143,8 +147,9 @@ def bench_create(folder: Path, count: int, rounds: int) -> tuple[float, float]:
     def core() -> float:
         started = time.perf_counter()
         for row in cleans:
+            now = dt.datetime.now(dt.UTC)  # each record is stamped when it is written
             with database.engine.begin() as conn:
-                conn.execute(insert, row)
+                conn.execute(insert, {**row, "created_at": now, "updated_at": now})
         return (time.perf_counter() - started) / count
 
     through_service()  # warm up compiled statements and caches
@@ -161,7 +166,8 @@ def bench_import(folder: Path, rows: int, batch: int) -> tuple[float, float]:
         writer = csv.DictWriter(handle, fieldnames=list(raws[0]))
         writer.writeheader()
         writer.writerows(raws)
-    cleans = [clean_row(r) for r in raws]
+    stamp = dt.datetime.now(dt.UTC)  # one moment per import, as the service writes it
+    cleans = [clean_row(r, stamp) for r in raws]
 
     def through_import() -> float:
         database = fresh_database(folder, f"import-{time.monotonic_ns()}.sqlite3")

@@ -184,6 +184,11 @@ class SelectType(FieldType):
             return str(raw).strip()[:OTHER_MAX_LENGTH]
         raise _not_an_option(field, raw)
 
+    def validates(self, field: FieldDef) -> bool:
+        # Coercion already turns every input into an option key (or refuses
+        # it), so a coerced value has nothing left to check.
+        return False
+
     def validate(self, field: FieldDef, value: Any) -> list[Label]:
         if field.setting("allow_other") or find_option(field, value) is not None:
             return []

@@ -91,12 +91,23 @@ def create_many(
     if not prepared:
         return []
     stamp = now.astimezone(dt.UTC)
+    system = {"owner": actor.user_id, "created_by": actor.user_id, "created_at": stamp,
+              "updated_by": actor.user_id, "updated_at": stamp, "version": 1}
     main_rows = []
-    for values, (data, _, _) in zip(prepared, datas, strict=True):
-        row = service.row(compiled, values)
-        row.update(owner=data.get("owner", actor.user_id), created_by=actor.user_id,
-                   created_at=stamp, updated_by=actor.user_id, updated_at=stamp, version=1)
-        main_rows.append(row)
+    if compiled.values_are_columns:
+        # Every stored value goes into its column as it is: the row is the values
+        # over a template holding every column (executemany needs the same keys).
+        template = {**dict.fromkeys(f.key for f, _ in compiled.encoders), **system}
+        for values, (data, _, _) in zip(prepared, datas, strict=True):
+            row = {**template, **values}
+            row["owner"] = data.get("owner", actor.user_id)
+            main_rows.append(row)
+    else:
+        for values, (data, _, _) in zip(prepared, datas, strict=True):
+            row = service.row(compiled, values)
+            row.update(system)
+            row["owner"] = data.get("owner", actor.user_id)
+            main_rows.append(row)
     ids = _insert(conn, tables.main, main_rows)
     if compiled.subforms or compiled.link_fields:
         for record_id, values in zip(ids, prepared, strict=True):

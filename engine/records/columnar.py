@@ -94,24 +94,34 @@ def _coerce_column(
     field: FieldDef, field_type: FieldType, rows: Sequence[Mapping[str, Any]], key: str,
     values: list[dict[str, Any]], errors: list[FieldErrors],
 ) -> None:
-    # Keyed by type and value: True, 1 and 1.0 are equal keys but different inputs.
-    seen: dict[tuple[type, Any], tuple[bool, Any]] = {}
+    # Text (what CSV cells are) is remembered by the text itself; other
+    # inputs by type and value, since True, 1 and 1.0 are equal keys but
+    # different inputs. Columns of mostly distinct values stop remembering.
+    texts: dict[str, tuple[bool, Any]] = {}
+    others: dict[tuple[type, Any], tuple[bool, Any]] = {}
     convert = field_type.coerce
-    remember = True  # turned off for columns of distinct values (names, e-mails)
+    remember = True
     for index, row in enumerate(rows):
-        raw = row.get(key, _MISSING)
-        if raw is _MISSING:
+        if key not in row:
             continue
-        memo = (type(raw), raw) if remember and isinstance(raw, _HASHABLE) else None
-        hit = seen.get(memo) if memo is not None else None
+        raw = row[key]
+        hit: tuple[bool, Any] | None = None
+        if remember:
+            if type(raw) is str:
+                hit = texts.get(raw)
+            elif isinstance(raw, _HASHABLE):
+                hit = others.get((type(raw), raw))
         if hit is None:
             try:
                 hit = (True, convert(field, raw))
             except FieldValueError as exc:
                 hit = (False, exc.message)
-            if memo is not None:
-                seen[memo] = hit
-                if index == _PROBE and len(seen) > _PROBE // 2:
+            if remember:
+                if type(raw) is str:
+                    texts[raw] = hit
+                elif isinstance(raw, _HASHABLE):
+                    others[(type(raw), raw)] = hit
+                if index == _PROBE and len(texts) + len(others) > _PROBE // 2:
                     remember = False
         if hit[0]:
             values[index][key] = hit[1]
@@ -154,8 +164,10 @@ def _compute_formulas(
          else compiled.types[f.key].formula_value)
         for f in compiled.formula_inputs
     ]
+    read_system = [key for key in SYSTEM_FIELDS
+                   if any(key in (n.split(".")[0] for n in c.names) for _, c in compiled.formulas)]
     for record in values:
-        seen: dict[str, Any] = {key: record.get(key) for key in SYSTEM_FIELDS if key in record}
+        seen: dict[str, Any] = {key: record.get(key) for key in read_system}
         for key, field, read in readers:
             value = record.get(key)
             seen[key] = value if read is None or value is None else read(field, value)

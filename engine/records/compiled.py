@@ -149,6 +149,9 @@ class CompiledForm:
             (f, None if type(self.types[f.key]).to_db is FieldType.to_db else self.types[f.key].to_db)
             for f in self.stored_fields
         ]
+        self.values_are_columns = all(encode is None for _, encode in self.encoders) and not (
+            self.subforms or self.link_fields or self.lookups
+        )
         # For validation: stored fields, and whether their type checks anything.
         self.validation_plan = [
             (f, self.types[f.key], self.types[f.key].validates(f))

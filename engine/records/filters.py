@@ -489,7 +489,8 @@ class FilterCompiler:
         columns: dict[str, sa.ColumnElement[Any]] = {}
         for name in ftype.column_names(field):
             column = scope.column(name)
-            if isinstance(column.type, sa.DateTime) and column.type.timezone:
+            column_type = getattr(column.type, "impl_instance", column.type)  # see through Moment
+            if isinstance(column_type, sa.DateTime) and column_type.timezone:
                 column = UtcWallClock(column)
             columns[name] = column
         # Field types read only ``table.c[...]`` of the table they are given.

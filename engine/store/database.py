@@ -9,8 +9,9 @@ looking at the dialect name.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,42 @@ MAX_IDENTIFIER = 63
 
 # JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class Moment(sa.types.TypeDecorator[dt.datetime]):
+    """A timestamp column (``created_at``, ``updated_at``): reads back as an
+    aware UTC moment on both databases (SQLite keeps no offset).
+
+    A batch writes the same moment into every row; on SQLite, where each
+    value is formatted to text, the last formatting is reused instead of
+    being redone for each of 100,000 rows.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+        return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+    def bind_processor(self, dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+        process = self.impl_instance.bind_processor(dialect)
+        if process is None:
+            return None
+        # One (moment, text) pair, swapped whole, so threads never mix halves.
+        memo: list[tuple[Any, Any]] = [(None, None)]
+
+        def remember(value: Any) -> Any:
+            seen, text = memo[0]
+            if value is not seen or value is None:
+                text = process(value)
+                memo[0] = (value, text)
+            return text
+
+        return remember
 
 
 def normalize_url(url: str | URL) -> URL:

@@ -29,7 +29,7 @@ from engine.core.errors import DefinitionError
 from engine.core.i18n import Label
 from engine.definitions.model import AppDef, FieldDef, FormDef
 from engine.fields.base import FieldType
-from engine.store.database import Database, identifier
+from engine.store.database import Database, Moment, identifier
 from engine.store.models import SYSTEM_TABLES
 
 SYSTEM_COLUMNS = (
@@ -138,9 +138,9 @@ def system_columns() -> list[sa.Column[Any]]:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("owner", sa.Integer, nullable=True),
         sa.Column("created_by", sa.Integer, nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", Moment(), nullable=True),
         sa.Column("updated_by", sa.Integer, nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", Moment(), nullable=True),
         sa.Column("version", sa.Integer, nullable=False, default=1, server_default="1"),
         sa.Column("flow_status", sa.String(20), nullable=True),
     ]
