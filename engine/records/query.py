@@ -395,6 +395,8 @@ def fits(value: Any, column_type: sa.types.TypeEngine[Any]) -> bool:
     tampered cursor never reaches the database as the wrong type)."""
     if value is None:
         return True
+    if isinstance(column_type, sa.types.TypeDecorator):  # a Moment is a DateTime underneath
+        column_type = column_type.impl_instance
     if isinstance(column_type, sa.DateTime):
         return isinstance(value, dt.datetime)
     if isinstance(column_type, sa.Date):
