@@ -230,6 +230,10 @@ def _service(database: str | None, app_key: str) -> Any:
     return RecordService(db, installed_app(db, app_key), field_types=FIELD_TYPES)
 
 
+from runtime.org_commands import token, user  # noqa: E402  (after main: they register on it)
+
+main.add_command(user)
+main.add_command(token)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

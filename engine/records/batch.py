@@ -68,6 +68,10 @@ def create_many(
 ) -> list[int]:
     """Create ``rows`` in one go; returns their ids in order, or raises RowsInvalid."""
     compiled, tables = service.form(form_key)
+    policy = actor.policy(service, form_key)
+    policy.require("create")
+    if actor.source == "import":
+        policy.require("import")
     context = service.context(actor)
     now = service.clock.now()
     empty_outside = service.reader.outside_rollups(conn, compiled, None)
@@ -84,6 +88,11 @@ def create_many(
     else:
         datas, prepared = _prepare_rows(service, conn, compiled, rows, context, now, empty_outside,
                                         row_errors)
+    if not policy.unrestricted:
+        grants = policy.creating_grants()
+        for index, raw in enumerate(rows):
+            for key, problems in policy.check_writable(raw, grants).items():
+                row_errors.setdefault(index, {}).setdefault(key, []).extend(problems)
     _check_relations(service, conn, compiled, prepared, datas, row_errors)
     _check_unique(conn, compiled, tables, prepared, row_errors)
     if row_errors:

@@ -123,6 +123,7 @@ def build_list_query(
     today: dt.date | None = None,
     user_id: int | None = None,
     tables: FormTables | None = None,
+    unsearchable: frozenset[str] = frozenset(),
 ) -> ListQuery:
     """The query for one page of ``form``'s records.
 
@@ -146,7 +147,8 @@ def build_list_query(
         if term.key not in {str(getattr(c, "key", "")) for c in selected}:
             selected.append(term.expression.label(term.key) if term.key not in main.c else main.c[term.key])
     query = sa.select(*selected).select_from(main)
-    query = query.where(*conditions(resolver, filter, search, today=today, user_id=user_id))
+    query = query.where(*conditions(resolver, filter, search, today=today, user_id=user_id,
+                                    unsearchable=unsearchable))
     if after is not None:
         query = query.where(keyset(terms, decode_values(after, terms)))
     query = query.order_by(*(term.order_by() for term in terms)).limit(limit + 1)
@@ -164,6 +166,8 @@ def count_query(
     today: dt.date | None = None,
     user_id: int | None = None,
     tables: FormTables | None = None,
+    unsearchable: frozenset[str] = frozenset(),
+    scope: sa.ColumnElement[bool] | None = None,
 ) -> sa.Select[int]:
     """``SELECT count(*) FROM (SELECT 1 ... LIMIT cap + 1)``: at most ``cap + 1``,
     so a result above ``cap`` means "more than cap" (see ``RecordCount``)."""
@@ -174,7 +178,9 @@ def count_query(
     matching = (
         sa.select(sa.literal(1).label("one"))
         .select_from(tables.main)
-        .where(*conditions(resolver, filter, search, today=today, user_id=user_id))
+        .where(*conditions(resolver, filter, search, today=today, user_id=user_id,
+                           unsearchable=unsearchable))
+        .where(*([scope] if scope is not None else []))
         .limit(cap + 1)
         .subquery("matching")
     )
@@ -202,12 +208,13 @@ def conditions(
     *,
     today: dt.date | None,
     user_id: int | None,
+    unsearchable: frozenset[str] = frozenset(),
 ) -> list[sa.ColumnElement[bool]]:
     found = []
     if filter:
         found.append(FilterCompiler(resolver, today=today, user_id=user_id).compile(filter))
     if search is not None:
-        found.append(search_clause(resolver, search))
+        found.append(search_clause(resolver, search, unsearchable))
     return found
 
 
@@ -228,8 +235,11 @@ def searchable_fields(resolver: PathResolver) -> list[str]:
     return keys
 
 
-def search_clause(resolver: PathResolver, search: Any) -> sa.ColumnElement[bool]:
-    """Every word of ``search`` appears (case-insensitively) in some text field."""
+def search_clause(
+    resolver: PathResolver, search: Any, unsearchable: frozenset[str] = frozenset()
+) -> sa.ColumnElement[bool]:
+    """Every word of ``search`` appears (case-insensitively) in some text field
+    (``unsearchable`` ones left out: fields the reader may not see)."""
     if not isinstance(search, str):
         raise query_error(SEARCH, "search", Label("搜索内容应是文本", "The search must be text"))
     if len(search) > MAX_SEARCH_LENGTH:
@@ -239,7 +249,7 @@ def search_clause(resolver: PathResolver, search: Any) -> sa.ColumnElement[bool]
     words = search.split()[:MAX_SEARCH_WORDS]
     if not words:
         return sa.true()
-    keys = searchable_fields(resolver)
+    keys = [key for key in searchable_fields(resolver) if key not in unsearchable]
     if not keys:
         return sa.false()
     spec = {"and": [{"or": [{"field": key, "op": "contains", "value": word} for key in keys]} for word in words]}

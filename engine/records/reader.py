@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,6 +24,7 @@ from engine.records.values import same
 from engine.store.tables import FormTables
 
 if TYPE_CHECKING:
+    from engine.records.access import FormPolicy
     from engine.records.prepare import FieldErrors
     from engine.records.service import RecordService
 
@@ -55,14 +57,24 @@ class RecordReader:
         self._pages: dict[str, Any] = {}
 
     # --- whole records -----------------------------------------------------------
-    def get(self, conn: Connection, form_key: str, record_id: int) -> Record:
+    def get(self, conn: Connection, form_key: str, record_id: int, policy: FormPolicy | None = None) -> Record:
+        """The record; outside ``policy``'s read scope it does not exist."""
         compiled, tables = self.service.form(form_key)
-        row = conn.execute(sa.select(tables.main).where(tables.main.c.id == record_id)).first()
+        query = sa.select(tables.main).where(tables.main.c.id == record_id)
+        flags: list[Any] = []
+        if policy is not None and not policy.unrestricted:
+            scope = policy.read_clause()
+            if scope is not None:
+                query = query.where(scope)
+            flags = policy.reader_flags()
+            query = query.add_columns(*flags)
+        row = conn.execute(query).first()
         if row is None:
             from engine.records.service import _not_found
 
             raise _not_found(compiled.form, record_id)
-        return self.hydrate(conn, compiled, tables, [row._mapping])[0]
+        record = self.hydrate(conn, compiled, tables, [dict(row._mapping)])[0]
+        return policy.strip(record) if policy is not None else record
 
     def hydrate(
         self,
@@ -358,19 +370,30 @@ class RecordReader:
         self, conn: Connection, form_key: str, *, filter: Mapping[str, Any] | None,
         sort: Sequence[Mapping[str, Any] | str], search: str | None, limit: int,
         after: str | None, fields: Sequence[str] | None, user_id: int | None,
+        policy: FormPolicy | None = None,
     ) -> dict[str, Any]:
         from engine.records import query as list_query
 
         compiled, tables = self.service.form(form_key)
         today = self.service.clock.today()
-        key = _page_key(form_key, filter, sort, search, limit, after, user_id, today)
+        restricted = policy is not None and not policy.unrestricted
+        scope_key = policy.access.cache_key if restricted and policy and policy.access else None
+        key = _page_key(form_key, filter, sort, search, limit, after, user_id, today, scope_key)
         page = self._pages.get(key) if key is not None else None
         if page is None:
+            unsearchable: frozenset[str] = frozenset()
+            if restricted and policy is not None:
+                every = policy.rights.fields_every_reader_shows(compiled.fields)
+                unsearchable = frozenset(compiled.fields) - every
             page = list_query.build_list_query(
                 compiled.form, self.service.app, self.service.field_types, filter=filter,
                 sort=sort, search=search, limit=limit, after=after, user_id=user_id,
-                today=today, tables=tables,
+                today=today, tables=tables, unsearchable=unsearchable,
             )
+            if restricted and policy is not None:
+                scope = policy.read_clause()
+                select = page.select.where(scope) if scope is not None else page.select
+                page = replace(page, select=select.add_columns(*policy.reader_flags()))
             if key is not None:
                 if len(self._pages) >= 512:
                     self._pages.pop(next(iter(self._pages)))
@@ -382,18 +405,25 @@ class RecordReader:
         rows = rows[:limit]
         next_cursor = page.cursor(rows[-1]) if more and rows else None
         records = self.hydrate(conn, compiled, tables, rows, fields)
+        if restricted and policy is not None:
+            records = [policy.strip(record) for record in records]
         return {"records": records, "next": next_cursor}
 
     def count(
         self, conn: Connection, form_key: str, *, filter: Mapping[str, Any] | None,
-        search: str | None, cap: int, user_id: int | None,
+        search: str | None, cap: int, user_id: int | None, policy: FormPolicy | None = None,
     ) -> tuple[int, bool]:
         from engine.records import query as list_query
 
         compiled, tables = self.service.form(form_key)
+        scope = policy.read_clause() if policy is not None else None
+        unsearchable: frozenset[str] = frozenset()
+        if policy is not None and not policy.unrestricted:
+            unsearchable = frozenset(compiled.fields) - policy.rights.fields_every_reader_shows(compiled.fields)
         statement = list_query.count_query(
             compiled.form, self.service.app, self.service.field_types, filter=filter,
             search=search, cap=cap, user_id=user_id, today=self.service.clock.today(), tables=tables,
+            unsearchable=unsearchable, scope=scope,
         )
         counted = int(conn.execute(statement).scalar_one())
         return (min(counted, cap), counted <= cap)

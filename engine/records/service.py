@@ -26,12 +26,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.core.clock import Clock, SystemClock
-from engine.core.errors import ConflictError, NotFoundError, ValidationError
+from engine.core.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.model import AppDef, FormDef
 from engine.expr import EvaluationContext
 from engine.fields.base import FieldType
+from engine.records.access import AppAccess, FormPolicy, filter_paths
 from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, FormState, compiled_form
 from engine.records.events import (
     RECORD_CREATED,
@@ -72,6 +73,11 @@ class Actor:
     source: str = "api"
     ip: str | None = None
     request_id: str | None = None
+    # What the actor may do (None: the system itself, which may do anything).
+    access: AppAccess | None = None
+
+    def policy(self, service: RecordService, form_key: str) -> FormPolicy:
+        return FormPolicy(service, self.access, form_key)
 
 
 SYSTEM = Actor(None, "system")
@@ -163,10 +169,16 @@ class RecordService:
         return EvaluationContext(clock=self.clock, user=user, previous=previous)
 
     # --- reading -------------------------------------------------------------------
-    def get(self, form_key: str, record_id: int, *, connection: Connection | None = None) -> Record:
-        """The record, with subform rows, multi-relation ids and lookups."""
+    def get(
+        self, form_key: str, record_id: int, *, actor: Actor = SYSTEM,
+        connection: Connection | None = None,
+    ) -> Record:
+        """The record, with subform rows, multi-relation ids and lookups; a
+        record outside the actor's read scope is NotFoundError."""
+        policy = actor.policy(self, form_key)
+        policy.require("read")
         with self.reading(connection) as conn:
-            return self.reader.get(conn, form_key, record_id)
+            return self.reader.get(conn, form_key, record_id, policy)
 
     def list(
         self,
@@ -181,11 +193,15 @@ class RecordService:
         actor: Actor = SYSTEM,
         connection: Connection | None = None,
     ) -> dict[str, Any]:
-        """A page of records: ``{"records": [...], "next": cursor or None}``."""
+        """A page of records: ``{"records": [...], "next": cursor or None}``,
+        only those in the actor's read scope, without fields they may not see."""
+        policy = actor.policy(self, form_key)
+        policy.require("read")
+        policy.check_readable_paths([*filter_paths(filter), *_sort_paths(sort)])
         with self.reading(connection) as conn:
             return self.reader.list(
                 conn, form_key, filter=filter, sort=sort, search=search, limit=limit,
-                after=after, fields=fields, user_id=actor.user_id,
+                after=after, fields=fields, user_id=actor.user_id, policy=policy,
             )
 
     def count(
@@ -199,9 +215,12 @@ class RecordService:
         connection: Connection | None = None,
     ) -> tuple[int, bool]:
         """How many records match, counting at most ``cap``: (count, exact)."""
+        policy = actor.policy(self, form_key)
+        policy.require("read")
+        policy.check_readable_paths(filter_paths(filter))
         with self.reading(connection) as conn:
             return self.reader.count(conn, form_key, filter=filter, search=search, cap=cap,
-                                     user_id=actor.user_id)
+                                     user_id=actor.user_id, policy=policy)
 
     def evaluate(
         self,
@@ -240,8 +259,12 @@ class RecordService:
     ) -> Record:
         """Create a record from input values; ValidationError lists every problem."""
         compiled, tables = self.form(form_key)
+        policy = actor.policy(self, form_key)
+        policy.require("create")
         with self.transaction(connection) as conn:
             data, errors = coerce(compiled, values, creating=True)
+            for key, problems in policy.check_writable(values, policy.creating_grants()).items():
+                errors.setdefault(key, []).extend(problems)
             context = self.context(actor)
             apply_defaults(compiled, data, values, context)
             if compiled.has_links:
@@ -269,6 +292,8 @@ class RecordService:
             record_id = int(inserted[0])
             self.reader.write_children(conn, compiled, tables, record_id, state.values, creating=True)
             record = self._created_record(conn, compiled, tables, record_id, row, state.values)
+            if not policy.unrestricted:
+                record = policy.strip(dict(record))
             changed = {f.key for f in compiled.form.fields
                        if compiled.types[f.key].stored and not blank(record.get(f.key))}
             self.audit(conn, compiled.form, record_id, "create", actor,
@@ -323,11 +348,16 @@ class RecordService:
         version is a ConflictError, so no one overwrites a change unseen.
         ``version=None`` skips the check (imports, system recomputation)."""
         compiled, tables = self.form(form_key)
+        policy = actor.policy(self, form_key)
         with self.transaction(connection) as conn:
+            writers = self._writable(conn, policy, record_id, "update")
             previous = self.reader.get(conn, form_key, record_id)
             if version is not None and int(previous["version"]) != int(version):
                 raise _stale(compiled.form, record_id, int(previous["version"]), int(version))
             data, errors = coerce(compiled, changes, creating=False)
+            changing = [k for k in changes if not same(previous.get(k), data.get(k, changes[k]))]
+            for key, problems in policy.check_writable(changing, writers).items():
+                errors.setdefault(key, []).extend(problems)
             merged = {**previous, **data}
             context = self.context(actor, compiled.formula_values(previous))
             if compiled.has_links:
@@ -345,8 +375,8 @@ class RecordService:
                 raise _invalid(compiled.form, errors)
             if "owner" in data and not same(previous.get("owner"), data["owner"]):
                 changed.add("owner")
-            if not changed:
-                return previous  # nothing to write: no new version, no audit entry, no event
+            if not changed:  # nothing to write: no new version, no audit entry, no event
+                return previous if policy.unrestricted else policy.strip(dict(previous))
             self._write_update(conn, compiled, tables, record_id, int(previous["version"]),
                                state.values, changed, actor)
             record = self.reader.get(conn, form_key, record_id)
@@ -354,7 +384,7 @@ class RecordService:
             self.audit(conn, compiled.form, record_id, "update", actor, diff)
             self._publish(conn, RECORD_UPDATED, compiled.form, record, previous, changed, actor)
             self._refresh_dependents(conn, compiled.form, previous, record, actor)
-            return record
+            return record if policy.unrestricted else policy.strip(dict(record))
 
     def delete(
         self,
@@ -368,7 +398,9 @@ class RecordService:
         """Delete a record (its subform rows and links go with it). A record
         that others still point at is a ConflictError naming them."""
         compiled, tables = self.form(form_key)
+        policy = actor.policy(self, form_key)
         with self.transaction(connection) as conn:
+            self._writable(conn, policy, record_id, "delete")
             previous = self.reader.get(conn, form_key, record_id)
             if version is not None and int(previous["version"]) != int(version):
                 raise _stale(compiled.form, record_id, int(previous["version"]), int(version))
@@ -381,6 +413,32 @@ class RecordService:
             self._publish(conn, RECORD_DELETED, compiled.form, previous, previous,
                           frozenset(previous) - SYSTEM_FIELDS_SET, actor)
             self._refresh_dependents(conn, compiled.form, previous, None, actor)
+
+    def _writable(
+        self, conn: Connection, policy: FormPolicy, record_id: int, action: str
+    ) -> tuple[Any, ...]:
+        """The grants that let the actor ``action`` this record. Outside the
+        read scope the record is not found; readable but outside every write
+        scope, the action is refused."""
+        if policy.unrestricted:
+            return ()
+        self.reader.get(conn, policy.form_key, record_id, policy)  # NotFoundError when unreadable
+        policy.require(action)
+        main = policy.tables.main
+        grants = []
+        for grant in policy.rights.writers:
+            if not grant.allows(action) or grant.write is None:
+                continue
+            clause = policy.scope_clause(grant.write)
+            if conn.execute(sa.select(main.c.id).where(main.c.id == record_id, clause)).first():
+                grants.append(grant)
+        if not grants:
+            raise PermissionDenied(
+                Label(f"没有{'修改' if action == 'update' else '删除'}这条记录的权限",
+                      f"You may not {action} this record"),
+                details={"form": policy.form_key, "record": record_id, "action": action},
+            )
+        return tuple(grants)
 
     # --- the steps -------------------------------------------------------------------
     def _validate(
@@ -556,6 +614,16 @@ class RecordService:
 
 
 SYSTEM_FIELDS_SET = frozenset(SYSTEM_FIELDS)
+
+
+def _sort_paths(sort: Sequence[Mapping[str, Any] | str]) -> list[str]:
+    paths: list[str] = []
+    for item in sort or ():
+        if isinstance(item, str):
+            paths.extend(part.strip() for part in item.split(","))
+        elif isinstance(item, Mapping) and isinstance(item.get("field"), str):
+            paths.append(item["field"])
+    return paths
 
 
 def _invalid(form: FormDef, errors: FieldErrors) -> ValidationError:

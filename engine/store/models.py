@@ -72,7 +72,11 @@ class Definition(Base):
 
 
 class User(Base):
-    """A person who signs in. The identity module adds what it needs."""
+    """A person who signs in (``engine.org`` manages them).
+
+    ``password_hash`` is an encoded scrypt hash (``engine.org.passwords``),
+    empty for people who cannot sign in with a password yet.
+    """
 
     __tablename__ = "users"
 
@@ -84,10 +88,14 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     locale: Mapped[str] = mapped_column(sa.String(10), default="zh", server_default="zh")
     created_at: Mapped[dt.datetime]
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    last_login_at: Mapped[dt.datetime | None]
 
 
 class Department(Base):
-    """A department in the organisation tree, with its head."""
+    """A department in the organisation tree, with its head; ``code`` is an
+    optional unique handle for integrations, ``sort`` orders siblings."""
 
     __tablename__ = "departments"
 
@@ -95,6 +103,117 @@ class Department(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
     head_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    code: Mapped[str | None] = mapped_column(sa.String(50), index=True, unique=True)
+    sort: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class UserDepartment(Base):
+    """A user's membership of a department: at most one is their main
+    department (the service keeps it so), with an optional position."""
+
+    __tablename__ = "user_departments"
+    __table_args__ = (
+        # One main department per user, kept by the database too.
+        sa.Index(
+            "uq_user_departments_main", "user_id", unique=True,
+            sqlite_where=sa.text("is_main = 1"), postgresql_where=sa.text("is_main"),
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    department_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    is_main: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    position: Mapped[str | None] = mapped_column(sa.String(100))
+
+
+class Role(Base):
+    """A role: of one app, or of every app when ``app`` is null. ``grants``
+    (per-form rights) is read by ``engine.org.permissions``; the org module
+    stores it as given."""
+
+    __tablename__ = "roles"
+    __table_args__ = (
+        sa.UniqueConstraint("app", "key"),
+        # The unique constraint treats nulls as distinct: roles of every app
+        # need their own guard.
+        sa.Index(
+            "uq_roles_key_all_apps", "key", unique=True,
+            sqlite_where=sa.text("app IS NULL"), postgresql_where=sa.text("app IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app: Mapped[str | None] = mapped_column(sa.String(50))
+    key: Mapped[str] = mapped_column(sa.String(100))
+    label: Mapped[dict[str, Any]]
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    grants: Mapped[dict[str, Any]]
+
+
+class RoleMember(Base):
+    """A user holding a role directly."""
+
+    __tablename__ = "role_members"
+
+    role_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class RoleDepartment(Base):
+    """A role held by everyone in a department (and its sub-departments)."""
+
+    __tablename__ = "role_departments"
+
+    role_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
+    department_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Delegation(Base):
+    """``to_user`` acts for ``from_user`` between two moments (approvals while away)."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    to_user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime]
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is kept; ``prefix`` (its first
+    characters) lets people tell their tokens apart."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    prefix: Mapped[str] = mapped_column(sa.String(8))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+    last_used_ip: Mapped[str | None] = mapped_column(sa.String(45))
 
 
 class AuditEntry(Base):

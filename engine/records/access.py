@@ -1,0 +1,194 @@
+"""Permissions applied to records: data scopes become SQL, field rights
+filter what is read and written.
+
+The runtime builds an ``AppAccess`` per request (the principal and the roles
+they hold) and passes it in the ``Actor``; ``None`` means the system itself,
+which may do anything. Every read — get, list, count, export — carries the
+read scope in its SQL, so a record outside it is simply not found (ids
+cannot be probed); every write checks the write scope the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from engine.core.errors import PermissionDenied
+from engine.core.i18n import Label
+from engine.org.permissions import FormGrant, FormRights, Role, Scope, rights_for
+from engine.org.principal import Principal
+from engine.store.tables import FormTables
+
+if TYPE_CHECKING:
+    from engine.records.service import RecordService
+
+# Membership of users in departments (engine/org owns the table).
+_MEMBERS = sa.table("user_departments", sa.column("user_id"), sa.column("department_id"))
+
+
+@dataclass(frozen=True)
+class AppAccess:
+    """A principal and the roles they hold, for one request."""
+
+    principal: Principal
+    roles: tuple[Role, ...] = ()
+    _rights: dict[str, FormRights] = field(default_factory=dict, compare=False, repr=False)
+
+    def rights(self, form: str) -> FormRights:
+        found = self._rights.get(form)
+        if found is None:
+            found = self._rights[form] = rights_for(self.roles, form, admin=self.principal.is_admin)
+        return found
+
+    @property
+    def cache_key(self) -> str:
+        return repr((self.principal, tuple(r.key for r in self.roles)))
+
+
+class FormPolicy:
+    """The rights of one access on one form, ready to apply to queries."""
+
+    def __init__(self, service: RecordService, access: AppAccess | None, form_key: str) -> None:
+        self.service = service
+        self.access = access
+        self.form_key = form_key
+        self.rights = access.rights(form_key) if access is not None else FormRights((), unrestricted=True)
+        self.compiled, self.tables = service.form(form_key)
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.rights.unrestricted
+
+    def require(self, action: str) -> None:
+        if not self.rights.allows(action):
+            form = self.compiled.form
+            raise PermissionDenied(
+                Label(f"没有{_ACTION_ZH.get(action, action)}{form.label.zh}的权限",
+                      f"You may not {action} {form.label.en} records"),
+                details={"form": self.form_key, "action": action},
+            )
+
+    # --- scopes ------------------------------------------------------------------
+    def scope_clause(self, scope: Scope, tables: FormTables | None = None) -> sa.ColumnElement[bool]:
+        main = (tables or self.tables).main
+        assert self.access is not None
+        principal = self.access.principal
+        owner = main.c.owner
+        if scope.kind == "all":
+            return sa.true()
+        if scope.kind == "own":
+            return owner == principal.user_id
+        if scope.kind == "own_and_subordinates":
+            return owner.in_(sorted({principal.user_id, *principal.subordinate_ids}))
+        if scope.kind in ("department", "department_tree"):
+            departments = (principal.department_ids if scope.kind == "department"
+                           else principal.department_tree_ids | principal.department_ids)
+            members = sa.select(_MEMBERS.c.user_id).where(_MEMBERS.c.department_id.in_(sorted(departments)))
+            return sa.or_(owner == principal.user_id, owner.in_(members))
+        from engine.records.filters import compile_filter
+
+        return compile_filter(
+            scope.filter or {}, self.compiled.form, self.service.app, self.service.field_types,
+            today=self.service.clock.today(), user_id=principal.user_id, tables=tables or self.tables,
+        )
+
+    def _clause(self, grants: Sequence[FormGrant], kind: str) -> sa.ColumnElement[bool] | None:
+        if self.unrestricted:
+            return None
+        scopes = [getattr(g, kind) for g in grants]
+        if not scopes:
+            return sa.false()
+        if any(s.everything for s in scopes):
+            return None
+        return sa.or_(*(self.scope_clause(s) for s in scopes))
+
+    def read_clause(self) -> sa.ColumnElement[bool] | None:
+        """The condition every read adds (None: no condition)."""
+        return self._clause(self.rights.readers, "read")
+
+    def write_clause(self, action: str) -> sa.ColumnElement[bool] | None:
+        return self._clause([g for g in self.rights.writers if g.allows(action)], "write")
+
+    # --- field rights --------------------------------------------------------------
+    def reader_flags(self) -> list[sa.ColumnElement[Any]]:
+        """One column per reading role saying whether its scope holds the row —
+        needed only when the roles disagree on which fields they show."""
+        readers = self.rights.readers
+        if self.unrestricted or len(readers) < 2 or len({tuple(sorted(g.fields.items())) for g in readers}) < 2:
+            return []
+        return [
+            sa.case((self.scope_clause(g.read) if g.read is not None else sa.false(), 1), else_=0)
+            .label(f"_reader_{index}")
+            for index, g in enumerate(readers)
+        ]
+
+    def hidden_fields(self, row: Mapping[str, Any]) -> set[str]:
+        """Fields of this row that no role which can read it shows."""
+        if self.unrestricted:
+            return set()
+        readers = self.rights.readers
+        if len(readers) > 1 and "_reader_0" in row:
+            readers = tuple(g for i, g in enumerate(readers) if row.get(f"_reader_{i}"))
+        keys = [f.key for f in self.compiled.form.fields]
+        return {k for k in keys if not any(g.shows(k) for g in readers)}
+
+    def strip(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The record without what this access may not see (and without the flags)."""
+        if self.unrestricted:
+            return record
+        for key in self.hidden_fields(record):
+            record.pop(key, None)
+        for key in [k for k in record if k.startswith("_reader_")]:
+            del record[key]
+        return record
+
+    def check_readable_paths(self, paths: Iterable[str]) -> None:
+        """Filtering or sorting by a field some reading role hides would reveal
+        its values; only fields every reading role shows may be used."""
+        if self.unrestricted:
+            return
+        keys = {f.key for f in self.compiled.form.fields}
+        allowed = self.rights.fields_every_reader_shows(keys)
+        for path in paths:
+            root = path.lstrip("-").split(".")[0]
+            if root in keys and root not in allowed:
+                raise PermissionDenied(
+                    Label(f"不能按字段 {root} 筛选或排序", f"You may not filter or sort by {root}"),
+                    details={"field": root},
+                )
+
+    def check_writable(self, keys: Iterable[str], grants: Sequence[FormGrant]) -> dict[str, list[Label]]:
+        """Field errors for input keys no granting role lets this access edit."""
+        if self.unrestricted:
+            return {}
+        problems: dict[str, list[Label]] = {}
+        for key in keys:
+            if key in ("id", "version") or not self.compiled.fields.get(key):
+                continue
+            if not any(g.lets_edit(key) for g in grants):
+                problems[key] = [Label("没有修改该字段的权限", "You may not change this field")]
+        return problems
+
+    def creating_grants(self) -> tuple[FormGrant, ...]:
+        return tuple(g for g in self.rights.grants if g.allows("create"))
+
+
+def filter_paths(spec: Any) -> list[str]:
+    """Every field path a filter names."""
+    found: list[str] = []
+    if isinstance(spec, Mapping):
+        if isinstance(spec.get("field"), str):
+            found.append(spec["field"])
+        for key in ("and", "or"):
+            for item in spec.get(key) or ():
+                found.extend(filter_paths(item))
+        if "not" in spec:
+            found.extend(filter_paths(spec["not"]))
+    return found
+
+
+_ACTION_ZH = {"create": "新建", "read": "查看", "update": "修改", "delete": "删除",
+              "import": "导入", "export": "导出", "print": "打印"}
