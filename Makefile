@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench clean
+.PHONY: test lint typecheck pytest bench demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/formula.py
 	$(BIN)/python bench/records.py
+	$(BIN)/python bench/api.py
+
+# A CRM with demo data and an admin, served on 127.0.0.1:5000 (the login and
+# an example API call are printed). Data goes to instance/; run again to keep it.
+demo: $(STAMP)
+	$(BIN)/qiqiao demo --instance instance
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

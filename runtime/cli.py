@@ -235,5 +235,11 @@ from runtime.org_commands import token, user  # noqa: E402  (after main: they re
 main.add_command(user)
 main.add_command(token)
 
+from runtime.demo import demo_command  # noqa: E402  (the web app's commands: serve, demo)
+from runtime.serve import serve_command  # noqa: E402
+
+main.add_command(serve_command)
+main.add_command(demo_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -60,6 +60,7 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     QIQIAO_SECURE                   SECURE                       off (on: Secure cookies, HSTS)
     QIQIAO_SESSION_HOURS            PERMANENT_SESSION_LIFETIME   12 hours
     QIQIAO_PROXIES                  PROXIES                      0 trusted proxies
+    QIQIAO_AUTH_CACHE               AUTH_CACHE_SECONDS           5 seconds
     QIQIAO_DEFINITIONS_CHECK        DEFINITIONS_CHECK_SECONDS    2 seconds
     QIQIAO_BULK_LIMIT               BULK_LIMIT                   1000 records
     ==============================  ===========================  =====================
@@ -79,6 +80,7 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": secure,
         "PERMANENT_SESSION_LIFETIME": int(float(env.get("QIQIAO_SESSION_HOURS") or 12) * 3600),
         "PROXIES": int(env.get("QIQIAO_PROXIES") or 0),
+        "AUTH_CACHE_SECONDS": float(env.get("QIQIAO_AUTH_CACHE") or 5),
         "DEFINITIONS_CHECK_SECONDS": float(env.get("QIQIAO_DEFINITIONS_CHECK") or 2),
         "BULK_LIMIT": int(env.get("QIQIAO_BULK_LIMIT") or 1000),
         "COUNT_CAP": 10_000,

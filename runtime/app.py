@@ -1,0 +1,90 @@
+"""The application factory: ``create_app(test_config=None)`` (DESIGN §11).
+
+The composition root: it reads the configuration (``QIQIAO_*`` from the
+environment, overridden by ``test_config``), opens one ``Database`` and one
+``EventBus``, and wires the organization, the record services (one per
+installed app), the error handlers, the security headers and the
+blueprints: ``auth`` (browser sign-in) and ``api`` (``/api/v1``).
+
+``test_config`` may carry ready-made objects: ``DATABASE`` (a ``Database``),
+``CLOCK`` (a ``Clock``) — what tests use to run the app on a database of
+each kind and at a fixed time.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from engine.core.clock import Clock, SystemClock
+from engine.fields import FIELD_TYPES
+from engine.org.service import OrgService
+from engine.records import EventBus
+from engine.store.database import Database
+from runtime.api import build_api
+from runtime.auth import register_auth
+from runtime.config import app_settings, parse_rate
+from runtime.errors import register_error_handlers
+from runtime.identity import Identities
+from runtime.jsonio import QiqiaoJSONProvider
+from runtime.ratelimit import SlidingWindow
+from runtime.security import register_security
+from runtime.services import RecordServices, Services
+
+log = logging.getLogger("qiqiao.runtime")
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """A Qiqiao web app: the REST API and browser sign-in."""
+    app = Flask("runtime", instance_relative_config=True)
+    app.json_provider_class = QiqiaoJSONProvider
+    app.json = QiqiaoJSONProvider(app)
+    app.config.from_mapping(app_settings())
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        # Sessions signed with a key that changes on every start end at every
+        # restart, and differ between processes: fine for trying things out only.
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        log.warning("QIQIAO_SECRET_KEY is not set: using a random key; sessions end when the server "
+                    "restarts. Set QIQIAO_SECRET_KEY in production.")
+    # Secure mode implies Secure cookies (a config may also set the cookie flag alone).
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE") or app.config.get("SECURE"))
+
+    database = app.config.get("DATABASE")
+    if not isinstance(database, Database):
+        database = Database(app.config["DATABASE_URL"])
+    clock: Clock = app.config.get("CLOCK") or SystemClock()
+    limit, window = parse_rate(str(app.config["LOGIN_RATE"]))
+    org = OrgService(database, clock)
+    records = RecordServices(database, EventBus(), field_types=FIELD_TYPES, clock=clock,
+                             check_seconds=float(app.config["DEFINITIONS_CHECK_SECONDS"]))
+    app.extensions["qiqiao"] = Services(
+        database=database, bus=records.bus, clock=clock, field_types=FIELD_TYPES, records=records, org=org,
+        identities=Identities(org, clock, ttl=float(app.config["AUTH_CACHE_SECONDS"])),
+        login_limiter=SlidingWindow(limit, window),
+    )
+
+    proxies = int(app.config.get("PROXIES") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
+    register_error_handlers(app)
+    register_security(app)
+    register_auth(app)
+    app.register_blueprint(build_api())
+    _register_commands(app)
+    return app
+
+
+def _register_commands(app: Flask) -> None:
+    from runtime.demo import demo_command
+    from runtime.serve import serve_command
+
+    app.cli.add_command(serve_command)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,134 @@
+"""Signing in: bearer tokens for integrations, session cookies for browsers.
+
+``authenticate_request`` runs before every API request: ``Authorization:
+Bearer qq_...`` is checked by the organization (unknown, expired, revoked,
+deactivated: 401); otherwise the signed session cookie names the user, and a
+state-changing request must carry the session's CSRF token. The ``auth``
+blueprint signs browsers in and out: ``POST /auth/login`` (rate limited per
+address and per login), ``POST /auth/logout``, ``GET /auth/csrf``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, jsonify, request, session
+
+from engine.core.errors import ValidationError
+from engine.core.i18n import Label
+from engine.org.errors import AuthenticationError
+from engine.records import Actor
+from runtime.errors import RateLimited, Unauthenticated
+from runtime.identity import Identity
+from runtime.jsonio import is_json_request, json_body
+from runtime.security import SAFE_METHODS, check_csrf, check_same_origin, client_ip, csrf_token
+from runtime.services import current_services
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+_NO_CREDENTIALS = Label("需要登录：请发送 Authorization: Bearer 令牌，或先登录",
+                        "Authentication required: send Authorization: Bearer <token>, or sign in first")
+_BAD_SCHEME = Label("Authorization 头应为 Bearer 令牌", "The Authorization header must be Bearer <token>")
+
+
+def authenticate_request() -> Identity:
+    """The identity of the current request (kept on ``g``), or 401/403."""
+    found: Identity | None = g.get("identity")
+    if found is not None:
+        return found
+    services = current_services()
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, credentials = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise Unauthenticated(_BAD_SCHEME)
+        user_id = services.identities.user_for_token(credentials.strip(), client_ip())
+        via = "token"
+    else:
+        signed_in = session.get("uid")
+        if not isinstance(signed_in, int):
+            raise Unauthenticated(_NO_CREDENTIALS)
+        user_id = signed_in
+        if request.method not in SAFE_METHODS:
+            check_csrf()
+        via = "session"
+    try:
+        principal = services.identities.principal(user_id)
+    except AuthenticationError:
+        if via == "session":
+            session.clear()
+        raise
+    identity = g.identity = Identity(user_id, principal, via)
+    return identity
+
+
+def actor_for(app_key: str, source: str = "api") -> Actor:
+    """The ``Actor`` the record service gets: who, through what, from where,
+    and what they may do in ``app_key``."""
+    identity = authenticate_request()
+    access = current_services().identities.access(identity.user_id, app_key)
+    return Actor(user_id=identity.user_id, source=source, ip=client_ip(),
+                 request_id=g.get("request_id"), access=access)
+
+
+# --- browsers ---------------------------------------------------------------------
+
+def _credentials() -> tuple[str, str]:
+    data: Any = json_body() if is_json_request() else request.form
+    login, password = data.get("login"), data.get("password")
+    problems: dict[str, list[Label]] = {}
+    if not isinstance(login, str) or not login.strip():
+        problems["login"] = [Label("请输入登录名", "Enter your login")]
+    if not isinstance(password, str) or not password:
+        problems["password"] = [Label("请输入密码", "Enter your password")]
+    if problems:
+        raise ValidationError(Label("登录信息不完整", "Sign-in details are missing"), field_errors=problems)
+    return login.strip(), password
+
+
+@bp.post("/login")
+def login() -> Response:
+    """Check a login and password and start a session (a signed cookie)."""
+    check_same_origin()
+    services = current_services()
+    login_name, password = _credentials()
+    ip = client_ip() or "-"
+    keys = (f"ip:{ip}", f"login:{login_name.lower()}")
+    wait = services.login_limiter.retry_after(*keys)
+    if wait is not None:
+        raise RateLimited(Label(f"登录失败次数过多，请 {wait} 秒后再试",
+                                f"Too many failed sign-ins; try again in {wait} seconds"), wait)
+    try:
+        user = services.org.authenticate(login_name, password, client_ip(), source="web")
+    except AuthenticationError:
+        services.login_limiter.hit(*keys)
+        raise
+    services.login_limiter.reset(keys[1])
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    token = csrf_token()
+    return jsonify({
+        "user": {"id": user.id, "login": user.login, "name": user.name, "is_admin": user.is_admin,
+                 "locale": user.locale},
+        "csrf_token": token,
+    })
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session (a session request needs its CSRF token, as any other change)."""
+    if "uid" in session:
+        check_csrf()
+    session.clear()
+    return Response(status=204)
+
+
+@bp.get("/csrf")
+def csrf() -> Response:
+    """The session's CSRF token, for the ``X-CSRF-Token`` header of changes."""
+    return jsonify({"csrf_token": csrf_token(), "header": "X-CSRF-Token"})
+
+
+def register_auth(app: Flask) -> None:
+    app.register_blueprint(bp)

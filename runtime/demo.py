@@ -1,0 +1,232 @@
+"""``qiqiao demo``: a CRM to try, in one command (what ``make demo`` runs).
+
+It creates the database (``--instance``, default ``instance/``), installs the
+CRM template, creates an admin (``admin``, a new random password each run,
+printed) and a small sales team, generates demo data from the field types'
+fake values — a few hundred customers, contacts, leads, opportunities and
+follow-ups, created over the last two years — issues an API token for the
+admin, prints the sign-in and an example API call, and serves the app on
+127.0.0.1:5000 (``--no-serve`` stops before that; the tests use it).
+
+Running it again keeps the data (it is generated only into an empty CRM)
+and prints a new password and token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import random
+import secrets
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+# Records per form, in the order relations need, and whether they are spread
+# over the two years (reference data is there from the start).
+PLAN: tuple[tuple[str, int, bool], ...] = (
+    ("product", 12, False), ("sales_agent", 6, False), ("customer", 300, True), ("contact", 300, True),
+    ("lead", 300, True), ("opportunity", 400, True), ("follow_up", 300, True),
+)
+MONTHS = 24
+SKIPPED_TYPES = frozenset({"attachment", "image", "signature", "subform", "department"})
+TEAM = (("zhang.wei", "张伟"), ("li.na", "李娜"), ("wang.fang", "王芳"), ("chen.jie", "陈杰"))
+EXAMPLE_PATH = "/api/v1/apps/crm/forms/customer/records?limit=5&sort=-created_at"
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    """What the set-up made: how to sign in and an API call to try."""
+
+    database_url: str
+    admin_login: str
+    admin_password: str
+    token: str
+    created: Mapping[str, int]
+    base_url: str = "http://127.0.0.1:5000"
+
+    @property
+    def example_call(self) -> str:
+        url = shlex.quote(self.base_url + EXAMPLE_PATH)
+        return f"curl -H 'Authorization: Bearer {self.token}' {url}"
+
+
+def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url: str = "http://127.0.0.1:5000",
+                scale: float = 1.0) -> DemoSetup:
+    """Database, CRM, people, data and a token (idempotent but for the password and token)."""
+    from engine.core.clock import SystemClock
+    from engine.fields import FIELD_TYPES
+    from engine.org.service import OrgService
+    from engine.packages import install_package, installed_apps
+    from engine.store.database import Database
+    from engine.store.migrate import upgrade_system_tables
+    from templates_lib import TEMPLATES
+
+    clock = clock or SystemClock()
+    database = Database(database_url)
+    try:
+        upgrade_system_tables(database)
+        if "crm" not in installed_apps(database):
+            install_package(database, TEMPLATES.get("crm").path, FIELD_TYPES, package="crm")
+        org = OrgService(database, clock)
+        password = secrets.token_urlsafe(12)
+        admin = org.find_user_by_login("admin")
+        if admin is None:
+            admin = org.create_user("admin", "管理员 Admin", password=password, is_admin=True, locale="zh")
+        else:
+            org.set_password(admin.id, password)
+        team = _team(org, admin.id)
+        created = _generate(database, clock, [admin.id, *team], random.Random(seed), scale)
+        token, _ = org.issue_token(admin.id, f"demo {clock.now():%Y-%m-%d %H:%M}", expires_in_days=30)
+        return DemoSetup(database.url.render_as_string(hide_password=True), "admin", password, token,
+                         created, base_url)
+    finally:
+        database.dispose()
+
+
+def _team(org: Any, admin_id: int) -> list[int]:
+    """A sales department of four, headed by the admin (once)."""
+    department = org.find_department_by_path("销售部")
+    if department is None:
+        department = org.create_department("销售部", head_id=admin_id, code="sales")
+    people = []
+    for login, name in TEAM:
+        user = org.find_user_by_login(login)
+        if user is None:
+            user = org.create_user(login, name, password=secrets.token_urlsafe(12))
+            org.add_member(user.id, department.id, main=True, position="销售代表")
+        people.append(user.id)
+    return people
+
+
+def _generate(database: Any, clock: Any, users: list[int], rng: random.Random, scale: float) -> dict[str, int]:
+    """Fake records for each form of ``PLAN`` into an empty CRM, month by month."""
+    from engine.core.clock import FixedClock
+    from engine.fields import FIELD_TYPES
+    from engine.packages import installed_app
+    from engine.records import RecordService
+
+    app = installed_app(database, "crm")
+    probe = RecordService(database, app, field_types=FIELD_TYPES)
+    if probe.count("customer", cap=1)[0]:
+        return {}
+    # form -> month -> ids: a record points only at records made before it.
+    made: dict[str, dict[int, list[int]]] = {}
+    start = clock.now() - dt.timedelta(days=730)
+    moments = [start + dt.timedelta(days=month * 30.4 + rng.uniform(0, 25)) for month in range(MONTHS)]
+    for order, (form_key, total, spread) in enumerate(PLAN):
+        wanted = max(1, int(total * scale))
+        months = MONTHS if spread else 1
+        seen: dict[str, set[Any]] = {}
+        for month in range(months):
+            count = wanted // months + (1 if month < wanted % months else 0)
+            if not count:
+                continue
+            # Later forms of a month come later in it: what they point at exists by then.
+            moment = moments[month] + dt.timedelta(hours=order)
+            service = RecordService(database, app, field_types=FIELD_TYPES, clock=FixedClock(moment))
+            earlier = {form: [i for m, ids in by_month.items() if m <= month for i in ids]
+                       for form, by_month in made.items()}
+            new = _create_leniently(service, form_key, functools.partial(
+                _fake_row, service, form_key, earlier, users, rng, seen), count)
+            made.setdefault(form_key, {})[month] = new
+    return {form: sum(len(ids) for ids in by_month.values()) for form, by_month in made.items()}
+
+
+@functools.cache
+def special_values() -> dict[tuple[str, str], Callable[[random.Random], Any]]:
+    """Fake values guess from a field's key; a few CRM fields need a better guess."""
+    from engine.fields import demo
+
+    return {
+        ("customer", "name"): demo.company_name,
+        ("lead", "company"): demo.company_name,
+        ("product", "name"): lambda rng: rng.choice(demo.PRODUCTS),
+    }
+
+
+def _fake_row(service: Any, form_key: str, ids: Mapping[str, list[int]], users: list[int],
+              rng: random.Random, seen: dict[str, set[Any]]) -> dict[str, Any]:
+    compiled, _ = service.form(form_key)
+    row: dict[str, Any] = {"owner": rng.choice(users)}
+    for field in compiled.input_fields:
+        ftype = compiled.types[field.key]
+        if field.type in SKIPPED_TYPES or (not field.required and rng.random() < 0.25):
+            continue
+        if ftype.role == "relation":
+            target = ids.get(str(field.setting("target")))
+            if target:
+                row[field.key] = rng.choice(target)
+            continue
+        if field.type == "member":
+            row[field.key] = rng.choice(users)
+            continue
+        special = special_values().get((form_key, field.key))
+        value = special(rng) if special is not None else ftype.fake(field, rng)
+        if field.unique and value is not None:
+            taken = seen.setdefault(field.key, set())
+            base, number = value, 2
+            while value in taken:
+                value = f"{base}{number}"
+                number += 1
+            taken.add(value)
+        if value is not None:
+            row[field.key] = value
+    return row
+
+
+def _create_leniently(service: Any, form_key: str, make_row: Callable[[], dict[str, Any]],
+                      count: int) -> list[int]:
+    """``count`` records from fake rows through ``create_many`` (every check a
+    user's input meets). Fake values know their field, not the form's rules
+    ("the close date cannot be before the engage date"): a row a rule refuses
+    is made again, a few times, and left out after that."""
+    from engine.records.batch import RowsInvalid
+
+    rows = [make_row() for _ in range(count)]
+    for attempt in range(8):
+        try:
+            return list(service.create_many(form_key, rows))
+        except RowsInvalid as error:
+            bad = error.row_errors
+            if attempt == 6:
+                rows = [row for index, row in enumerate(rows) if index not in bad]
+            else:
+                rows = [make_row() if index in bad else row for index, row in enumerate(rows)]
+    return []
+
+
+@click.command("demo")
+@click.option("--instance", "instance", default="instance", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the SQLite database.")
+@click.option("--database", default=None, metavar="URL", help="Database URL (instead of --instance).")
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the app when set up.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--seed", default=7, show_default=True, type=int, help="Seed of the demo data.")
+@click.option("--scale", default=1.0, show_default=True, type=float, help="Multiply the amount of demo data.")
+def demo_command(instance: Path, database: str | None, serve: bool, host: str, port: int, seed: int,
+                 scale: float) -> None:
+    """Set up a CRM with demo data and an admin, print how to sign in, and serve it."""
+    from runtime.app import create_app
+    from runtime.serve import serve_app
+
+    url = database or f"sqlite:///{(instance / 'qiqiao.sqlite3').resolve()}"
+    click.echo("Setting up the demo (database, CRM, users, demo data) ...")
+    setup = set_up_demo(url, seed=seed, base_url=f"http://{host}:{port}", scale=scale)
+    for form_key, count in setup.created.items():
+        click.echo(f"  {form_key}: {count} records")
+    click.echo("")
+    click.echo(f"Database:  {setup.database_url}")
+    click.echo(f"Sign in:   {setup.base_url}/auth/login  login: {setup.admin_login}  "
+               f"password: {setup.admin_password}")
+    click.echo(f"API token: {setup.token}")
+    click.echo("Try:")
+    click.echo(f"  {setup.example_call}")
+    click.echo(f"OpenAPI:   {setup.base_url}/api/v1/openapi.json (with the same header)")
+    if serve:
+        serve_app(create_app({"DATABASE_URL": url}), host, port, threads=8)

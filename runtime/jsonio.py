@@ -1,0 +1,122 @@
+"""JSON in and out of the API.
+
+Out: compact UTF-8 JSON in the order the engine gives (no key sorting),
+decimals as strings and moments in ISO 8601 — the field types' JSON form.
+In: ``json_body`` reads a request body that must be a JSON object, with
+numbers that have a fraction read as ``Decimal`` (``0.1`` stays 0.1, not a
+binary float) and ``NaN``/``Infinity`` refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from flask import Response, request
+from flask.json.provider import DefaultJSONProvider
+
+from engine.core.i18n import Label
+from engine.fields.base import plain_json
+from runtime.errors import InvalidJSON, Unprocessable, UnsupportedMediaType
+
+
+def _moment(value: dt.datetime) -> str:
+    if value.tzinfo is dt.UTC:
+        return value.replace(tzinfo=None).isoformat() + "Z"
+    return str(plain_json(value))
+
+
+_BY_TYPE: dict[type, Callable[[Any], Any]] = {
+    Decimal: lambda value: format(value, "f"),
+    dt.datetime: _moment,
+    dt.date: dt.date.isoformat,
+    dt.time: dt.time.isoformat,
+}
+
+
+def json_default(value: Any) -> Any:
+    """The JSON form of a value JSON has no type for (the encoder's ``default``):
+    the same as ``plain_json``, by a dictionary lookup for the common types."""
+    convert = _BY_TYPE.get(type(value))
+    if convert is not None:
+        return convert(value)
+    converted = plain_json(value)
+    if converted is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return converted
+
+
+# orjson writes what the standard library would (moments with "Z", dates and
+# times in ISO 8601, decimals through ``json_default``), several times faster;
+# what it cannot (an integer beyond 64 bits) falls back to the standard library.
+_ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+
+
+def dump_bytes(data: Any) -> bytes:
+    """``data`` as compact UTF-8 JSON."""
+    try:
+        return orjson.dumps(data, default=json_default, option=_ORJSON_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(data, default=json_default, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class QiqiaoJSONProvider(DefaultJSONProvider):
+    """Flask's provider with the API's conventions."""
+
+    sort_keys = False
+    ensure_ascii = False
+    default = staticmethod(json_default)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if kwargs:
+            return super().dumps(obj, **kwargs)
+        return dump_bytes(obj).decode("utf-8")
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        data = self._prepare_response_obj(args, kwargs)
+        return Response(dump_bytes(data) + b"\n", mimetype=self.mimetype)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """JSON text as data (decimals exact); InvalidJSON when it is not JSON."""
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidJSON(
+            Label("请求内容不是有效的 JSON", "The request body is not valid JSON"),
+            details={"reason": str(exc)[:200]},
+        ) from None
+
+
+def is_json_request() -> bool:
+    mimetype = request.mimetype or ""
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object: 415 for another content type, 400
+    for text that is not JSON, 422 for JSON that is not an object, 413 (from
+    Werkzeug) for a body over ``MAX_CONTENT_LENGTH``."""
+    if not is_json_request():
+        raise UnsupportedMediaType(
+            Label("请求内容应为 application/json", "The request body must be application/json"),
+            details={"content_type": request.mimetype or None},
+        )
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise InvalidJSON(Label("请求内容为空", "The request body is empty"))
+    data = parse_json(raw)
+    if not isinstance(data, dict):
+        raise Unprocessable(
+            Label("请求内容应为 JSON 对象", "The request body must be a JSON object"),
+            details={"type": type(data).__name__},
+        )
+    return data

@@ -1,0 +1,57 @@
+"""``qiqiao demo`` (what ``make demo`` runs) ends with an app that answers the
+example call it prints, and the admin login it prints works."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask.testing import FlaskCliRunner
+
+from runtime.app import create_app
+from runtime.demo import demo_command
+from tests.api.conftest import app_config
+
+
+def test_demo_set_up_answers_its_example_call(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(demo_command, ["--instance", str(tmp_path), "--no-serve", "--scale", "0.1"])
+    assert result.exit_code == 0, result.output
+    output = result.output
+    for form in ("customer", "lead", "opportunity"):
+        count = int(re.search(rf"{form}: (\d+) records", output).group(1))  # type: ignore[union-attr]
+        assert count >= 20, output
+    login = re.search(r"login: (\S+)\s+password: (\S+)", output)
+    assert login is not None and login.group(1) == "admin"
+    curl = next(line.strip() for line in output.splitlines() if line.strip().startswith("curl "))
+    words = shlex.split(curl)
+    header = words[words.index("-H") + 1]
+    url = urlsplit(words[-1])
+    assert url.netloc == "127.0.0.1:5000" and header.startswith("Authorization: Bearer qq_")
+
+    app = create_app(app_config(DATABASE_URL=f"sqlite:///{tmp_path / 'qiqiao.sqlite3'}"))
+    client = app.test_client()
+    name, _, value = header.partition(": ")
+    answer = client.get(f"{url.path}?{url.query}", headers={name: value})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    records = answer.get_json()["records"]
+    assert len(records) == 5 and all(r["name"] for r in records)
+    years = {r["created_at"][:4] for r in client.get("/api/v1/apps/crm/forms/opportunity/records?limit=1000",
+                                                     headers={name: value}).get_json()["records"]}
+    assert len(years) >= 2  # spread over two years
+
+    signed_in = client.post("/auth/login", json={"login": "admin", "password": login.group(2)})
+    assert signed_in.status_code == 200
+
+    again = runner.invoke(demo_command, ["--instance", str(tmp_path), "--no-serve", "--scale", "0.1"])
+    assert again.exit_code == 0, again.output
+    assert "customer:" not in again.output  # the data is kept, not doubled
+    total = client.get("/api/v1/apps/crm/forms/customer/records?count=true&limit=1", headers={name: value})
+    assert total.get_json()["count"] == count_of(output, "customer")
+
+
+def count_of(output: str, form: str) -> int:
+    found = re.search(rf"{form}: (\d+) records", output)
+    assert found is not None
+    return int(found.group(1))
