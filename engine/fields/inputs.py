@@ -232,6 +232,9 @@ def _iso_date(match: re.Match[str]) -> str:
     return f"{year_end}-{month:02d}-{day:02d}"
 
 
+MAX_ID = 2**31 - 1
+
+
 def parse_id(raw: Any) -> int:
     """A record id (or user/department id) from ``12``, ``"12"``, ``Decimal("12")``
     or ``{"id": 12}``; ids are positive whole numbers."""
@@ -247,6 +250,6 @@ def parse_id(raw: Any) -> int:
         number = int(raw.strip().lstrip("#"))
     else:
         raise FieldValueError(NOT_AN_ID.format(value=shorten(raw)))
-    if number <= 0:
+    if number <= 0 or number > MAX_ID:  # ids are INTEGER columns on both databases
         raise FieldValueError(NOT_AN_ID.format(value=number))
     return number

@@ -107,7 +107,10 @@ class DecimalType(FieldType):
         if is_blank_input(raw):
             return None
         scale = self.scale_of(field)
-        number = round_half_up(self.parse(raw), scale)
+        parsed = self.parse(raw)
+        if parsed.adjusted() >= TOTAL_DIGITS - scale:
+            raise FieldValueError(TOO_LARGE.format(value=shorten(raw)))
+        number = round_half_up(parsed, scale)
         if number.adjusted() >= TOTAL_DIGITS - scale:
             raise FieldValueError(TOO_LARGE.format(value=shorten(raw)))
         return number

@@ -57,6 +57,10 @@ class FormPolicy:
         self.form_key = form_key
         self.rights = access.rights(form_key) if access is not None else FormRights((), unrestricted=True)
         self.compiled, self.tables = service.form(form_key)
+        # Most roles hide nothing: then a record needs no field-by-field look.
+        self._hides_anything = not self.rights.unrestricted and any(
+            right == "hidden" for g in self.rights.grants for right in g.fields.values()
+        )
 
     @property
     def unrestricted(self) -> bool:
@@ -139,8 +143,9 @@ class FormPolicy:
         """The record without what this access may not see (and without the flags)."""
         if self.unrestricted:
             return record
-        for key in self.hidden_fields(record):
-            record.pop(key, None)
+        if self._hides_anything:
+            for key in self.hidden_fields(record):
+                record.pop(key, None)
         for key in [k for k in record if k.startswith("_reader_")]:
             del record[key]
         return record
@@ -183,8 +188,10 @@ def filter_paths(spec: Any) -> list[str]:
         if isinstance(spec.get("field"), str):
             found.append(spec["field"])
         for key in ("and", "or"):
-            for item in spec.get(key) or ():
-                found.extend(filter_paths(item))
+            items = spec.get(key)
+            if isinstance(items, list | tuple):  # anything else is the filter compiler's to refuse
+                for item in items:
+                    found.extend(filter_paths(item))
         if "not" in spec:
             found.extend(filter_paths(spec["not"]))
     return found

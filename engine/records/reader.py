@@ -252,7 +252,9 @@ class RecordReader:
     def _outside_rollup(
         self, conn: Connection, compiled: CompiledForm, rollup: Rollup, record_id: int | None
     ) -> Any:
-        empty = Decimal(0) if rollup.aggregate in ("sum", "count") else None
+        rollup_field = compiled.fields[rollup.key]
+        empty = (compiled.types[rollup.key].from_db(rollup_field, {rollup.key: Decimal(0)})
+                 if rollup.aggregate in ("sum", "count") else None)
         if record_id is None:
             return empty
         assert rollup.other_form is not None and rollup.relation is not None
@@ -276,7 +278,6 @@ class RecordReader:
             return empty
         # The aggregate as the rollup's own type reads a stored value: money
         # at its precision, a latest date-time as an aware moment.
-        rollup_field = compiled.fields[rollup.key]
         return compiled.types[rollup.key].from_db(rollup_field, {rollup.key: value})
 
     def check_relations(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -229,6 +230,9 @@ class SheetWriter:
         self._sheet.append([self._cell(index, cell) for index, cell in enumerate(cells)])
 
     def _cell(self, index: int, value: Any) -> Any:
+        if isinstance(value, str) and _XLSX_ILLEGAL.search(value):
+            # Text fields accept control characters; an xlsx cell cannot hold them.
+            value = _XLSX_ILLEGAL.sub("", value)
         number_format = self.formats[index] if index < len(self.formats) else None
         if number_format is None:
             if isinstance(value, dt.datetime):
@@ -246,6 +250,9 @@ class SheetWriter:
         cell = WriteOnlyCell(self._sheet, value=value)
         cell.number_format = number_format
         return cell
+
+
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _column_letter(index: int) -> str:
