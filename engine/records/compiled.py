@@ -337,7 +337,11 @@ class CompiledForm:
         context: EvaluationContext,
         related: Mapping[str, Any] | None,
     ) -> bool:
-        result = when.evaluate(self.formula_values(state.values, related), context)
+        return self._holds(when, self.formula_values(state.values, related), context)
+
+    @staticmethod
+    def _holds(when: CompiledFormula, seen: Mapping[str, Any], context: EvaluationContext) -> bool:
+        result = when.evaluate(seen, context)
         return result is True or (not isinstance(result, ErrorValue) and bool(result) and result != "")
 
     def _apply_set_values(
@@ -365,8 +369,10 @@ class CompiledForm:
     def _apply_presentation_rules(
         self, state: FormState, context: EvaluationContext, related: Mapping[str, Any] | None
     ) -> None:
+        # Presentation rules change no value: the record is prepared for them once.
+        seen = self.formula_values(state.values, related)
         for when, actions, _ in self.rules:
-            if not self._rule_holds(when, state, context, related):
+            if not self._holds(when, seen, context):
                 continue
             for action in actions:
                 self._present(state, action)
