@@ -59,7 +59,7 @@ class _ContactType(FieldType):
         return True
 
     def invalid_message(self, field: FieldDef, value: str) -> Label:
-        raise NotImplementedError
+        return Label(f"“{value}” 格式不正确", f'"{value}" is not a valid {self.key}')
 
     def validate(self, field: FieldDef, value: Any) -> list[Label]:
         if len(value) > self.max_length:

@@ -10,7 +10,6 @@ id and display names; here values are ids.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -18,24 +17,21 @@ import sqlalchemy as sa
 
 from engine.core.i18n import Label
 from engine.definitions.model import FieldDef
-from engine.fields.base import FieldType
 from engine.fields.operators import Operator
-from engine.fields.relations import coerce_ids, ids_text
+from engine.fields.relations import IdValued, coerce_ids
 from engine.fields.settings import settings_object
 
 MEMBER_SINGLE_OPERATORS = ("eq", "ne", "in", "not_in", "is_me", "is_blank", "not_blank")
 MEMBER_MULTIPLE_OPERATORS = ("has_any", "has_all", "is_me", "is_blank", "not_blank")
 
 
-class _PeopleType(FieldType):
+class _PeopleType(IdValued):
     referenced_table: ClassVar[str]
+    fake_ids = 10
     single_operators: ClassVar[tuple[str, ...]]
     multiple_operators: ClassVar[tuple[str, ...]]
     formula_type = "number"
     settings_schema = settings_object({"multiple": {"type": "boolean"}})
-
-    def multiple(self, field: FieldDef) -> bool:
-        return bool(field.setting("multiple", False))
 
     def operators_for(self, field: FieldDef) -> tuple[str, ...]:
         return self.multiple_operators if self.multiple(field) else self.single_operators
@@ -63,24 +59,6 @@ class _PeopleType(FieldType):
             return coerce_ids(raw, multiple=True) or []
         return super().operand(field, operator, raw)
 
-    def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
-        return "" if value is None else ids_text(value, locale, "#")
-
-    def export_value(self, field: FieldDef, value: Any, locale: str = "zh") -> Any:
-        if value is None:
-            return None
-        return ids_text(value, locale) if isinstance(value, list) else value
-
-    def json_schema(self, field: FieldDef) -> dict[str, Any]:
-        one = {"type": "integer", "minimum": 1}
-        if self.multiple(field):
-            return {"type": "array", "items": one, "uniqueItems": True}
-        return one
-
-    def fake(self, field: FieldDef, rng: random.Random) -> Any:
-        if self.multiple(field):
-            return rng.sample(range(1, 11), rng.randint(1, 3))
-        return rng.randint(1, 10)
 
 
 class MemberType(_PeopleType):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
@@ -24,7 +24,7 @@ from engine.core.i18n import Label, Message
 from engine.definitions.model import FieldDef, Reference
 from engine.fields.base import DefinitionProblem, FieldType, FieldValueError
 from engine.fields.choice import LIST_SEPARATORS
-from engine.fields.inputs import is_blank_input, parse_id
+from engine.fields.inputs import MAX_ID, is_blank_input, parse_id
 from engine.fields.settings import KEY_SCHEMA, settings_object
 
 SINGLE_OPERATORS = ("eq", "ne", "in", "not_in", "is_blank", "not_blank")
@@ -71,7 +71,37 @@ def missing_setting(name: str) -> DefinitionProblem:
     return DefinitionProblem(name, MISSING.format(name=name))
 
 
-class RelationType(FieldType):
+class IdValued(FieldType):
+    """Values that are ids — of records, users or departments: one id, or a
+    list of them when the field is ``multiple``. Shared by relation, member
+    and department."""
+
+    fake_ids: ClassVar[int] = 20  # demo values point at the first few records
+
+    def multiple(self, field: FieldDef) -> bool:
+        return bool(field.setting("multiple", False))
+
+    def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
+        return "" if value is None else ids_text(value, locale, "#")
+
+    def export_value(self, field: FieldDef, value: Any, locale: str = "zh") -> Any:
+        if value is None:
+            return None
+        return ids_text(value, locale) if isinstance(value, list) else value
+
+    def json_schema(self, field: FieldDef) -> dict[str, Any]:
+        one = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+        if self.multiple(field):
+            return {"type": "array", "items": one, "uniqueItems": True}
+        return one
+
+    def fake(self, field: FieldDef, rng: random.Random) -> Any:
+        if self.multiple(field):
+            return rng.sample(range(1, self.fake_ids + 1), rng.randint(1, 3))
+        return rng.randint(1, self.fake_ids)
+
+
+class RelationType(IdValued):
     """Records of another form (``target``): one id, or a list with ``multiple``."""
 
     key = "relation"
@@ -87,9 +117,6 @@ class RelationType(FieldType):
         },
         required=("target",),
     )
-
-    def multiple(self, field: FieldDef) -> bool:
-        return bool(field.setting("multiple", False))
 
     def check_settings(self, field: FieldDef) -> list[DefinitionProblem]:
         return [] if field.setting("target") else [missing_setting("target")]
@@ -158,25 +185,6 @@ class RelationType(FieldType):
         if isinstance(value, list):
             return [{"id": item} for item in value]
         return {"id": value}
-
-    def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
-        return "" if value is None else ids_text(value, locale, "#")
-
-    def export_value(self, field: FieldDef, value: Any, locale: str = "zh") -> Any:
-        if value is None:
-            return None
-        return ids_text(value, locale) if isinstance(value, list) else value
-
-    def json_schema(self, field: FieldDef) -> dict[str, Any]:
-        one = {"type": "integer", "minimum": 1}
-        if self.multiple(field):
-            return {"type": "array", "items": one, "uniqueItems": True}
-        return one
-
-    def fake(self, field: FieldDef, rng: random.Random) -> Any:
-        if self.multiple(field):
-            return rng.sample(range(1, 21), rng.randint(1, 3))
-        return rng.randint(1, 20)
 
     # --- filters on a link table ----------------------------------------------------
     def filter_clause(

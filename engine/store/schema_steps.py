@@ -10,6 +10,7 @@ must rebuild a SQLite table does so in batch mode. Steps are built by
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -60,17 +61,19 @@ class Runner:
 
 
 @dataclass(kw_only=True)
-class Step:
-    """One change to one table."""
+class Step(ABC):
+    """One change to one table; each kind says what it does and does it."""
 
     kind: ClassVar[str] = "step"
     table: str
 
+    @abstractmethod
     def describe(self, locale: str = "en") -> str:
-        raise NotImplementedError
+        """The step as a sentence for the plan's preview."""
 
+    @abstractmethod
     def apply(self, run: Runner) -> None:
-        raise NotImplementedError
+        """Run the step inside the plan's transaction."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "table": self.table}

@@ -44,8 +44,8 @@ SYSTEM_COLUMNS = (
 )
 USER_COLUMNS = ("owner", "created_by", "updated_by")
 # Tables other tables point at without owning them (the system tables and
-# other forms): present in a form's MetaData as stubs so foreign keys compile.
-STUB_MARK = "qiqiao_stub"
+# other forms): present in a form's MetaData as bare references (an id column) so foreign keys compile.
+REFERENCE_MARK = "qiqiao_reference"
 
 
 class FieldTypes(Protocol):
@@ -187,11 +187,11 @@ def index_specs(form: FormDef, field_types: FieldTypes) -> dict[str, IndexSpec]:
     return specs
 
 
-def add_stub(metadata: sa.MetaData, name: str) -> None:
+def add_reference(metadata: sa.MetaData, name: str) -> None:
     """A table other tables point at, known only by its ``id``."""
     if name not in metadata.tables:
         sa.Table(
-            name, metadata, sa.Column("id", sa.Integer, primary_key=True), info={STUB_MARK: True}
+            name, metadata, sa.Column("id", sa.Integer, primary_key=True), info={REFERENCE_MARK: True}
         )
 
 
@@ -209,7 +209,7 @@ def link_relations(
         if column.foreign_keys:
             continue
         target_table = table_name(app, target)
-        add_stub(table.metadata, target_table)
+        add_reference(table.metadata, target_table)
         table.append_constraint(
             sa.ForeignKeyConstraint(
                 [column.name],
@@ -257,7 +257,7 @@ def build_form_tables(form: FormDef, field_types: FieldTypes) -> FormTables:
             details={"form": form.key},
         )
     metadata = sa.MetaData()
-    add_stub(metadata, "users")
+    add_reference(metadata, "users")
     columns: list[sa.Column[Any]] = system_columns()
     seen = set(SYSTEM_COLUMNS)
     for field in form.fields:
@@ -292,16 +292,16 @@ def build_form_tables(form: FormDef, field_types: FieldTypes) -> FormTables:
         for table in owned:
             link_relations(table, field.fields, field_types, form.app)
         extra[field.key] = owned
-    add_referenced_stubs(metadata)
+    add_referenced_tables(metadata)
     return FormTables(form, metadata, main, extra)
 
 
-def add_referenced_stubs(metadata: sa.MetaData) -> None:
+def add_referenced_tables(metadata: sa.MetaData) -> None:
     """Stubs for every table a foreign key of a field type points at (``users``,
     ``departments``, ``files`` ...), so the form's tables compile on their own."""
     for table in list(metadata.tables.values()):
         for key in table.foreign_keys:
-            add_stub(metadata, key.target_fullname.rsplit(".", 1)[0])
+            add_reference(metadata, key.target_fullname.rsplit(".", 1)[0])
 
 
 class _Cache:
@@ -361,9 +361,9 @@ def create_form_tables(
     combined = sa.MetaData()
     real = [t.to_metadata(combined) for t in owned_tables(built.values())]
     for entry in built.values():
-        for stub in entry.metadata.tables.values():
-            if stub.info.get(STUB_MARK):
-                add_stub(combined, stub.name)
+        for referenced in entry.metadata.tables.values():
+            if referenced.info.get(REFERENCE_MARK):
+                add_reference(combined, referenced.name)
     if connection is not None:
         combined.create_all(connection, tables=real)
     else:
