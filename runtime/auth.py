@@ -21,6 +21,7 @@ from engine.records import Actor
 from runtime.errors import RateLimited, Unauthenticated
 from runtime.identity import Identity
 from runtime.jsonio import is_json_request, json_body
+from runtime.request_id import request_id
 from runtime.security import SAFE_METHODS, check_csrf, check_same_origin, client_ip, csrf_token
 from runtime.services import current_services
 
@@ -68,7 +69,7 @@ def actor_for(app_key: str, source: str = "api") -> Actor:
     identity = authenticate_request()
     access = current_services().identities.access(identity.user_id, app_key)
     return Actor(user_id=identity.user_id, source=source, ip=client_ip(),
-                 request_id=g.get("request_id"), access=access)
+                 request_id=request_id(), access=access)
 
 
 # --- browsers ---------------------------------------------------------------------

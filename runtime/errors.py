@@ -29,6 +29,7 @@ from engine.core.errors import (
     ValidationError,
 )
 from engine.core.i18n import Label
+from runtime.request_id import request_id
 
 log = logging.getLogger("qiqiao.runtime")
 
@@ -166,13 +167,13 @@ def http_error(error: HTTPException) -> Response:
 
 
 def server_error(error: BaseException) -> Response:
-    request_id = getattr(g, "request_id", None)
-    log.error("unhandled error in %s %s (request %s)", request.method, request.path, request_id,
+    rid = request_id()
+    log.error("unhandled error in %s %s (request %s)", request.method, request.path, rid,
               exc_info=error)
-    message = Label(f"服务器内部错误，请联系管理员并提供请求编号 {request_id}",
-                    f"Internal server error; give the administrator the request id {request_id}")
+    message = Label(f"服务器内部错误，请联系管理员并提供请求编号 {rid}",
+                    f"Internal server error; give the administrator the request id {rid}")
     return error_response(500, {"code": "internal_error", "message": message.text(request_locale()),
-                                "details": {"request_id": request_id}})
+                                "details": {"request_id": rid}})
 
 
 def value_out_of_range(error: Exception) -> Response:
@@ -181,7 +182,7 @@ def value_out_of_range(error: Exception) -> Response:
     field checks: the client's input, so a 400, not a 500 — but logged with
     its traceback, since a field check should have said so first."""
     log.warning("value out of range in %s %s (request %s): %s", request.method, request.path,
-                getattr(g, "request_id", None), (str(error) or type(error).__name__).splitlines()[0][:300],
+                request_id(), (str(error) or type(error).__name__).splitlines()[0][:300],
                 exc_info=error)
     message = Label("数值超出允许范围", "A value is out of the range the database can hold")
     return error_response(400, {"code": "value_out_of_range", "message": message.text(request_locale()),

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask import Response, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.datastructures import Headers
 
 from engine.core.i18n import Label
 from engine.fields.base import plain_json
 from runtime.errors import InvalidJSON, Unprocessable, UnsupportedMediaType
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 
 def _moment(value: dt.datetime) -> str:
@@ -77,18 +81,49 @@ class QiqiaoJSONProvider(DefaultJSONProvider):
         return dump_bytes(obj).decode("utf-8")
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        data = self._prepare_response_obj(args, kwargs)
-        return Response(dump_bytes(data) + b"\n", mimetype=self.mimetype)
+        return json_response(self._prepare_response_obj(args, kwargs))
+
+
+class JSONResponse(Response):
+    """A JSON body, complete (its length known), with headers the API set itself.
+
+    The body goes to the server as the list it is (``direct_passthrough``),
+    not through an encoding generator: nothing is left to encode or close."""
+
+    def __init__(self, body: bytes, status: int, headers: Mapping[str, str] | None) -> None:
+        super().__init__(body, status=status, headers=headers, content_type="application/json",
+                         direct_passthrough=True)
+
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
+        # Werkzeug copies the headers to turn IRIs in Location into URIs and
+        # to fix lengths for bodiless statuses; a response with an ASCII
+        # Location and a body needs neither, and is sent once.
+        location = self.headers.get("Location")
+        if (location is None or location.isascii()) and "Content-Location" not in self.headers \
+                and self.status_code >= 200 and self.status_code not in (204, 304):
+            return self.headers
+        return super().get_wsgi_headers(environ)
+
+
+def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """``data`` as an ``application/json`` response (what every endpoint answers)."""
+    return JSONResponse(dump_bytes(data) + b"\n", status, headers)
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+# One decoder for every request (``json.loads`` with options builds a new one each call).
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
+
+
 def parse_json(raw: bytes | str) -> Any:
-    """JSON text as data (decimals exact); InvalidJSON when it is not JSON."""
+    """JSON text as data (decimals exact); InvalidJSON when it is not JSON.
+    Bytes may be UTF-8 (with or without a BOM), UTF-16 or UTF-32, as ``json.loads`` takes them."""
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
+        text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
+        return _DECODER.decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidJSON(
             Label("请求内容不是有效的 JSON", "The request body is not valid JSON"),

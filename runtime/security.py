@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, Response, current_app, g, request, session
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Flask, Request, Response, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from engine.core.i18n import Label
 from runtime.errors import CsrfFailed
+from runtime.request_id import assign_request_id
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -82,45 +84,59 @@ _HEADERS = (
 _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 # Records and tokens are nobody's to keep: no shared or browser cache.
 _NO_STORE = ("Cache-Control", "no-store")
+_PRIVATE_PATHS = ("/api/", "/auth/")
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def start_request() -> None:
-    """Give every request an id: echoed as ``X-Request-ID``, written to the audit
-    log and to the log of a failure. A client may bring its own (8-64 letters,
-    digits and dashes), to follow a call through its own logs."""
-    given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if 8 <= len(given) <= 64 and given.replace("-", "").isalnum() else uuid.uuid4().hex
+class ResponseHeaders:
+    """WSGI middleware, outside Flask: every request gets its id
+    (``runtime.request_id``), echoed as ``X-Request-ID``, and every
+    response, errors included, the security headers, with ``Cache-Control:
+    no-store`` under ``/api/`` and ``/auth/`` and HSTS in secure mode. A
+    header the app set itself stays.
 
+    At the WSGI level the headers are plain tuples appended to the list the
+    app hands to ``start_response``: no per-header work on each response."""
 
-def finish_response(response: Response) -> Response:
-    """The request id and the security headers, on every response (a header
-    the view set itself stays)."""
-    wanted = list(_HEADERS)
-    request_id = g.get("request_id")
-    if request_id:
-        wanted.append(("X-Request-ID", request_id))
-    if current_app.config.get("SECURE"):
-        wanted.append(_HSTS)
-    if request.path.startswith(("/api/", "/auth/")):
-        wanted.append(_NO_STORE)
-    headers = response.headers
-    present = {name.lower() for name, _ in headers.items()}
-    # One extend, not a setdefault each: Werkzeug's header lookups are linear.
-    headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
-    return response
+    def __init__(self, app: WSGIApp, *, secure: bool) -> None:
+        self.app = app
+        self.headers = (*_HEADERS, _HSTS) if secure else _HEADERS
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request_id = assign_request_id(environ)
+        wanted = [*self.headers, ("X-Request-ID", request_id)]
+        if environ.get("PATH_INFO", "").startswith(_PRIVATE_PATHS):
+            wanted.append(_NO_STORE)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            headers.extend(header for header in wanted if header[0].lower() not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
 
 
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed cookie sessions, opened only when the request carries the
-    cookie: an API client with a bearer token pays nothing for them."""
+    cookie and saved only when one was sent or the session was used: an API
+    client with a bearer token pays nothing for them."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if self.get_cookie_name(app) not in request.cookies:
+        if "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session and not session.modified and not session.accessed:
+            return  # nothing was read, written or brought: no cookie, no Vary
+        super().save_session(app, session, response)
+
 
 def register_security(app: Flask) -> None:
+    """Cookie sessions only for requests with the cookie; the request id and
+    the security headers around everything else (outermost, so a proxy fix
+    or any other middleware inside is covered too)."""
     app.session_interface = CookieSessions()
-    app.before_request(start_request)
-    app.after_request(finish_response)
+    app.wsgi_app = ResponseHeaders(app.wsgi_app, secure=bool(app.config.get("SECURE")))  # type: ignore[method-assign]

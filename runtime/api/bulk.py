@@ -16,10 +16,10 @@ from flask import Blueprint, Response, current_app
 
 from engine.core.errors import ConflictError, NotFoundError, QiqiaoError, ValidationError
 from engine.core.i18n import Label
-from runtime.api.records import MAX_ID, RECORDS, form_service, json_response, record_json
+from runtime.api.records import MAX_ID, RECORDS, form_service, record_json
 from runtime.auth import actor_for
 from runtime.errors import HttpError, Unprocessable
-from runtime.jsonio import json_body
+from runtime.jsonio import json_body, json_response
 
 bp = Blueprint("bulk", __name__)
 

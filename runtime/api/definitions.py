@@ -24,8 +24,9 @@ from engine.definitions.model import AppDef, FieldDef, FormDef
 from engine.definitions.serialize import view_to_dict
 from engine.org.permissions import ACTIONS, FormRights
 from engine.records.compiled import CompiledForm
-from runtime.api.records import form_service, json_response
+from runtime.api.records import form_service
 from runtime.auth import authenticate_request
+from runtime.jsonio import json_response
 from runtime.services import current_services
 
 bp = Blueprint("definitions", __name__)

@@ -29,14 +29,13 @@ from runtime.api.records import (
     comma_list,
     filter_parameter,
     form_service,
-    json_response,
     list_arguments,
     search_parameter,
     view_parameter,
 )
 from runtime.auth import actor_for
 from runtime.errors import Unprocessable, UnsupportedMediaType, request_locale
-from runtime.jsonio import parse_json
+from runtime.jsonio import json_response, parse_json
 
 bp = Blueprint("exchange", __name__)
 

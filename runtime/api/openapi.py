@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app
 
 from runtime.api.openapi_forms import ID_SCHEMA, MOMENT, FormSchemas, ref
-from runtime.api.records import json_response
 from runtime.auth import authenticate_request
+from runtime.jsonio import json_response
 from runtime.services import RecordServices, current_services
 
 bp = Blueprint("openapi", __name__)

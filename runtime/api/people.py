@@ -19,10 +19,10 @@ from flask import Blueprint, Response, request
 from engine.core.errors import NotFoundError, ValidationError
 from engine.core.i18n import Label
 from engine.org.model import DepartmentInfo, TokenInfo, UserInfo
-from runtime.api.records import MAX_ID, json_response
+from runtime.api.records import MAX_ID
 from runtime.auth import authenticate_request
 from runtime.errors import Unprocessable
-from runtime.jsonio import json_body
+from runtime.jsonio import json_body, json_response
 from runtime.services import current_services
 
 bp = Blueprint("people", __name__)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
@@ -31,7 +31,7 @@ from engine.records.query import MAX_LIMIT
 from runtime.api.record_json import RecordJSON
 from runtime.auth import actor_for
 from runtime.errors import InvalidJSON
-from runtime.jsonio import json_body, parse_json
+from runtime.jsonio import json_body, json_response, parse_json
 from runtime.services import current_services
 
 bp = Blueprint("records", __name__)
@@ -57,14 +57,6 @@ def record_json(service: RecordService, form_key: str) -> RecordJSON:
     if found is None:
         found = per_form[form_key] = RecordJSON(service.form(form_key)[0])
     return found
-
-
-def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    response = cast(Response, current_app.json.response(data))
-    response.status_code = status
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
 
 
 def check_id(compiled: CompiledForm, record_id: int) -> None:
