@@ -212,8 +212,7 @@ def _create_leniently(service: Any, form_key: str, make_row: Callable[[], dict[s
 def demo_command(instance: Path, database: str | None, serve: bool, host: str, port: int, seed: int,
                  scale: float) -> None:
     """Set up a CRM with demo data and an admin, print how to sign in, and serve it."""
-    from runtime.app import create_app
-    from runtime.serve import serve_app
+    from runtime.serve import serve as serve_app
 
     url = database or f"sqlite:///{(instance / 'qiqiao.sqlite3').resolve()}"
     click.echo("Setting up the demo (database, CRM, users, demo data) ...")
@@ -229,4 +228,4 @@ def demo_command(instance: Path, database: str | None, serve: bool, host: str, p
     click.echo(f"  {setup.example_call}")
     click.echo(f"OpenAPI:   {setup.base_url}/api/v1/openapi.json (with the same header)")
     if serve:
-        serve_app(create_app({"DATABASE_URL": url}), host, port, threads=8)
+        serve_app(host, port, database=url)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-WEB = ("flask", "werkzeug", "jinja2", "waitress", "gunicorn")
+WEB = ("flask", "werkzeug", "jinja2", "granian", "waitress", "gunicorn")
 
 
 def imports_of(path: Path) -> list[str]:

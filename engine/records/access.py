@@ -139,6 +139,13 @@ class FormPolicy:
         keys = [f.key for f in self.compiled.form.fields]
         return {k for k in keys if not any(g.shows(k) for g in readers)}
 
+    def hidden_everywhere(self) -> frozenset[str]:
+        """Fields no reading role shows, on any record (an export leaves their columns out)."""
+        if self.unrestricted or not self._hides_anything:
+            return frozenset()
+        readers = self.rights.readers
+        return frozenset(f.key for f in self.compiled.form.fields if not any(g.shows(f.key) for g in readers))
+
     def strip(self, record: dict[str, Any]) -> dict[str, Any]:
         """The record without what this access may not see (and without the flags)."""
         if self.unrestricted:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from engine.core.errors import NotFoundError
 from engine.core.i18n import Label
 from engine.definitions.model import FieldDef, FormDef, ListView, SortKey
-from engine.fields.base import FieldType
+from engine.fields.base import FieldType, plain_json
 from engine.records.columns import system_field
 from engine.records.compiled import CompiledForm
 from engine.records.filters import SYSTEM_FIELDS
@@ -80,15 +80,24 @@ def export_records(
     columns; ``filter`` narrows it further, ``columns`` and ``sort`` replace
     its own. Without a view and columns, every field is exported. Headers are
     labels in ``locale``, or field keys with ``header="key"``.
+
+    Exporting is an action of its own (``PermissionDenied`` before anything
+    is written); the actor's read scope and field rights apply to every page.
+    The export is audited like a write: who, from where, how many records,
+    and the query that chose them.
     """
     compiled, _ = service.form(form_key)
     form = compiled.form
+    policy = actor.policy(service, form_key)
+    policy.require("export")
     chosen_view = _view(form, view)
     if chosen_view is not None and chosen_view.filter:
         filter = {"and": [chosen_view.filter, filter]} if filter else chosen_view.filter
     if sort is None:
         sort = list(chosen_view.sort) if chosen_view is not None else ()
     names = list(columns or (chosen_view.columns if chosen_view is not None else ()) or _all_columns(form, compiled))
+    hidden = policy.hidden_everywhere()  # columns the actor may see on no record are left out
+    names = [name for name in names if name.split(".")[0] not in hidden]
     out = [_column(service, compiled, path, locale, header) for path in _expand(compiled, names)]
     wanted = sorted({c.path.split(".")[0] for c in out} - set(SYSTEM_FIELDS))
     subforms = list(dict.fromkeys(c.subform for c in out if c.subform))
@@ -120,6 +129,10 @@ def export_records(
             after = page["next"]
             if not after:
                 break
+        service.audit(conn, form, None, "export", actor, {
+            "count": count, "format": sheet.kind, "view": chosen_view.key if chosen_view is not None else None,
+            "filter": plain_json(filter), "search": search, "columns": [c.path for c in out],
+        })
     return count
 
 

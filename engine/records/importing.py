@@ -90,10 +90,13 @@ def import_file(
     """Import the rows of ``source`` (a path or file object; CSV or xlsx) into
     ``form_key``. ``settings`` override fields of ``options``. Problems with
     the set-up (an unknown column in ``mapping`` ...) raise before anything is
-    written; problems with rows are in the report."""
+    written; problems with rows are in the report. Importing is an action of
+    its own (a role may create records but not import them): without it,
+    ``PermissionDenied`` before the file is read."""
     chosen = dataclasses.replace(options or ImportOptions(), **settings)
     _check_options(chosen)
     compiled, _ = service.form(form_key)
+    actor.policy(service, form_key).require("import")
     with open_sheet(source, format=chosen.format, sheet=chosen.sheet, delimiter=chosen.delimiter) as sheet:
         plan = plan_columns(compiled.form, service.field_types, sheet.header, chosen.mapping)
         report = ImportReport(form_key, compiled.form.label, list(sheet.header), dry_run=chosen.dry_run,

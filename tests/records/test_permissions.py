@@ -3,6 +3,8 @@ field rights, combined as a union — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -16,6 +18,8 @@ from engine.org.permissions import Role, parse_role
 from engine.org.principal import Principal
 from engine.records import Actor, RecordService
 from engine.records.access import AppAccess
+from engine.records.exporting import export_records
+from engine.records.importing import import_file
 from engine.store.database import Database
 from engine.store.models import UserDepartment
 from engine.store.tables import create_form_tables
@@ -192,3 +196,41 @@ def test_imports_need_the_import_action(service: RecordService) -> None:
     with pytest.raises(PermissionDenied, match="may not import"):
         service.create_many("deal", [{"title": "a"}], actor=importer)
     assert len(service.create_many("deal", [{"title": "a"}], actor=creator)) == 1
+
+
+def test_import_and_export_are_actions_of_their_own(service: RecordService, tmp_path: Path) -> None:
+    reader = actor(ALICE, role("r", actions=["create", "read"], read="all"))
+    source = tmp_path / "deals.csv"
+    source.write_text("title\nimported\n", encoding="utf-8")
+    for dry_run in (True, False):
+        with pytest.raises(PermissionDenied, match="may not import"):
+            import_file(service, "deal", source, actor=reader, dry_run=dry_run)
+    target = tmp_path / "deals.xlsx"
+    with pytest.raises(PermissionDenied, match="may not export"):
+        export_records(service, "deal", target, actor=reader)
+    assert not target.exists()  # refused before a file is begun
+
+    clerk = actor(ALICE, role("r", actions=["create", "read", "import", "export"], read="own", write="own"))
+    report = import_file(service, "deal", source, actor=clerk)
+    assert report.created == 1
+
+
+def test_an_export_is_limited_to_the_read_scope_and_audited(service: RecordService, tmp_path: Path) -> None:
+    clerk = Actor(user_id=ALICE, source="export", ip="10.0.0.7", request_id="r-123456",
+                  access=actor(ALICE, role("r", actions=["read", "export"], read="department",
+                                               fields={"secret_note": "hidden"})).access)
+    target = tmp_path / "deals.csv"
+    stage = {"field": "stage", "op": "eq", "value": "open"}
+    assert export_records(service, "deal", target, actor=clerk, filter=stage, header="key") == 2
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
+    assert "secret_note" not in lines[0] and sorted(line.split(",")[0] for line in lines[1:]) == [
+        "deal of 1", "deal of 1"]  # Bob's deal is won; Carol's and Dave's are outside the scope
+    with service.database.reading() as conn:
+        entry = conn.execute(sa.text(
+            "SELECT user_id, action, form, record_id, source, ip, request_id, changes FROM audit_log "
+            "WHERE action = 'export'")).one()
+    changes = entry.changes if isinstance(entry.changes, dict) else json.loads(entry.changes)
+    assert (entry.user_id, entry.form, entry.record_id, entry.source, entry.ip, entry.request_id) == (
+        ALICE, "deal", None, "export", "10.0.0.7", "r-123456")
+    assert changes["count"] == 2 and changes["format"] == "csv" and changes["filter"] == stage
+    assert "secret_note" not in changes["columns"] and "title" in changes["columns"]
