@@ -33,6 +33,7 @@ from runtime.errors import register_error_handlers
 from runtime.identity import Identities
 from runtime.jsonio import QiqiaoJSONProvider
 from runtime.ratelimit import SlidingWindow
+from runtime.routing import QiqiaoFlask
 from runtime.security import register_security
 from runtime.services import RecordServices, Services
 
@@ -41,7 +42,7 @@ log = logging.getLogger("qiqiao.runtime")
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """A Qiqiao web app: the REST API and browser sign-in."""
-    app = Flask("runtime", instance_relative_config=True)
+    app = QiqiaoFlask("runtime", instance_relative_config=True)
     app.json_provider_class = QiqiaoJSONProvider
     app.json = QiqiaoJSONProvider(app)
     app.config.from_mapping(app_settings())
