@@ -104,9 +104,10 @@ def template_list() -> None:
 
 @template.command("install")
 @click.argument("name")
+@click.option("--owner", default=None, metavar="LOGIN", help="The user who owns the installed app.")
 @DATABASE_OPTION
 @LOCALE_OPTION
-def template_install(name: str, database: str | None, locale: str) -> None:
+def template_install(name: str, owner: str | None, database: str | None, locale: str) -> None:
     """Install a template by name (``crm``) or from a package folder or zip."""
     from engine.fields import FIELD_TYPES
     from engine.packages import install_package
@@ -121,8 +122,19 @@ def template_install(name: str, database: str | None, locale: str) -> None:
             raise click.UsageError(f"No template or package named {name!r} (templates: {known})")
         db = open_database(database)
         upgrade_system_tables(db)
-        app_def = install_package(db, path, FIELD_TYPES, package=name)
-        click.echo(f"Installed {app_def.key} {app_def.version}: {len(app_def.forms)} forms")
+        owner_id = _owner_id(db, owner) if owner else None
+        app_def = install_package(db, path, FIELD_TYPES, package=name, user_id=owner_id)
+        owned = f", owned by {owner}" if owner else ""
+        click.echo(f"Installed {app_def.key} {app_def.version}: {len(app_def.forms)} forms{owned}")
+
+
+def _owner_id(db: Any, login: str) -> int:
+    from engine.org.service import OrgService
+
+    found = OrgService(db).find_user_by_login(login)
+    if found is None:
+        raise click.UsageError(f"No user {login!r}: create it first (qiqiao user create)")
+    return found.id
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -230,10 +242,11 @@ def _service(database: str | None, app_key: str) -> Any:
     return RecordService(db, installed_app(db, app_key), field_types=FIELD_TYPES)
 
 
-from runtime.org_commands import token, user  # noqa: E402  (after main: they register on it)
+from runtime.org_commands import app_owner, token, user  # noqa: E402  (after main: they register on it)
 
 main.add_command(user)
 main.add_command(token)
+app.add_command(app_owner)
 
 from runtime.demo import demo_command  # noqa: E402  (the web app's commands: serve, demo)
 from runtime.serve import serve_command  # noqa: E402

@@ -101,7 +101,7 @@ class Identities:
         if app is not None:
             roles: list[Role] = [parse_role(r.key, r.grants, r.label)
                                  for r in self.org.roles_of(user_id, app=app)]
-            access = AppAccess(principal, tuple(roles))
+            access = AppAccess(principal, tuple(roles), app=app)
         entry = (principal, access, self.clock.now() + self.ttl)
         if not self.ttl:
             return entry

@@ -175,3 +175,50 @@ def token_revoke(token_id: int, database: str | None, locale: str) -> None:
     with _reported(locale):
         info = _org(database).revoke_token(token_id)
         click.echo(f"Revoked token {info.id} ({info.prefix}…)")
+
+
+@click.group("owner")
+def app_owner() -> None:
+    """Manage an app's owners (they manage its roles and every record in it)."""
+
+
+@app_owner.command("add")
+@click.argument("app_key", metavar="APP")
+@click.argument("login")
+@DATABASE_OPTION
+@LOCALE_OPTION
+def app_owner_add(app_key: str, login: str, database: str | None, locale: str) -> None:
+    """Make LOGIN an owner of APP."""
+    _change_owner(app_key, login, database, locale, give=True)
+
+
+@app_owner.command("remove")
+@click.argument("app_key", metavar="APP")
+@click.argument("login")
+@DATABASE_OPTION
+@LOCALE_OPTION
+def app_owner_remove(app_key: str, login: str, database: str | None, locale: str) -> None:
+    """Stop LOGIN owning APP."""
+    _change_owner(app_key, login, database, locale, give=False)
+
+
+def _change_owner(app_key: str, login: str, database: str | None, locale: str, *, give: bool) -> None:
+    with _reported(locale):
+        org = _org(database)
+        user_id = _user(org, login).id
+        changed = org.add_app_owner(app_key, user_id) if give else org.remove_app_owner(app_key, user_id)
+        done, same = ("now owns", "already owned") if give else ("no longer owns", "did not own")
+        click.echo(f"{login} {done if changed else same} {app_key}")
+
+
+@app_owner.command("list")
+@click.argument("app_key", metavar="APP")
+@DATABASE_OPTION
+@LOCALE_OPTION
+def app_owner_list(app_key: str, database: str | None, locale: str) -> None:
+    """List APP's owners: id, login, name."""
+    with _reported(locale):
+        org = _org(database)
+        for user_id in sorted(org.app_owners(app_key)):
+            person = org.get_user(user_id)
+            click.echo("\t".join([str(person.id), person.login, person.name]))

@@ -133,6 +133,12 @@ class FieldType:
         and unique are checked by the record service for every type."""
         return []
 
+    def validate_in_record(self, field: FieldDef, value: Any) -> list[Label]:
+        """What the record service reports under the field's own key: all of
+        ``validate``, unless the service checks parts of the value itself (a
+        subform's rows, each under its own path)."""
+        return self.validate(field, value)
+
     def validates(self, field: FieldDef) -> bool:
         """Whether ``validate`` can find anything wrong with a value of this
         field (no bounds, no pattern: it cannot). Batches skip the call when not."""

@@ -161,12 +161,8 @@ class SubformType(FieldType):
         return rows or None
 
     def validate(self, field: FieldDef, value: Any) -> list[Label]:
-        messages = []
-        low, high = field.setting("min_rows"), field.setting("max_rows")
-        if isinstance(low, int) and len(value) < low:
-            messages.append(TOO_FEW_ROWS.format(min=low))
-        if isinstance(high, int) and len(value) > high:
-            messages.append(TOO_MANY_ROWS.format(max=high))
+        """The table's problems and each row's, as sentences naming the row."""
+        messages = self.validate_in_record(field, value)
         for number, row in enumerate(value, start=1):
             for child, ftype in self.children(field):
                 cell = row.get(child.key)
@@ -180,6 +176,17 @@ class SubformType(FieldType):
                     ROW_MESSAGE.zh.format(row=number, field=child.label.zh, message=p.zh),
                     ROW_MESSAGE.en.format(row=number, field=child.label.en, message=p.en),
                 ) for p in problems)
+        return messages
+
+    def validate_in_record(self, field: FieldDef, value: Any) -> list[Label]:
+        """The table's own problems (how many rows), without the rows': the
+        record service checks each row itself, under ``items[0].product``."""
+        messages = []
+        low, high = field.setting("min_rows"), field.setting("max_rows")
+        if isinstance(low, int) and len(value) < low:
+            messages.append(TOO_FEW_ROWS.format(min=low))
+        if isinstance(high, int) and len(value) > high:
+            messages.append(TOO_MANY_ROWS.format(max=high))
         return messages
 
     def is_blank(self, value: Any) -> bool:

@@ -24,6 +24,7 @@ from engine.core.i18n import Label, Message
 from engine.store.database import Database
 from engine.store.models import (
     ApiToken,
+    AppOwner,
     AuditEntry,
     Delegation,
     Department,
@@ -43,6 +44,7 @@ ROLE_DEPARTMENTS = cast(sa.Table, RoleDepartment.__table__)
 DELEGATIONS = cast(sa.Table, Delegation.__table__)
 TOKENS = cast(sa.Table, ApiToken.__table__)
 AUDIT = cast(sa.Table, AuditEntry.__table__)
+APP_OWNERS = cast(sa.Table, AppOwner.__table__)
 
 # Audit entries of the organization: ``app`` is this, ``form`` names what
 # changed (``_auth`` for sign-ins and token use).
@@ -53,6 +55,8 @@ NO_USER = Message("用户 {id} 不存在", "There is no user {id}")
 NO_DEPARTMENT = Message("部门 {id} 不存在", "There is no department {id}")
 ADMINS_ONLY = Label("只有管理员可以管理组织和权限",
                     "Only an admin can manage the organization and permissions")
+ADMINS_OR_OWNERS = Message("只有管理员或应用 {app} 的负责人可以管理它的角色",
+                           "Only an admin or an owner of the app {app} can manage its roles")
 SELF_OR_ADMIN = Label("只能管理自己的账号，除非是管理员",
                       "Only an admin can do this for another user")
 CONFLICT = Label("与已有数据冲突", "This conflicts with existing data")
@@ -140,6 +144,20 @@ class OrgServiceBase:
         # No actor is the system itself (the CLI, a package install), trusted by its caller.
         if actor_id is not None and not self._is_admin(conn, actor_id):
             raise PermissionDenied(ADMINS_ONLY, details={"actor_id": actor_id})
+
+    def _owns_app(self, conn: Connection, user_id: int, app: str) -> bool:
+        return conn.execute(sa.select(sa.exists().where(
+            APP_OWNERS.c.app == app, APP_OWNERS.c.user_id == user_id,
+            USERS.c.id == APP_OWNERS.c.user_id, USERS.c.active.is_(True),
+        ))).scalar() is True
+
+    def _require_manager(self, conn: Connection, actor_id: int | None, app: str | None) -> None:
+        """An admin, or for one app's roles and owners, an owner of that app."""
+        if actor_id is None or self._is_admin(conn, actor_id):
+            return
+        if app is None or not self._owns_app(conn, actor_id, app):
+            raise PermissionDenied(ADMINS_ONLY if app is None else ADMINS_OR_OWNERS.format(app=app),
+                                   details={"actor_id": actor_id, "app": app})
 
     def _require_self_or_admin(self, conn: Connection, actor_id: int | None, user_id: int) -> None:
         if actor_id is not None and actor_id != user_id and not self._is_admin(conn, actor_id):

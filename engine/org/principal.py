@@ -19,7 +19,8 @@ class Principal:
     - ``department_ids``: the departments they are a member of (``main_department_id`` among them);
     - ``department_tree_ids``: those departments and every department below them;
     - ``subordinate_ids``: the users in the departments they head, and below
-      those, recursively (themselves excluded).
+      those, recursively (themselves excluded);
+    - ``owned_apps``: the apps they own, in which they may do what an admin may.
     """
 
     user_id: int
@@ -32,3 +33,8 @@ class Principal:
     main_department_id: int | None = None
     department_tree_ids: frozenset[int] = frozenset()
     subordinate_ids: frozenset[int] = field(default_factory=frozenset)
+    owned_apps: frozenset[str] = frozenset()
+
+    def manages(self, app: str | None) -> bool:
+        """Whether they may do anything in ``app``: an admin, or one of its owners."""
+        return self.is_admin or (app is not None and app in self.owned_apps)

@@ -11,8 +11,9 @@ of a role of every app, and the other way round. So ``ROLE_IN("sales")`` and
 a principal's role keys are never ambiguous. Files and the command line name
 a role ``key`` or ``app:key``; code may pass the role's id.
 
-Every change to what a role grants or who holds it is a ``permission_change``
-in the audit log, with who made it.
+Admins manage every role; an owner of an app (``engine.org.owners``) manages
+that app's own roles. Every change to what a role grants or who holds it is a
+``permission_change`` in the audit log, with who made it.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ class RoleAssignments(OrgServiceBase):
         values = {"key": key, "app": app, "label": _label(label), "grants": _grants(grants),
                   "description": (description or "").strip() or None}
         with self._writing() as conn:
-            self._require_admin(conn, actor_id)
+            self._require_manager(conn, actor_id, app)
             if not problems:
                 self._check_key(conn, key, app, problems)
             if problems:
@@ -190,8 +191,8 @@ class RoleAssignments(OrgServiceBase):
         if not isinstance(description, Keep):
             values["description"] = (description or "").strip() or None
         with self._writing() as conn:
-            self._require_admin(conn, actor_id)
             before = self._role_row(conn, role)
+            self._require_manager(conn, actor_id, before["app"])
             changes = {k: [before[k], v] for k, v in values.items() if before[k] != v}
             if changes:
                 conn.execute(ROLES.update().where(ROLES.c.id == before["id"]).values(values))
@@ -205,8 +206,8 @@ class RoleAssignments(OrgServiceBase):
         """Replace what a role grants (audited with the grants before and after)."""
         stored = _grants(grants)
         with self._writing() as conn:
-            self._require_admin(conn, actor_id)
             before = RoleInfo.from_row(self._role_row(conn, role))
+            self._require_manager(conn, actor_id, before.app)
             if before.grants != stored:
                 conn.execute(ROLES.update().where(ROLES.c.id == before.id).values(grants=stored))
                 self._audit(conn, "permission_change", form=ROLES_FORM, user_id=actor_id,
@@ -217,8 +218,8 @@ class RoleAssignments(OrgServiceBase):
     def delete_role(self, role: RoleRef, *, actor_id: int | None = None) -> None:
         """Remove a role; whoever held it no longer does."""
         with self._writing() as conn:
-            self._require_admin(conn, actor_id)
             before = RoleInfo.from_row(self._role_row(conn, role))
+            self._require_manager(conn, actor_id, before.app)
             conn.execute(ROLE_MEMBERS.delete().where(ROLE_MEMBERS.c.role_id == before.id))
             conn.execute(ROLE_DEPARTMENTS.delete().where(ROLE_DEPARTMENTS.c.role_id == before.id))
             conn.execute(ROLES.delete().where(ROLES.c.id == before.id))
@@ -251,8 +252,8 @@ class RoleAssignments(OrgServiceBase):
         actor_id: int | None,
     ) -> bool:
         with self._writing() as conn:
-            self._require_admin(conn, actor_id)
             info = RoleInfo.from_row(self._role_row(conn, role))
+            self._require_manager(conn, actor_id, info.app)
             if column == "user_id":
                 self._user_row(conn, holder)
             else:

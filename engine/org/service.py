@@ -7,7 +7,7 @@ of its own, or in the caller's (``service.within(connection)``).
 
 Mutating methods take ``actor_id``: the user doing it, written to the audit
 log and checked — managing the organization and permissions takes an active
-admin; people may change their own details, password, tokens and
+admin (an app's own roles and owners: an admin or an owner of that app); people may change their own details, password, tokens and
 delegations. ``actor_id=None`` is the system itself (the CLI, a package
 install), which its caller trusts.
 """
@@ -22,13 +22,14 @@ from engine.org.delegations import Delegations
 from engine.org.departments import DepartmentIndex, DepartmentTree
 from engine.org.errors import AuthenticationError
 from engine.org.model import RoleInfo
+from engine.org.owners import AppOwnership
 from engine.org.principal import Principal
 from engine.org.roles import RoleAssignments, RoleRef
 from engine.org.tokens import ApiTokens
 from engine.org.users import DEACTIVATED, UserAccounts
 
 
-class OrgService(UserAccounts, DepartmentTree, RoleAssignments, Delegations, ApiTokens):
+class OrgService(UserAccounts, DepartmentTree, RoleAssignments, AppOwnership, Delegations, ApiTokens):
     """Users, departments, roles, delegations and tokens (see the module docstring)."""
 
     def principal(self, user_id: int, *, app: str | None = None) -> Principal:
@@ -58,13 +59,14 @@ class OrgService(UserAccounts, DepartmentTree, RoleAssignments, Delegations, Api
             headed = index.subtree_ids(d.id for d in index.by_id.values() if d.head_id == user_id)
             subordinates = self._people_in(conn, index, headed) - {user_id}
             roles = self._held_roles(conn, user_id, self._role_sources(index, department_ids), app)
+            owned = self._owned_apps(conn, user_id)
         return Principal(
             user_id=user_id, login=user["login"], name=user["name"],
             is_admin=bool(user["is_admin"]), locale=user["locale"],
             roles=frozenset(r.key for r in roles), department_ids=frozenset(department_ids),
             main_department_id=main,
             department_tree_ids=frozenset(index.subtree_ids(department_ids)),
-            subordinate_ids=frozenset(subordinates),
+            subordinate_ids=frozenset(subordinates), owned_apps=frozenset(owned),
         )
 
     def roles_of(self, user_id: int, *, app: str | None = None) -> list[RoleInfo]:

@@ -25,11 +25,12 @@ from engine.definitions.model import AppDef, FormDef
 from engine.definitions.serialize import form_to_dict, label_to_dict, manifest_to_dict
 from engine.fields.base import FieldType
 from engine.store.database import Database
-from engine.store.models import App, Definition
+from engine.store.models import App, AppOwner, Definition
 from engine.store.tables import create_form_tables
 
 _APPS = cast(sa.Table, App.__table__)
 _DEFINITIONS = cast(sa.Table, Definition.__table__)
+_OWNERS = cast(sa.Table, AppOwner.__table__)
 
 
 def install_package(
@@ -42,7 +43,9 @@ def install_package(
     clock: Clock | None = None,
 ) -> AppDef:
     """Install the package at ``path``; ``PackageError`` lists every problem
-    with it, ``ConflictError`` says the app is already installed."""
+    with it, ``ConflictError`` says the app is already installed. The user
+    who installs it (``user_id``) publishes its definitions and owns it
+    (``engine.org.owners``)."""
     app = load_package(path, field_types)
     now = (clock or SystemClock()).now()
     with database.transaction() as conn:
@@ -60,6 +63,8 @@ def install_package(
         rows: list[dict[str, Any]] = [_definition(app.key, "app", app.key, manifest_to_dict(app), now, user_id)]
         rows += [_definition(app.key, "form", f.key, form_to_dict(f), now, user_id) for f in app.forms]
         conn.execute(_DEFINITIONS.insert(), rows)
+        if user_id is not None:
+            conn.execute(_OWNERS.insert(), {"app": app.key, "user_id": user_id})
     return app
 
 

@@ -31,21 +31,23 @@ _MEMBERS = sa.table("user_departments", sa.column("user_id"), sa.column("departm
 
 @dataclass(frozen=True)
 class AppAccess:
-    """A principal and the roles they hold, for one request."""
+    """A principal and the roles they hold in one app (``app``), for one
+    request. An admin, or an owner of ``app``, is not restricted."""
 
     principal: Principal
     roles: tuple[Role, ...] = ()
+    app: str | None = None
     _rights: dict[str, FormRights] = field(default_factory=dict, compare=False, repr=False)
 
     def rights(self, form: str) -> FormRights:
         found = self._rights.get(form)
         if found is None:
-            found = self._rights[form] = rights_for(self.roles, form, admin=self.principal.is_admin)
+            found = self._rights[form] = rights_for(self.roles, form, admin=self.principal.manages(self.app))
         return found
 
     @property
     def cache_key(self) -> str:
-        return repr((self.principal, tuple(r.key for r in self.roles)))
+        return repr((self.principal, tuple(r.key for r in self.roles), self.app))
 
 
 class FormPolicy:

@@ -144,7 +144,7 @@ def validate_values(
                 errors.setdefault(f.key, []).append(Label("必填", "Required"))
             continue
         if checks and f.key in given and f.key not in errors:
-            problems = field_type.validate(f, value)
+            problems = field_type.validate_in_record(f, value)  # a subform's rows: below, row by row
             if problems:
                 errors[f.key] = list(problems)
         if field_type.storage == "child_table" and (f.key in given or creating):

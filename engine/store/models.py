@@ -51,6 +51,17 @@ class App(Base):
     installed_at: Mapped[dt.datetime]
 
 
+class AppOwner(Base):
+    """A user who manages one app: its roles, and every record in it."""
+
+    __tablename__ = "app_owners"
+
+    app: Mapped[str] = mapped_column(sa.ForeignKey("apps.key", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class Definition(Base):
     """One published version of a definition (form, flow, rule, report ...).
 

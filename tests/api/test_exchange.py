@@ -134,3 +134,19 @@ def test_export_refusals(client: FlaskClient, admin: dict[str, str], alice: dict
     assert client.get(f"{FORM}/export", headers=admin, query_string={"sort": "nope"}).status_code == 400
     assert client.get(f"{FORM}/export", headers=admin, query_string={"limit": "5"}).status_code == 400
     assert client.get(f"{FORM}/export", headers=alice).status_code == 403
+
+
+def test_an_app_owner_may_do_everything_in_the_app(client: FlaskClient, admin: dict[str, str],
+                                                   alice: dict[str, str], sqlite_copy: Database,
+                                                   people: People) -> None:
+    seed(client, admin)
+    assert client.get(f"{FORM}/records", headers=alice).status_code == 403
+    OrgService(sqlite_copy).add_app_owner("crm", people.user_id, actor_id=people.admin_id)
+    owner = create_app(app_config(sqlite_copy)).test_client()
+    listed = owner.get(f"{FORM}/records", headers=alice)
+    assert listed.status_code == 200 and len(listed.get_json()["records"]) == 3  # the admin's records too
+    forms = owner.get("/api/v1/apps/crm/forms", headers=alice).get_json()["forms"]
+    customer = next(f for f in forms if f["key"] == "customer")
+    assert {"create", "read", "update", "delete", "import", "export"} <= set(customer["actions"])
+    assert upload(owner, alice, CSV).status_code == 200
+    assert owner.get(f"{FORM}/export", headers=alice, query_string={"format": "csv"}).status_code == 200

@@ -109,3 +109,20 @@ def test_import_people_with_a_dry_run(database: Path, tmp_path: Path) -> None:
     failed = run("user", "import", str(broken), "--locale", "en", database=database, check=False)
     assert failed.returncode == 1
     assert "row 2, email" in failed.stderr and "nothing was imported" in failed.stderr
+
+
+def test_app_owners_from_the_command_line(database: Path) -> None:
+    run("user", "create", "maker", "--name", "Maker", database=database)
+    run("user", "create", "ann", "--name", "Ann", database=database)
+    installed = run("template", "install", "crm", "--owner", "maker", database=database)
+    assert "owned by maker" in installed.stdout
+    assert run("app", "owner", "add", "crm", "ann", database=database).stdout.strip() == "ann now owns crm"
+    assert run("app", "owner", "add", "crm", "ann", database=database).stdout.strip() == "ann already owned crm"
+    listed = run("app", "owner", "list", "crm", database=database).stdout.splitlines()
+    assert [line.split("\t")[1] for line in listed] == ["maker", "ann"]
+    assert "no longer owns" in run("app", "owner", "remove", "crm", "ann", database=database).stdout
+    missing = run("app", "owner", "add", "nope", "ann", database=database, check=False)
+    assert missing.returncode != 0 and "nope" in missing.stderr and "Traceback" not in missing.stderr
+    unknown = run("template", "install", "crm", "--owner", "ghost", database=database, check=False)
+    assert unknown.returncode != 0 and "ghost" in unknown.stderr
+    assert OrgService(Database(f"sqlite:///{database}")).app_owners("crm") == {1}  # maker

@@ -234,3 +234,24 @@ def test_an_export_is_limited_to_the_read_scope_and_audited(service: RecordServi
         ALICE, "deal", None, "export", "10.0.0.7", "r-123456")
     assert changes["count"] == 2 and changes["format"] == "csv" and changes["filter"] == stage
     assert "secret_note" not in changes["columns"] and "title" in changes["columns"]
+
+
+def test_an_owner_of_the_app_sees_and_changes_everything_in_it(service: RecordService) -> None:
+    def owner_of(app: str) -> Actor:
+        principal = Principal(user_id=DAVE, login="u4", department_ids=frozenset({12}), main_department_id=12,
+                              department_tree_ids=frozenset({12}), owned_apps=frozenset({app}))
+        narrow = role("r", actions=["read"], read="own", fields={"secret_note": "hidden"})
+        return Actor(user_id=DAVE, source="api", access=AppAccess(principal, (narrow,), app="crm"))
+
+    owner = owner_of("crm")
+    assert len(service.list("deal", actor=owner)["records"]) == 5
+    assert service.get("deal", 1, actor=owner)["secret_note"] == "note 1"
+    assert service.update("deal", 1, {"title": "by the owner"}, version=1, actor=owner)["title"] == "by the owner"
+    someone_else = owner_of("hr")  # owning another app gives nothing here
+    assert owners(service, someone_else) == [DAVE]
+    with pytest.raises(NotFoundError):  # Alice's deal is outside Dave's own scope
+        service.update("deal", 1, {"title": "x"}, version=2, actor=someone_else)
+    own = next(r for r in service.list("deal", actor=someone_else)["records"])
+    assert "secret_note" not in own
+    with pytest.raises(PermissionDenied, match="may not update"):
+        service.update("deal", own["id"], {"title": "x"}, version=own["version"], actor=someone_else)

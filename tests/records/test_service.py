@@ -231,6 +231,7 @@ def test_a_bad_subform_row_writes_nothing(service: RecordService, database: Data
     errors = field_errors(caught)
     assert errors["items[1].product"] == ["Required"]
     assert "items[1].quantity" in errors
+    assert "items" not in errors  # each problem once, at its row, not again for the table
     with database.transaction() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM crm_quote")).scalar() == 0
         assert conn.execute(sa.text("SELECT count(*) FROM crm_quote__items")).scalar() == 0
