@@ -26,6 +26,7 @@ from engine.fields import FIELD_TYPES
 from engine.org.service import OrgService
 from engine.records import EventBus
 from engine.store.database import Database
+from engine.store.migrate import require_current
 from runtime.api import build_api
 from runtime.auth import register_auth
 from runtime.config import app_settings, parse_rate
@@ -60,6 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database = app.config.get("DATABASE")
     if not isinstance(database, Database):
         database = Database(app.config["DATABASE_URL"])
+    require_current(database)  # system tables behind the code: refuse now, not request by request
     clock: Clock = app.config.get("CLOCK") or SystemClock()
     limit, window = parse_rate(str(app.config["LOGIN_RATE"]))
     org = OrgService(database, clock)

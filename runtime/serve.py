@@ -8,9 +8,11 @@ the workers). Requests run on ``--threads`` Python threads per worker;
 organization and definitions caches are per process and kept for seconds,
 see ``runtime.identity`` and ``runtime.services``).
 
-The app is built once in the command's own process before the workers
-start, so a bad setting or an unreachable database is reported there, in a
-sentence, instead of in each worker. Without ``QIQIAO_SECRET_KEY`` a random
+Before the workers start, the command brings the database's system tables
+up to date (``engine.store.migrate``: additive, hand-written migrations in
+one transaction) and builds the app once in its own process, so a bad
+setting or an unreachable database is reported there, in a sentence,
+instead of in each worker. Without ``QIQIAO_SECRET_KEY`` a random
 key is made for this run and shared by its workers (sessions end at the next
 start). It listens on 127.0.0.1:5000 unless told otherwise; on another
 address it reminds you to set ``QIQIAO_SECRET_KEY`` and ``QIQIAO_SECURE``
@@ -37,13 +39,29 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def check_app(environ: Mapping[str, str]) -> None:
-    """Build the app once from ``environ``, as a worker will: a bad setting or
-    an unreachable database is one clear sentence here, not a traceback per worker."""
+    """Bring the database's system tables up to date and build the app once
+    from ``environ``, as a worker will: a bad setting or an unreachable
+    database is one clear sentence here, not a traceback per worker."""
+    from engine.store.database import Database
+    from engine.store.migrate import (
+        current_revision,
+        head_revision,
+        known_revisions,
+        upgrade_system_tables,
+    )
     from runtime.app import create_app
     from runtime.config import app_settings
 
     try:
-        app = create_app(app_settings(environ))
+        settings = app_settings(environ)
+        database = Database(settings["DATABASE_URL"])
+        before = current_revision(database)
+        if before != head_revision() and (before is None or before in known_revisions()):
+            # Upgraded here, once, before any worker starts (workers only check).
+            upgrade_system_tables(database)
+            click.echo(f"Upgraded the database's system tables from {before or 'nothing'} to {head_revision()}")
+        database.dispose()
+        app = create_app(settings)
         with app.extensions["qiqiao"].database.reading() as conn:
             conn.exec_driver_sql("SELECT 1")
     except Exception as error:  # any failure to start is reported the same way

@@ -17,6 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+
+from engine.store.database import Database
+from engine.store.migrate import (
+    VERSION_TABLE,
+    SchemaOutdated,
+    current_revision,
+    head_revision,
+    upgrade_system_tables,
+)
+from runtime.app import create_app
+from tests.api.conftest import app_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,3 +121,37 @@ def test_serve_reports_an_unreachable_database_in_a_sentence() -> None:
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 1
     assert "cannot start the app" in output and "Traceback" not in output
+
+
+def test_an_app_on_system_tables_behind_the_code_refuses_to_start(bare_database: Database) -> None:
+    with pytest.raises(SchemaOutdated, match="run qiqiao init first"):
+        create_app(app_config(bare_database))
+    upgrade_system_tables(bare_database, "0002")
+    with pytest.raises(SchemaOutdated, match="at revision 0002 and this version needs 0003: run qiqiao init"):
+        create_app(app_config(bare_database))
+    with bare_database.transaction() as conn:
+        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    with pytest.raises(SchemaOutdated, match="newer Qiqiao"):
+        create_app(app_config(bare_database))
+
+
+def test_serve_upgrades_the_system_tables_before_its_workers_start(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    upgrade_system_tables(database, "0002")
+    database.dispose()
+    port = free_port()
+    process = qiqiao("serve", "--port", str(port), "--database", f"sqlite:///{tmp_path / 'old.sqlite3'}",
+                     env={"QIQIAO_SECRET_KEY": "test-serve"})
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(2)]
+        assert lines[0] == "Upgraded the database's system tables from 0002 to 0003", lines
+        assert lines[1].startswith("Serving Qiqiao"), lines
+        wait_for_port(f"http://127.0.0.1:{port}/")
+        with pytest.raises(urllib.error.HTTPError) as refused:  # the app answers: it needs a token
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/apps", timeout=30)
+        assert refused.value.code == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert current_revision(Database(f"sqlite:///{tmp_path / 'old.sqlite3'}")) == head_revision()
