@@ -29,6 +29,7 @@ from engine.core.errors import (
     ValidationError,
 )
 from engine.core.i18n import Label
+from engine.org.errors import AuthenticationError
 from runtime.request_id import request_id
 
 log = logging.getLogger("qiqiao.runtime")
@@ -84,20 +85,26 @@ class Unauthenticated(HttpError):
     status = 401
 
 
+# The status of each engine error family; a subclass takes its nearest
+# ancestor's (runtime errors carry their own ``status``).
+STATUS_OF: dict[type[QiqiaoError], int] = {
+    AuthenticationError: 401,
+    PermissionDenied: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    ValidationError: 400,
+    DefinitionError: 400,
+    RegistryError: 400,
+}
+
+
 def status_of(error: QiqiaoError) -> int:
-    """The HTTP status of an engine or runtime error."""
+    """The HTTP status of an engine or runtime error (400 for any other)."""
     if isinstance(error, HttpError):
         return error.status
-    if error.code == "unauthenticated":  # engine.org.errors.AuthenticationError
-        return 401
-    if isinstance(error, PermissionDenied):
-        return 403
-    if isinstance(error, NotFoundError):
-        return 404
-    if isinstance(error, ConflictError):
-        return 409
-    if isinstance(error, ValidationError | DefinitionError | RegistryError):
-        return 400
+    for family in type(error).__mro__:
+        if family in STATUS_OF:
+            return STATUS_OF[family]
     return 400
 
 

@@ -58,16 +58,12 @@ class Identities:
         cached = self._tokens.get(key)
         if cached is not None and self._fresh(cached[1]):
             return cached[0]
-        user_id = self.org.verify_token(plaintext, ip)
+        user_id, expires_at = self.org.check_token(plaintext, ip)
         if not self.ttl:
             return user_id
         until = self.clock.now() + self.ttl
-        # Never past the token's expiry: the tokens sharing its prefix (almost
-        # always just itself) bound how long the answer may be kept.
-        expiries = [t.expires_at for t in self.org.list_tokens(user_id)
-                    if t.expires_at is not None and plaintext.startswith(t.prefix)]
-        if expiries:
-            until = min(until, *expiries)
+        if expires_at is not None:
+            until = min(until, expires_at)  # never kept past the token's own expiry
         with self._lock:
             self._tokens[key] = (user_id, until)
             self._trim(self._tokens)  # type: ignore[arg-type]

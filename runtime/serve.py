@@ -43,31 +43,21 @@ def check_app(environ: Mapping[str, str]) -> None:
     from ``environ``, as a worker will: a bad setting or an unreachable
     database is one clear sentence here, not a traceback per worker."""
     from engine.store.database import Database
-    from engine.store.migrate import (
-        current_revision,
-        head_revision,
-        known_revisions,
-        upgrade_system_tables,
-    )
+    from engine.store.migrate import head_revision, upgrade_if_behind
     from runtime.app import create_app
     from runtime.config import app_settings
 
     try:
         settings = app_settings(environ)
         database = Database(settings["DATABASE_URL"])
-        before = current_revision(database)
-        if before != head_revision() and (before is None or before in known_revisions()):
-            # Upgraded here, once, before any worker starts (workers only check).
-            upgrade_system_tables(database)
+        before = upgrade_if_behind(database)  # here, once, before any worker starts (workers only check)
+        if before is not None:
             click.echo(f"Upgraded the database's system tables from {before or 'nothing'} to {head_revision()}")
-        database.dispose()
-        app = create_app(settings)
-        with app.extensions["qiqiao"].database.reading() as conn:
-            conn.exec_driver_sql("SELECT 1")
+        create_app({**settings, "DATABASE": database})
     except Exception as error:  # any failure to start is reported the same way
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise click.ClickException(f"cannot start the app: {reason}") from None
-    app.extensions["qiqiao"].database.dispose()
+    database.dispose()
 
 
 def check_port(host: str, port: int) -> None:

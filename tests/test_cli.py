@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-ROOT = Path(__file__).resolve().parent.parent
-QIQIAO = [sys.executable, "-m", "runtime.cli"]
-
-
-def run(*args: str, database: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QIQIAO_DATABASE_URL": f"sqlite:///{database}"}
-    result = subprocess.run([*QIQIAO, *args], capture_output=True, text=True, env=env, cwd=ROOT,
-                            timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"qiqiao {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
+from tests.commands import ROOT, run
 
 
 @pytest.fixture

@@ -150,6 +150,13 @@ class FormRights:
             return set(keys)
         return {k for k in keys if all(g.shows(k) for g in self.readers)}
 
+    def fields_no_reader_shows(self, keys: Iterable[str]) -> set[str]:
+        """Fields every reading role hides: the user sees them on no record."""
+        if self.unrestricted:
+            return set()
+        readers = self.readers
+        return {k for k in keys if not any(g.shows(k) for g in readers)}
+
 
 def rights_for(roles: Iterable[Role], form: str, *, admin: bool = False) -> FormRights:
     if admin:

@@ -99,6 +99,10 @@ class ApiTokens(OrgServiceBase):
         (unknown, revoked, expired, or the user is deactivated; ``details``
         has the ``reason``). Called on every API request: one indexed read,
         and a write at most once a minute per token."""
+        return self.check_token(plaintext, ip)[0]
+
+    def check_token(self, plaintext: str, ip: str | None = None) -> tuple[int, dt.datetime | None]:
+        """``verify_token``, with the token's expiry: (user id, expires at or None)."""
         if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > MAX_TOKEN_LENGTH:
             raise AuthenticationError(UNKNOWN, details={"reason": "unknown"})
         query = (sa.select(TOKENS.c.id, TOKENS.c.user_id, TOKENS.c.expires_at,
@@ -119,7 +123,7 @@ class ApiTokens(OrgServiceBase):
             raise AuthenticationError(DEACTIVATED, details={"reason": "deactivated"})
         if last_used_at is None or now - last_used_at >= USE_RECORD_INTERVAL:
             self._record_use(int(row.id), int(row.user_id), now, ip)
-        return int(row.user_id)
+        return int(row.user_id), expires_at
 
     def _record_use(self, token_id: int, user_id: int, now: dt.datetime, ip: str | None) -> None:
         due = sa.or_(TOKENS.c.last_used_at.is_(None),

@@ -143,10 +143,9 @@ class FormPolicy:
 
     def hidden_everywhere(self) -> frozenset[str]:
         """Fields no reading role shows, on any record (an export leaves their columns out)."""
-        if self.unrestricted or not self._hides_anything:
+        if not self._hides_anything:
             return frozenset()
-        readers = self.rights.readers
-        return frozenset(f.key for f in self.compiled.form.fields if not any(g.shows(f.key) for g in readers))
+        return frozenset(self.rights.fields_no_reader_shows(f.key for f in self.compiled.form.fields))
 
     def strip(self, record: dict[str, Any]) -> dict[str, Any]:
         """The record without what this access may not see (and without the flags)."""

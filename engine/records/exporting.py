@@ -34,7 +34,7 @@ from engine.records.columns import system_field
 from engine.records.compiled import CompiledForm
 from engine.records.filters import SYSTEM_FIELDS
 from engine.records.service import SYSTEM, Actor, RecordService
-from engine.records.sheets import write_sheet
+from engine.records.sheets import SheetWriter, write_sheet
 from engine.store.models import Department, User
 
 PAGE_SIZE = 500
@@ -102,38 +102,46 @@ def export_records(
     wanted = sorted({c.path.split(".")[0] for c in out} - set(SYSTEM_FIELDS))
     subforms = list(dict.fromkeys(c.subform for c in out if c.subform))
     joiner = "、" if locale.lower().startswith("zh") else ", "
-    count = 0
-    with service.database.transaction() as conn, \
-            write_sheet(target, format=format, title=form.label.text(locale)) as sheet:
-        sheet.formats = [None] * len(out)
-        sheet.header([c.header for c in out])
-        after: str | None = None
-        while True:
-            page = service.list(form_key, filter=filter, sort=cast(Any, sort), search=search, limit=page_size,
+    with service.database.transaction() as conn:
+        def page_after(after: str | None) -> dict[str, Any]:
+            return service.list(form_key, filter=filter, sort=cast(Any, sort), search=search, limit=page_size,
                                 after=after, fields=wanted, actor=actor, connection=conn)
-            records: list[dict[str, Any]] = page["records"]
-            named = _names_for_page(conn, out, records)
-            for record in records:
-                lines = max([1, *(len(record.get(s) or ()) for s in subforms)])
-                for line in range(lines):
-                    cells = []
-                    for index, column in enumerate(out):
-                        if column.subform is None:
-                            value = record.get(column.path)
-                        else:
-                            rows = record.get(column.subform) or ()
-                            value = rows[line].get(column.field.key) if line < len(rows) else None
-                        cells.append(_cell(sheet.formats, index, column, value, named, locale, joiner))
-                    sheet.write(cells)
-            count += len(records)
-            after = page["next"]
-            if not after:
-                break
+
+        page = page_after(None)  # a bad filter or sort is refused here, before a file is begun
+        with write_sheet(target, format=format, title=form.label.text(locale)) as sheet:
+            sheet.formats = [None] * len(out)
+            sheet.header([c.header for c in out])
+            count = _write_pages(sheet, page, page_after, out, subforms, conn, locale, joiner)
         service.audit(conn, form, None, "export", actor, {
             "count": count, "format": sheet.kind, "view": chosen_view.key if chosen_view is not None else None,
             "filter": plain_json(filter), "search": search, "columns": [c.path for c in out],
         })
     return count
+
+
+def _write_pages(sheet: SheetWriter, page: dict[str, Any], page_after: Callable[[str | None], dict[str, Any]],
+                 out: list[_Column], subforms: list[str], conn: Connection, locale: str, joiner: str) -> int:
+    """Write ``page`` and the pages after it; how many records were written."""
+    count = 0
+    while True:
+        records: list[dict[str, Any]] = page["records"]
+        named = _names_for_page(conn, out, records)
+        for record in records:
+            lines = max([1, *(len(record.get(s) or ()) for s in subforms)])
+            for line in range(lines):
+                cells = []
+                for index, column in enumerate(out):
+                    if column.subform is None:
+                        value = record.get(column.path)
+                    else:
+                        rows = record.get(column.subform) or ()
+                        value = rows[line].get(column.field.key) if line < len(rows) else None
+                    cells.append(_cell(sheet.formats, index, column, value, named, locale, joiner))
+                sheet.write(cells)
+        count += len(records)
+        if not page["next"]:
+            return count
+        page = page_after(page["next"])
 
 
 def _view(form: FormDef, view: str | ListView | None) -> ListView | None:

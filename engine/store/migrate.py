@@ -43,6 +43,17 @@ def upgrade_system_tables(database: Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def upgrade_if_behind(database: Database) -> str | None:
+    """Upgrade the system tables when the code knows newer revisions (not when
+    a newer Qiqiao upgraded them: ``require_current`` says so). The revision
+    they were at when upgraded ("" for none), else None."""
+    current = current_revision(database)
+    if current == head_revision() or (current is not None and current not in known_revisions()):
+        return None
+    upgrade_system_tables(database)
+    return current or ""
+
+
 def current_revision(database: Database) -> str | None:
     """The revision the system tables are at (``None`` before the first upgrade)."""
     with database.engine.connect() as connection:

@@ -18,7 +18,7 @@ from engine.core.errors import ConflictError, NotFoundError, QiqiaoError, Valida
 from engine.core.i18n import Label
 from runtime.api.records import MAX_ID, RECORDS, form_service, record_json
 from runtime.auth import actor_for
-from runtime.errors import HttpError, Unprocessable
+from runtime.errors import HttpError, Unprocessable, status_of
 from runtime.jsonio import json_body, json_response
 
 bp = Blueprint("bulk", __name__)
@@ -30,13 +30,10 @@ class RowsFailed(HttpError):
     record, else 400."""
 
     def __init__(self, row_errors: dict[int, QiqiaoError], total: int) -> None:
-        kinds = {type(e) for e in row_errors.values()}
-        if all(issubclass(k, ConflictError) for k in kinds):
-            self.code, self.status = "conflict", 409
-        elif all(issubclass(k, NotFoundError) for k in kinds):
-            self.code, self.status = "not_found", 404
-        else:
-            self.code, self.status = "rows_invalid", 400
+        statuses = {status_of(e) for e in row_errors.values()}
+        # Every row stale (409) or every row gone (404) is said so; anything else is 400.
+        self.status = statuses.pop() if len(statuses) == 1 and statuses <= {404, 409} else 400
+        self.code = {409: "conflict", 404: "not_found"}.get(self.status, "rows_invalid")
         self.row_errors = row_errors
         count = len(row_errors)
         super().__init__(Label(f"{count} 行未能更新，未写入任何记录（共 {total} 行）",

@@ -3,9 +3,6 @@ process, a real database file."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,19 +11,7 @@ import sqlalchemy as sa
 from engine.org.service import OrgService
 from engine.store.database import Database
 from engine.store.models import ApiToken
-
-ROOT = Path(__file__).resolve().parents[2]
-QIQIAO = [sys.executable, "-m", "runtime.cli"]
-
-
-def run(*args: str, database: Path, stdin: str = "",
-        check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QIQIAO_DATABASE_URL": f"sqlite:///{database}"}
-    result = subprocess.run([*QIQIAO, *args], capture_output=True, text=True, env=env, cwd=ROOT,
-                            input=stdin, timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"qiqiao {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
+from tests.commands import run
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from engine.definitions.model import AppDef, FormDef
 from engine.fields import FIELD_TYPES
 from engine.records import Actor, RecordService
 from engine.records.exporting import export_records
+from engine.records.filters import QueryError
 from engine.records.importing import import_file
 from engine.store.database import Database
 from engine.store.tables import create_form_tables
@@ -199,3 +200,12 @@ def test_an_export_imports_back_to_the_same_values(service: RecordService, datab
         assert report.created == written
     for form in keys:
         assert comparable(copy, form) == comparable(service, form), form
+
+
+def test_a_bad_query_is_refused_before_a_file_is_begun(service: RecordService, tmp_path: Any) -> None:
+    target = tmp_path / "customers.csv"
+    with pytest.raises(QueryError):
+        export_records(service, "customer", target, filter={"field": "nope", "op": "eq", "value": 1})
+    with pytest.raises(QueryError):
+        export_records(service, "customer", target, sort=["-nope"])
+    assert not target.exists()
