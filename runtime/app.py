@@ -71,6 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         database=database, bus=records.bus, clock=clock, field_types=FIELD_TYPES, records=records, org=org,
         identities=Identities(org, clock, ttl=float(app.config["AUTH_CACHE_SECONDS"])),
         login_limiter=SlidingWindow(limit, window),
+        token_limiter=SlidingWindow(*parse_rate(str(app.config["TOKEN_FAIL_RATE"]))),
     )
 
     proxies = int(app.config.get("PROXIES") or 0)

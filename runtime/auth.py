@@ -2,17 +2,21 @@
 
 ``authenticate_request`` runs before every API request: ``Authorization:
 Bearer qq_...`` is checked by the organization (unknown, expired, revoked,
-deactivated: 401); otherwise the signed session cookie names the user, and a
-state-changing request must carry the session's CSRF token. The ``auth``
-blueprint signs browsers in and out: ``POST /auth/login`` (rate limited per
-address and per login), ``POST /auth/logout``, ``GET /auth/csrf``.
+deactivated: 401; refused tokens are rate limited per address); otherwise the
+signed session cookie carries the key of a session kept on the server (ended
+by logout, a new password or deactivation: 401), and a state-changing
+request must carry the session's CSRF token. The ``auth`` blueprint signs
+browsers in and out: ``POST /auth/login`` (rate limited per address and per
+login from an address; a form post must name its origin),
+``POST /auth/logout``, ``GET /auth/csrf``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, jsonify, request, session
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, session
 
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
@@ -33,7 +37,7 @@ _BAD_SCHEME = Label("Authorization 头应为 Bearer 令牌", "The Authorization 
 
 
 def authenticate_request() -> Identity:
-    """The identity of the current request (kept on ``g``), or 401/403."""
+    """The identity of the current request (kept on ``g``), or 401/403/429."""
     found: Identity | None = g.get("identity")
     if found is not None:
         return found
@@ -43,13 +47,17 @@ def authenticate_request() -> Identity:
         scheme, _, credentials = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
             raise Unauthenticated(_BAD_SCHEME)
-        user_id = services.identities.user_for_token(credentials.strip(), client_ip())
+        user_id, expires_at = _token_user(credentials.strip())
         via = "token"
     else:
-        signed_in = session.get("uid")
-        if not isinstance(signed_in, int):
+        key = session.get("sid")
+        if not isinstance(key, str):
             raise Unauthenticated(_NO_CREDENTIALS)
-        user_id = signed_in
+        try:
+            user_id, expires_at = services.identities.user_for_session(key)
+        except AuthenticationError:
+            session.clear()
+            raise
         if request.method not in SAFE_METHODS:
             check_csrf()
         via = "session"
@@ -59,8 +67,25 @@ def authenticate_request() -> Identity:
         if via == "session":
             session.clear()
         raise
-    identity = g.identity = Identity(user_id, principal, via)
+    identity = g.identity = Identity(user_id, principal, via, expires_at)
     return identity
+
+
+def _token_user(plaintext: str) -> tuple[int, dt.datetime | None]:
+    """A bearer token's user; refused tokens count against the address, so
+    nobody can try tokens (or fill the database with lookups) at full speed."""
+    services = current_services()
+    ip = client_ip()
+    key = f"token-ip:{ip or '-'}"
+    wait = services.token_limiter.retry_after(key)
+    if wait is not None:
+        raise RateLimited(Label(f"无效令牌过多，请 {wait} 秒后再试",
+                                f"Too many invalid tokens; try again in {wait} seconds"), wait)
+    try:
+        return services.identities.user_for_token(plaintext, ip)
+    except AuthenticationError:
+        services.token_limiter.hit(key)
+        raise
 
 
 def actor_for(app_key: str, source: str = "api") -> Actor:
@@ -89,25 +114,36 @@ def _credentials() -> tuple[str, str]:
 
 @bp.post("/login")
 def login() -> Response:
-    """Check a login and password and start a session (a signed cookie)."""
-    check_same_origin()
+    """Check a login and password and start a session (a row on the server,
+    its key in a signed cookie)."""
+    # A browser form can be posted from any site (login CSRF): it must say where it comes from.
+    check_same_origin(required=not is_json_request())
     services = current_services()
     login_name, password = _credentials()
     ip = client_ip() or "-"
-    keys = (f"ip:{ip}", f"login:{login_name.lower()}")
-    wait = services.login_limiter.retry_after(*keys)
+    # Per address, and per login *from that address*: a stranger cannot lock
+    # someone out of their account from elsewhere.
+    keys = (f"ip:{ip}", f"login:{login_name.lower()}@{ip}")
+    wait = services.login_limiter.acquire(*keys)
     if wait is not None:
         raise RateLimited(Label(f"登录失败次数过多，请 {wait} 秒后再试",
                                 f"Too many failed sign-ins; try again in {wait} seconds"), wait)
     try:
         user = services.org.authenticate(login_name, password, client_ip(), source="web")
     except AuthenticationError:
-        services.login_limiter.hit(*keys)
+        raise  # the attempt acquire counted stays counted
+    except BaseException:
+        services.login_limiter.release(*keys)  # not a failed sign-in: a fault of ours
         raise
+    services.login_limiter.release(keys[0])
     services.login_limiter.reset(keys[1])
+    previous = session.get("sid")
+    if isinstance(previous, str):
+        _end(previous)
     session.clear()
     session.permanent = True
-    session["uid"] = user.id
+    lifetime = current_app.permanent_session_lifetime
+    session["sid"] = services.org.start_session(user.id, lifetime, client_ip())
     token = csrf_token()
     return jsonify({
         "user": {"id": user.id, "login": user.login, "name": user.name, "is_admin": user.is_admin,
@@ -116,11 +152,20 @@ def login() -> Response:
     })
 
 
+def _end(key: str) -> None:
+    services = current_services()
+    services.org.end_session(key)
+    services.identities.forget_session(key)
+
+
 @bp.post("/logout")
 def logout() -> Response:
-    """End the session (a session request needs its CSRF token, as any other change)."""
-    if "uid" in session:
+    """End the session, on the server too: the cookie, even if kept, no longer
+    signs anyone in (a session request needs its CSRF token, as any other change)."""
+    key = session.get("sid")
+    if isinstance(key, str):
         check_csrf()
+        _end(key)
     session.clear()
     return Response(status=204)
 

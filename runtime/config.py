@@ -56,6 +56,7 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     QIQIAO_SECRET_KEY               SECRET_KEY                   generated (dev only)
     QIQIAO_MAX_CONTENT_LENGTH       MAX_CONTENT_LENGTH           16 MB (bytes)
     QIQIAO_LOGIN_RATE               LOGIN_RATE                   5/minute
+    QIQIAO_TOKEN_FAIL_RATE          TOKEN_FAIL_RATE              20/minute (refused tokens per address)
     QIQIAO_FILES                    FILES                        instance/files
     QIQIAO_SECURE                   SECURE                       off (on: Secure cookies, HSTS)
     QIQIAO_SESSION_HOURS            PERMANENT_SESSION_LIFETIME   12 hours
@@ -72,6 +73,7 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SECRET_KEY": env.get("QIQIAO_SECRET_KEY") or None,
         "MAX_CONTENT_LENGTH": int(env.get("QIQIAO_MAX_CONTENT_LENGTH") or 16 * MB),
         "LOGIN_RATE": env.get("QIQIAO_LOGIN_RATE") or "5/minute",
+        "TOKEN_FAIL_RATE": env.get("QIQIAO_TOKEN_FAIL_RATE") or "20/minute",
         "FILES": env.get("QIQIAO_FILES") or "instance/files",
         "SECURE": secure,
         "SESSION_COOKIE_NAME": "qiqiao_session",

@@ -1,4 +1,4 @@
-"""Who is asking, for every request: bearer tokens and session users to a
+"""Who is asking, for every request: bearer tokens and sign-in sessions to a
 ``Principal`` and the ``AppAccess`` the record service checks.
 
 ``OrgService`` reads the organization tables for each question; an API
@@ -6,7 +6,7 @@ client asking 500 times a second would ask them 500 times a second the same
 thing. So answers are kept for ``ttl`` seconds (by the app's clock): a token
 that is revoked, or a role that is taken away, stops working within that
 time in every process — and at once in the process that did it, which calls
-``forget``. Expiry is checked on the token's own moment, never cached past it.
+``forget`` (a logout, a revoked token). Expiry is checked on the token's own moment, never cached past it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.core.clock import Clock
@@ -25,22 +26,28 @@ from engine.records.access import AppAccess
 
 @dataclass(frozen=True)
 class Identity:
-    """The signed-in user of a request, and how they signed in (``token`` or ``session``)."""
+    """The signed-in user of a request, how they signed in (``token`` or
+    ``session``), and when that credential expires (None: never)."""
 
     user_id: int
     principal: Principal
     via: str
+    expires_at: dt.datetime | None = None
+
+
+Check = Callable[[], tuple[int, dt.datetime | None]]
 
 
 class Identities:
-    """Tokens to users and users to principals and app access, briefly cached."""
+    """Tokens and sessions to users, and users to principals and app access, briefly cached."""
 
     def __init__(self, org: OrgService, clock: Clock, ttl: float = 5.0, max_entries: int = 10_000) -> None:
         self.org = org
         self.clock = clock
         self.ttl = dt.timedelta(seconds=ttl)
         self.max_entries = max_entries
-        self._tokens: dict[str, tuple[int, dt.datetime]] = {}
+        # credential digest -> (user id, the credential's expiry, cached until)
+        self._credentials: dict[str, tuple[int, dt.datetime | None, dt.datetime]] = {}
         self._principals: dict[tuple[int, str | None], tuple[Principal, AppAccess | None, dt.datetime]] = {}
         self._lock = threading.Lock()
 
@@ -51,31 +58,47 @@ class Identities:
         while len(cache) > self.max_entries:
             cache.pop(next(iter(cache)))
 
-    # --- tokens -------------------------------------------------------------------
-    def user_for_token(self, plaintext: str, ip: str | None) -> int:
-        """The user of a bearer token (``AuthenticationError`` when it is not good)."""
-        key = hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
-        cached = self._tokens.get(key)
-        if cached is not None and self._fresh(cached[1]):
-            return cached[0]
-        user_id, expires_at = self.org.check_token(plaintext, ip)
+    # --- tokens and sessions -----------------------------------------------------------
+    def user_for_token(self, plaintext: str, ip: str | None) -> tuple[int, dt.datetime | None]:
+        """The user of a bearer token and its expiry (``AuthenticationError``
+        when it is not good)."""
+        return self._credential("token", plaintext, lambda: self.org.check_token(plaintext, ip))
+
+    def user_for_session(self, key: str) -> tuple[int, dt.datetime | None]:
+        """The user of a sign-in session and its expiry (``AuthenticationError``
+        when it has ended)."""
+        return self._credential("session", key, lambda: self.org.check_session(key))
+
+    def _credential(self, kind: str, secret: str, check: Check) -> tuple[int, dt.datetime | None]:
+        key = _digest(kind, secret)
+        cached = self._credentials.get(key)
+        if cached is not None and self._fresh(cached[2]):
+            return cached[0], cached[1]
+        user_id, expires_at = check()
         if not self.ttl:
-            return user_id
+            return user_id, expires_at
         until = self.clock.now() + self.ttl
         if expires_at is not None:
-            until = min(until, expires_at)  # never kept past the token's own expiry
+            until = min(until, expires_at)  # never kept past the credential's own expiry
         with self._lock:
-            self._tokens[key] = (user_id, until)
-            self._trim(self._tokens)  # type: ignore[arg-type]
-        return user_id
+            self._credentials[key] = (user_id, expires_at, until)
+            self._trim(self._credentials)  # type: ignore[arg-type]
+        return user_id, expires_at
 
     def forget_token(self, plaintext: str | None = None) -> None:
-        """Forget one token (or every token): the next use is verified again."""
+        """Forget one token (or every token and session): the next use is verified again."""
+        self._forget("token", plaintext)
+
+    def forget_session(self, key: str) -> None:
+        """Forget one session: its next use is verified again (after logout)."""
+        self._forget("session", key)
+
+    def _forget(self, kind: str, secret: str | None) -> None:
         with self._lock:
-            if plaintext is None:
-                self._tokens.clear()
+            if secret is None:
+                self._credentials.clear()
             else:
-                self._tokens.pop(hashlib.sha256(plaintext.encode("utf-8")).hexdigest(), None)
+                self._credentials.pop(_digest(kind, secret), None)
 
     # --- principals ------------------------------------------------------------------
     def principal(self, user_id: int, app: str | None = None) -> Principal:
@@ -107,13 +130,17 @@ class Identities:
         return entry
 
     def forget_user(self, user_id: int | None = None) -> None:
-        """Forget what is known of a user (or of everyone), and their tokens."""
+        """Forget what is known of a user (or of everyone), and their tokens and sessions."""
         with self._lock:
             if user_id is None:
                 self._principals.clear()
-                self._tokens.clear()
+                self._credentials.clear()
                 return
             for entry in [k for k in self._principals if k[0] == user_id]:
                 del self._principals[entry]
-            for digest in [k for k, (uid, _) in self._tokens.items() if uid == user_id]:
-                del self._tokens[digest]
+            for digest in [k for k, entry in self._credentials.items() if entry[0] == user_id]:
+                del self._credentials[digest]
+
+
+def _digest(kind: str, secret: str) -> str:
+    return kind + ":" + hashlib.sha256(secret.encode("utf-8")).hexdigest()

@@ -40,12 +40,16 @@ def csrf_token() -> str:
     return token
 
 
-def check_same_origin() -> None:
+def check_same_origin(*, required: bool = False) -> None:
     """Refuse a state-changing request whose ``Origin`` (or, without one,
-    ``Referer``) names another site. Absent both, the CSRF token decides."""
+    ``Referer``) names another site. Absent both, the CSRF token decides —
+    unless ``required``: the sign-in form has no token yet to check."""
     origin = request.headers.get("Origin")
     source = origin if origin is not None else request.headers.get("Referer")
     if not source:
+        if required:
+            raise CsrfFailed(Label("请求没有说明来源（Origin 或 Referer），已拒绝",
+                                   "The request names no origin (Origin or Referer) and was refused"))
         return
     # The host is compared, not the scheme: behind a TLS proxy the app may see http.
     if source == "null" or urlsplit(source).netloc.lower() != request.host.lower():

@@ -113,6 +113,7 @@ class Services:
     org: OrgService
     identities: Identities
     login_limiter: SlidingWindow
+    token_limiter: SlidingWindow
 
 
 def current_services() -> Services:

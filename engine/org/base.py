@@ -31,6 +31,7 @@ from engine.store.models import (
     Role,
     RoleDepartment,
     RoleMember,
+    SignInSession,
     User,
     UserDepartment,
 )
@@ -45,6 +46,7 @@ DELEGATIONS = cast(sa.Table, Delegation.__table__)
 TOKENS = cast(sa.Table, ApiToken.__table__)
 AUDIT = cast(sa.Table, AuditEntry.__table__)
 APP_OWNERS = cast(sa.Table, AppOwner.__table__)
+SESSIONS = cast(sa.Table, SignInSession.__table__)
 
 # Audit entries of the organization: ``app`` is this, ``form`` names what
 # changed (``_auth`` for sign-ins and token use).
@@ -118,6 +120,12 @@ class OrgServiceBase:
             "record_id": record_id, "action": action, "changes": changes,
             "source": source or "org", "request_id": None, "ip": ip,
         })
+
+    def _end_sessions(self, conn: Connection, user_id: int) -> int:
+        """End every live sign-in session of a user (a new password, deactivation)."""
+        return int(conn.execute(SESSIONS.update().where(
+            SESSIONS.c.user_id == user_id, SESSIONS.c.ended_at.is_(None))
+            .values(ended_at=self._now())).rowcount)
 
     # --- who may -----------------------------------------------------------------
     def _user_row(self, conn: Connection, user_id: int) -> sa.RowMapping:

@@ -164,6 +164,16 @@ class DepartmentTree(OrgServiceBase):
         with self._reading() as conn:
             return [Membership.from_row(r) for r in conn.execute(query).mappings()]
 
+    def departments_by_user(self) -> dict[int, list[int]]:
+        """Every user's departments (user id -> department ids, the main one first)."""
+        query = (sa.select(MEMBERSHIPS.c.user_id, MEMBERSHIPS.c.department_id)
+                 .order_by(MEMBERSHIPS.c.user_id, MEMBERSHIPS.c.is_main.desc(), MEMBERSHIPS.c.department_id))
+        found: dict[int, list[int]] = {}
+        with self._reading() as conn:
+            for user_id, department_id in conn.execute(query):
+                found.setdefault(int(user_id), []).append(int(department_id))
+        return found
+
     def main_departments(self) -> dict[int, int]:
         """Every user's main department: user id -> department id."""
         query = sa.select(MEMBERSHIPS.c.user_id, MEMBERSHIPS.c.department_id).where(

@@ -25,12 +25,14 @@ from engine.org.model import RoleInfo
 from engine.org.owners import AppOwnership
 from engine.org.principal import Principal
 from engine.org.roles import RoleAssignments, RoleRef
+from engine.org.sessions import SignInSessions
 from engine.org.tokens import ApiTokens
 from engine.org.users import DEACTIVATED, UserAccounts
 
 
-class OrgService(UserAccounts, DepartmentTree, RoleAssignments, AppOwnership, Delegations, ApiTokens):
-    """Users, departments, roles, delegations and tokens (see the module docstring)."""
+class OrgService(UserAccounts, DepartmentTree, RoleAssignments, AppOwnership, Delegations, ApiTokens,
+                 SignInSessions):
+    """Users, departments, roles, delegations, tokens and sessions (see the module docstring)."""
 
     def principal(self, user_id: int, *, app: str | None = None) -> Principal:
         """Everything the permission checks need about a user, read once.

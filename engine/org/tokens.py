@@ -40,6 +40,10 @@ UNKNOWN = Label("令牌无效", "The token is not valid")
 REVOKED = Label("令牌已被撤销", "The token was revoked")
 EXPIRED = Label("令牌已过期", "The token has expired")
 DEACTIVATED = Label("令牌所属账号已停用", "The token's account is deactivated")
+NAIVE_EXPIRY = Label("有效期须带时区（如 2027-01-01T00:00:00+08:00 或 …Z）",
+                     "The expiry needs a time zone (like 2027-01-01T00:00:00+08:00 or ...Z)")
+OUTLIVES = Message("新令牌不能比创建它的令牌更晚过期（{until}）",
+                   "A token cannot outlive the token that made it (which expires {until})")
 NO_TOKEN = Message("令牌 {id} 不存在", "There is no token {id}")
 
 
@@ -54,10 +58,16 @@ class ApiTokens(OrgServiceBase):
     def issue_token(
         self, user_id: int, name: str, *, expires_in_days: int | None = None,
         expires_at: dt.datetime | None = None, actor_id: int | None = None,
+        not_after: dt.datetime | None = None,
     ) -> tuple[str, TokenInfo]:
         """A new token for a user: ``(plaintext, record)``. The plaintext is
         not kept anywhere; show it to the user now. People issue their own
-        tokens; an admin anyone's."""
+        tokens; an admin anyone's. ``expires_at`` must name its time zone.
+
+        ``not_after`` is the expiry of the credential asking (a token issued
+        with a token): the new token may not outlive it, so a one-day token
+        cannot mint a token for a century. Without an expiry of its own the
+        new token gets ``not_after``."""
         name = name.strip()
         problems: dict[str, list[Label]] = {}
         if not name or len(name) > 100:
@@ -72,10 +82,19 @@ class ApiTokens(OrgServiceBase):
             else:
                 expiry = now + dt.timedelta(days=expires_in_days)
         elif expires_at is not None:
-            expiry = (expires_at if expires_at.tzinfo
-                      else expires_at.replace(tzinfo=self.clock.tz)).astimezone(dt.UTC)
-            if expiry <= now:
-                problems["expires_at"] = [BAD_EXPIRY]
+            if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+                problems["expires_at"] = [NAIVE_EXPIRY]
+            else:
+                expiry = expires_at.astimezone(dt.UTC)
+                if expiry <= now:
+                    problems["expires_at"] = [BAD_EXPIRY]
+        if not_after is not None and not problems:
+            limit = not_after.astimezone(dt.UTC)
+            if expiry is None:
+                expiry = limit
+            elif expiry > limit:
+                key = "expires_at" if expires_at is not None else "expires_in_days"
+                problems[key] = [OUTLIVES.format(until=limit.isoformat(timespec="seconds"))]
         if problems:
             raise ValidationError(INVALID, field_errors=problems)
         plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -193,7 +193,7 @@ class UserAccounts(OrgServiceBase):
             return UserInfo.from_row(self._user_row(conn, user_id))
 
     def deactivate_user(self, user_id: int, *, actor_id: int | None = None) -> UserInfo:
-        """Stop a user signing in (their password and tokens stop working);
+        """Stop a user signing in (their password, tokens and sessions stop working);
         their records and memberships stay. The last admin cannot be deactivated."""
         return self._set_flag(user_id, "active", False, actor_id)
 
@@ -219,6 +219,8 @@ class UserAccounts(OrgServiceBase):
                 if not others:
                     raise ConflictError(LAST_ADMIN, details={"user_id": user_id})
             conn.execute(USERS.update().where(USERS.c.id == user_id).values({flag: value}))
+            if flag == "active" and not value:
+                self._end_sessions(conn, user_id)
             action = "permission_change" if flag == "is_admin" else (
                 "activate" if value else "deactivate")
             self._audit(conn, action, form=USERS_FORM, user_id=actor_id, record_id=user_id,
@@ -228,13 +230,16 @@ class UserAccounts(OrgServiceBase):
     # --- passwords -------------------------------------------------------------
     def set_password(self, user_id: int, password: str, *, actor_id: int | None = None) -> None:
         """Set a user's password (checked first). Users may set their own; an
-        admin anyone's. The audit entry says it changed, never what to."""
+        admin anyone's. Every sign-in session of the user ends. The audit entry
+        says it changed, never what to."""
         encoded = passwords.hash_password(password)
         with self._writing() as conn:
             self._require_self_or_admin(conn, actor_id, user_id)
             self._user_row(conn, user_id)
             conn.execute(USERS.update().where(USERS.c.id == user_id)
                          .values(password_hash=encoded))
+            # Whoever signed in with the old password is signed out everywhere.
+            self._end_sessions(conn, user_id)
             self._audit(conn, "set_password", form=USERS_FORM, user_id=actor_id,
                         record_id=user_id)
 

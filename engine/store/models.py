@@ -227,6 +227,21 @@ class ApiToken(Base):
     last_used_ip: Mapped[str | None] = mapped_column(sa.String(45))
 
 
+class SignInSession(Base):
+    """A browser's signed-in session: the cookie carries a random key, this
+    row its SHA-256, so a session can be ended on the server (logout, a new
+    password, deactivation) before its cookie expires."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
 class AuditEntry(Base):
     """Who changed what record, when, from where, and the field diff."""
 

@@ -1,12 +1,15 @@
 """The organization over HTTP: who I am, users, departments and my API tokens.
 
 - ``GET /me``: the signed-in user, their departments and roles;
-- ``GET /users`` (``?active=true|false``), ``GET /users/{id}``; ``POST /users``
-  creates an account (admins only — the organization checks);
+- ``GET /users`` (``?active=true|false``), ``GET /users/{id}``: a colleague's
+  id, login, name, active flag and departments; admins (and each user about
+  themselves) see everything; ``POST /users`` creates an account (admins only
+  — the organization checks);
 - ``GET /departments``: the tree, depth first;
 - ``GET /tokens``: my tokens (never the token itself); ``POST /tokens``
   ``{"name", "expires_in_days"?, "expires_at"?}`` issues one and shows its
-  plaintext once (201); ``DELETE /tokens/{id}`` revokes it (204).
+  plaintext once (201; a token made with a token expires no later than it);
+  ``DELETE /tokens/{id}`` revokes it (204).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from engine.org.model import DepartmentInfo, TokenInfo, UserInfo
 from runtime.api.records import MAX_ID
 from runtime.auth import authenticate_request
 from runtime.errors import Unprocessable
+from runtime.identity import Identity
 from runtime.jsonio import json_body, json_response
 from runtime.services import current_services
 
@@ -32,6 +36,19 @@ def user_json(user: UserInfo) -> dict[str, Any]:
     return {"id": user.id, "login": user.login, "name": user.name, "email": user.email,
             "mobile": user.mobile, "active": user.active, "locale": user.locale,
             "is_admin": user.is_admin}
+
+
+def colleague_json(user: UserInfo, department_ids: list[int]) -> dict[str, Any]:
+    """A user as a colleague sees them: who they are and where they work.
+    Contact details, the admin flag and the locale are theirs and the admins'."""
+    return {"id": user.id, "login": user.login, "name": user.name, "active": user.active,
+            "department_ids": department_ids}
+
+
+def _user_for(identity: Identity, user: UserInfo, department_ids: list[int]) -> dict[str, Any]:
+    if identity.principal.is_admin or identity.user_id == user.id:
+        return {**user_json(user), "department_ids": department_ids}
+    return colleague_json(user, department_ids)
 
 
 def department_json(department: DepartmentInfo) -> dict[str, Any]:
@@ -77,19 +94,23 @@ def me() -> Response:
 
 @bp.get("/users")
 def list_users() -> Response:
-    authenticate_request()
+    identity = authenticate_request()
     raw = request.args.get("active")
     active = None if raw is None else raw.lower() in ("1", "true", "yes")
-    users = current_services().org.list_users(active=active)
-    return json_response({"users": [user_json(u) for u in users]})
+    org = current_services().org
+    departments = org.departments_by_user()
+    users = org.list_users(active=active)
+    return json_response({"users": [_user_for(identity, u, departments.get(u.id, [])) for u in users]})
 
 
 @bp.get("/users/<int:user_id>")
 def get_user(user_id: int) -> Response:
-    authenticate_request()
+    identity = authenticate_request()
     if user_id > MAX_ID:
         raise NotFoundError(Label(f"用户 {user_id} 不存在", f"There is no user {user_id}"))
-    return json_response(user_json(current_services().org.get_user(user_id)))
+    org = current_services().org
+    user = org.get_user(user_id)
+    return json_response(_user_for(identity, user, [m.department_id for m in org.memberships(user_id)]))
 
 
 @bp.post("/users")
@@ -141,9 +162,11 @@ def issue_token() -> Response:
             message = Label("expires_at 应为 ISO 8601 时间", "expires_at must be an ISO 8601 moment")
             raise ValidationError(message, field_errors={"expires_at": [message]}) from None
     services = current_services()
+    # A token made with a token may not outlive it (a session may: its user gave a password).
     plaintext, token = services.org.issue_token(
         identity.user_id, _text(body, "name", required=True) or "", expires_in_days=days,
-        expires_at=expires_at, actor_id=identity.user_id)
+        expires_at=expires_at, actor_id=identity.user_id,
+        not_after=identity.expires_at if identity.via == "token" else None)
     return json_response({**token_json(token, services.clock.now()), "token": plaintext}, 201)
 
 

@@ -192,7 +192,8 @@ def test_wrong_password_and_missing_fields(client: FlaskClient) -> None:
     assert wrong.status_code == 401 and code(wrong) == "unauthenticated"
     missing = client.post("/auth/login", json={"login": "admin"})
     assert missing.status_code == 400 and "password" in missing.get_json()["error"]["details"]
-    form = client.post("/auth/login", data={"login": "alice", "password": USER_PASSWORD})
+    form = client.post("/auth/login", data={"login": "alice", "password": USER_PASSWORD},
+                       headers={"Origin": "http://localhost"})
     assert form.status_code == 200
 
 
