@@ -26,6 +26,7 @@ from engine.fields import FIELD_TYPES
 from engine.org.service import OrgService
 from engine.records import EventBus
 from engine.store.database import Database
+from engine.store.files import LocalFolderStorage
 from engine.store.migrate import require_current
 from runtime.api import build_api
 from runtime.auth import register_auth
@@ -72,6 +73,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         identities=Identities(org, clock, ttl=float(app.config["AUTH_CACHE_SECONDS"])),
         login_limiter=SlidingWindow(limit, window),
         token_limiter=SlidingWindow(*parse_rate(str(app.config["TOKEN_FAIL_RATE"]))),
+        files=LocalFolderStorage(app.config["FILES"], database, clock=clock,
+                                 max_size=int(app.config["MAX_CONTENT_LENGTH"])),
     )
 
     proxies = int(app.config.get("PROXIES") or 0)

@@ -246,6 +246,10 @@ from runtime.org_commands import app_owner, token, user  # noqa: E402  (after ma
 
 main.add_command(user)
 main.add_command(token)
+
+from runtime.audit_commands import audit  # noqa: E402
+
+main.add_command(audit)
 app.add_command(app_owner)
 
 from runtime.demo import demo_command  # noqa: E402  (the web app's commands: serve, demo)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from flask import Response, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import Headers
 
+from engine.core.errors import ValidationError
 from engine.core.i18n import Label
 from engine.fields.base import plain_json
 from runtime.errors import InvalidJSON, Unprocessable, UnsupportedMediaType
@@ -65,7 +67,13 @@ def dump_bytes(data: Any) -> bytes:
     try:
         return orjson.dumps(data, default=json_default, option=_ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(data, default=json_default, ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(data, default=json_default, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate has no UTF-8: escaped, it is still valid JSON (and an
+        # error message echoing a client's bad input must not itself fail).
+        return json.dumps(data, default=json_default, separators=(",", ":")).encode()
 
 
 class QiqiaoJSONProvider(DefaultJSONProvider):
@@ -118,17 +126,52 @@ def _refuse_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
 
 
-def parse_json(raw: bytes | str) -> Any:
+def parse_json(raw: bytes | str, where: str = "") -> Any:
     """JSON text as data (decimals exact); InvalidJSON when it is not JSON.
-    Bytes may be UTF-8 (with or without a BOM), UTF-16 or UTF-32, as ``json.loads`` takes them."""
+    Bytes may be UTF-8 (with or without a BOM), UTF-16 or UTF-32, as ``json.loads`` takes them.
+    A string holding a lone surrogate (``"x\\ud800"``: no character, and no
+    UTF-8 for the database) is a ``ValidationError`` at its path (under
+    ``where``: the parameter the JSON came in, if any)."""
     try:
         text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
-        return _DECODER.decode(text)
+        data = _DECODER.decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidJSON(
             Label("请求内容不是有效的 JSON", "The request body is not valid JSON"),
             details={"reason": str(exc)[:200]},
         ) from None
+    if _MAYBE_SURROGATE.search(text):  # rare: the walk costs nothing on ordinary input
+        path = _surrogate_path(data, where)
+        if path is not None:
+            raise ValidationError(LONE_SURROGATE, field_errors={path or "$": [LONE_SURROGATE]})
+    return data
+
+
+LONE_SURROGATE = Label("文本含有无效的 Unicode 字符（单独的代理项，如 \\ud800）",
+                       "The text holds an invalid Unicode character (a lone surrogate such as \\ud800)")
+# A surrogate escape or character in the text; a pair of them is one valid character.
+_MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+_LONE = re.compile(r"[\ud800-\udfff]")
+
+
+def _surrogate_path(data: Any, path: str) -> str | None:
+    """The path (``items[0].name``) of the first string or key with a lone surrogate, if any."""
+    if isinstance(data, str):
+        return path if _LONE.search(data) else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if _LONE.search(key):
+                return inner.encode("utf-8", "backslashreplace").decode()
+            found = _surrogate_path(value, inner)
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found = _surrogate_path(value, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def is_json_request() -> bool:

@@ -1,5 +1,5 @@
-"""What one web app shares across requests: the database, the event bus, and
-a ``RecordService`` per installed app.
+"""What one web app shares across requests: the database, the event bus, the
+file storage, and a ``RecordService`` per installed app.
 
 A ``RecordService`` compiles its forms once and keeps statements and first
 pages warm, so it lives as long as its app's definitions do: the cache
@@ -30,6 +30,7 @@ from engine.org.service import OrgService
 from engine.packages import installed_app
 from engine.records import EventBus, RecordService
 from engine.store.database import Database
+from engine.store.files import LocalFolderStorage
 from engine.store.models import Definition
 from runtime.identity import Identities
 from runtime.ratelimit import SlidingWindow
@@ -114,6 +115,7 @@ class Services:
     identities: Identities
     login_limiter: SlidingWindow
     token_limiter: SlidingWindow
+    files: LocalFolderStorage
 
 
 def current_services() -> Services:

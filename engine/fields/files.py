@@ -3,7 +3,9 @@
 Values are file **metadata**, never the bytes: ``{"id", "name", "size",
 "content_type", "sha256"}`` as the file storage (engine.store) returned it on
 upload. The JSON column keeps that list; limits (count, size, extensions)
-are checked here, the bytes by the storage.
+are checked here, the bytes by the storage. A write may name only files the
+storage holds, and keeps the storage's metadata, not the client's
+(``engine.records.file_refs``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ TOO_MANY_FILES = Message("最多 {max} 个文件", "At most {max} files")
 TOO_BIG = Message("文件 {name} 超过 {limit}", "File {name} is larger than {limit}")
 BAD_EXTENSION = Message("不允许的文件类型：{name}（允许：{accept}）", "File type not allowed: {name} (allowed: {accept})")
 NOT_IMAGE = Message("{name} 不是图片", "{name} is not an image")
+NOT_STORED = Message("文件 {name} 不在文件存储中（请先上传：POST /api/v1/files）",
+                     "File {name} is not in the file storage (upload it first: POST /api/v1/files)")
 BAD_HASH = Message("文件 {name} 的校验值无效", "File {name} has an invalid checksum")
 
 FILE_JSON_SCHEMA: dict[str, Any] = {
@@ -79,6 +83,12 @@ def file_metadata(raw: Any) -> dict[str, Any]:
     }
 
 
+def stored_metadata(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A file's metadata as the storage recorded it (a row of ``files``)."""
+    return {"id": str(row["id"]), "name": str(row["name"]), "size": int(row["size"]),
+            "content_type": str(row["content_type"]), "sha256": row["sha256"]}
+
+
 class AttachmentType(FieldType):
     """Files of any kind (``accept`` limits the extensions)."""
 
@@ -122,6 +132,13 @@ class AttachmentType(FieldType):
         if not isinstance(items, list | tuple):
             raise FieldValueError(NOT_FILE.format(value=shorten(raw)))
         return [file_metadata(item) for item in items] or None
+
+    def files_in(self, value: Any) -> list[dict[str, Any]]:
+        """The files of a coerced value (the records layer checks each is stored)."""
+        return list(value or ())
+
+    def not_stored(self, item: Mapping[str, Any]) -> Label:
+        return NOT_STORED.format(name=shorten(item.get("name") or item.get("id")))
 
     def file_problems(self, field: FieldDef, item: Mapping[str, Any]) -> list[Label]:
         problems = []
@@ -229,6 +246,9 @@ class SignatureType(ImageType):
         if len(files) > 1:
             raise FieldValueError(TOO_MANY_FILES.format(max=1))
         return files[0]
+
+    def files_in(self, value: Any) -> list[dict[str, Any]]:
+        return [value] if value else []
 
     def validate(self, field: FieldDef, value: Any) -> list[Label]:
         return self.file_problems(field, value)

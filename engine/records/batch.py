@@ -25,6 +25,7 @@ from engine.expr import EvaluationContext
 from engine.records.columnar import columnar_ready, prepare_columns
 from engine.records.compiled import CompiledForm
 from engine.records.events import RECORD_CREATED, RecordEvent
+from engine.records.file_refs import check_files
 from engine.records.links import apply_linked_defaults
 from engine.records.prepare import FieldErrors, apply_defaults, blank, coerce, validate_values
 from engine.records.serials import draw_serials
@@ -93,6 +94,8 @@ def create_many(
         for index, raw in enumerate(rows):
             for key, problems in policy.check_writable(raw, grants).items():
                 row_errors.setdefault(index, {}).setdefault(key, []).extend(problems)
+    for index, file_errors in check_files(conn, compiled, [(d[0], d[2]) for d in datas]).items():
+        row_errors.setdefault(index, {}).update(file_errors)
     _check_relations(service, conn, compiled, prepared, datas, row_errors)
     _check_unique(conn, compiled, tables, prepared, row_errors)
     if row_errors:

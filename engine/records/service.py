@@ -41,6 +41,7 @@ from engine.records.events import (
     EventBus,
     RecordEvent,
 )
+from engine.records.file_refs import check_record_files
 from engine.records.links import apply_linked_defaults
 from engine.records.prepare import (
     FieldErrors,
@@ -453,6 +454,7 @@ class RecordService:
         record_id: int | None,
     ) -> None:
         validate_values(compiled, state, errors, given=given, creating=record_id is None)
+        check_record_files(conn, compiled, state.values, errors, given)
         self.reader.check_relations(conn, compiled, state.values, errors, given)
         check_unique(conn, compiled, tables, state.values, errors, given, record_id)
 

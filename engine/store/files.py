@@ -45,6 +45,7 @@ class FileInfo:
     size: int
     content_type: str
     sha256: str
+    created_by: int | None = None
 
 
 class FileStorage(Protocol):
@@ -158,7 +159,7 @@ class LocalFolderStorage:
             if content_type and _CONTENT_TYPE.match(content_type)
             else DEFAULT_CONTENT_TYPE
         )
-        info = FileInfo(str(uuid.uuid4()), safe_name(name), size, kind.lower(), sha256)
+        info = FileInfo(str(uuid.uuid4()), safe_name(name), size, kind.lower(), sha256, created_by)
         with self.database.transaction() as connection:
             connection.execute(
                 sa.insert(StoredFile).values(
@@ -188,7 +189,7 @@ class LocalFolderStorage:
     def info(self, file_id: str) -> FileInfo:
         with self.database.engine.connect() as connection:
             row = self._row(connection, file_id)
-        return FileInfo(row.id, row.name, row.size, row.content_type, row.sha256)
+        return FileInfo(row.id, row.name, row.size, row.content_type, row.sha256, row.created_by)
 
     def open(self, file_id: str) -> BinaryIO:
         """The content, for reading (the caller closes it)."""

@@ -94,7 +94,7 @@ def filter_parameter() -> dict[str, Any] | None:
     if raw is None or not raw.strip():
         return None
     try:
-        spec = parse_json(raw)
+        spec = parse_json(raw, "filter")
     except InvalidJSON:
         raise _bad("filter", "不是有效的 JSON", "is not valid JSON") from None
     if not isinstance(spec, dict):
