@@ -67,10 +67,19 @@ COMMON_SCHEMAS: dict[str, Any] = {
         "actions": {"type": "array", "items": {"type": "string"}},
         "fields": {"type": "array", "items": {"type": "object", "required": ["key", "type", "label"]}},
         "layout": {"type": "array"}, "list_views": {"type": "array"}}},
-    "User": {"type": "object", "required": ["id", "login", "name", "active"], "properties": {
+    "User": {"type": "object", "required": ["id", "login", "name", "active"],
+             "description": "Colleagues see id, login, name, active and department_ids; admins and the user "
+                            "themselves see the rest", "properties": {
         "id": ID_SCHEMA, "login": {"type": "string"}, "name": {"type": "string"},
         "email": {"type": ["string", "null"]}, "mobile": {"type": ["string", "null"]},
-        "active": {"type": "boolean"}, "locale": {"type": "string"}, "is_admin": {"type": "boolean"}}},
+        "active": {"type": "boolean"}, "locale": {"type": "string"}, "is_admin": {"type": "boolean"},
+        "department_ids": {"type": "array", "items": {"type": "integer"}}}},
+    "File": {"type": "object", "required": ["id", "name", "size", "content_type", "sha256"], "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}, "size": {"type": "integer"},
+        "content_type": {"type": "string"}, "sha256": {"type": "string"}}},
+    "AuditPage": {"type": "object", "required": ["entries", "next"], "properties": {
+        "entries": {"type": "array", "items": {"type": "object", "required": ["id", "at", "action"]}},
+        "next": {"type": ["integer", "null"], "description": "Pass as before= for the next page"}}},
     "NewUser": {"type": "object", "required": ["login", "name"], "additionalProperties": False, "properties": {
         "login": {"type": "string"}, "name": {"type": "string"}, "email": {"type": ["string", "null"]},
         "mobile": {"type": ["string", "null"]}, "password": {"type": ["string", "null"]},
@@ -138,6 +147,20 @@ def _common_paths() -> dict[str, Any]:
             "delete": {"operationId": "revoke_token", "summary": "Revoke one of my tokens", "tags": ["organization"],
                        "responses": {"204": {"description": "Revoked"}, **errors(401, 403, 404)}},
         },
+        "/api/v1/files": {"post": {
+            "operationId": "upload_file", "summary": "Upload a file (multipart, field file)", "tags": ["files"],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {"file": {"type": "string",
+                                                                               "format": "binary"}}}}}},
+            "responses": {"201": _json(ref("File"), "The stored file: put it in a file field's value"),
+                          **errors(400, 401, 403, 413)}}},
+        "/api/v1/files/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"operationId": "download_own_file", "summary": "A file I uploaded", "tags": ["files"],
+                    "responses": {"200": {"description": "The file"}, **errors(401, 404)}}},
+        "/api/v1/audit": {"get": get("audit_log", "The audit log (admins)", ref("AuditPage"), 400, 403, parameters=[
+            {"name": name, "in": "query", "schema": {"type": "string"}} for name in (
+                "app", "form", "record_id", "user_id", "action", "since", "until", "limit", "before")])},
     }
 
 
@@ -170,7 +193,7 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
-        "tags": [{"name": "apps"}, {"name": "organization"}, *tags],
+        "tags": [{"name": "apps"}, {"name": "organization"}, {"name": "files"}, *tags],
         "paths": paths,
         "components": {
             "schemas": schemas,

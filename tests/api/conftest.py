@@ -108,8 +108,8 @@ def people(template_database: tuple[Path, People]) -> People:
 
 
 @pytest.fixture
-def app(sqlite_copy: Database) -> Flask:
-    return create_app(app_config(sqlite_copy))
+def app(sqlite_copy: Database, tmp_path: Path) -> Flask:
+    return create_app(app_config(sqlite_copy, FILES=str(tmp_path / "files")))
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def alice(people: People) -> dict[str, str]:
 
 
 @pytest.fixture
-def world(database: Database) -> World:
+def world(database: Database, tmp_path: Path) -> World:
     """The CRM and its people on a database of each kind."""
     people = populate(database, passwords=False)
-    return World(create_app(app_config(database)), database, people)
+    return World(create_app(app_config(database, FILES=str(tmp_path / "files"))), database, people)

@@ -111,3 +111,17 @@ def test_files_are_downloaded_only_by_who_may_see_them(auth_world: World) -> Non
     download = client.get(f"/api/v1/files/{mine['id']}", headers=alice)
     assert download.status_code == 200 and download.headers["Content-Disposition"].startswith("attachment")
     assert "mine.pdf" in download.headers["Content-Disposition"]
+
+
+def test_a_file_in_a_hidden_field_is_not_downloaded(auth_world: World) -> None:
+    client, admin = auth_world.client, auth_world.auth()
+    alice = auth_world.auth(auth_world.people.user_token)
+    meta = upload(client, admin, PNG, "prototype.png").get_json()
+    product = client.post(PRODUCTS, json={"name": "Prototype", "sales_price": "1", "images": [meta]},
+                          headers=admin).get_json()
+    org = OrgService(auth_world.database)
+    org.create_role("viewer", "Viewer", app="crm", grants={
+        "product": {"actions": ["read"], "read": "all", "fields": {"images": "hidden"}}})
+    org.assign_role("crm:viewer", auth_world.people.user_id)
+    assert client.get(f"{PRODUCTS}/{product['id']}", headers=alice).status_code == 200
+    assert client.get(f"{PRODUCTS}/{product['id']}/files/{meta['id']}", headers=alice).status_code == 404
