@@ -49,7 +49,7 @@ def test_upgrading_from_0001_keeps_people_departments_and_references(
 def test_the_new_tables_exist(database: Database) -> None:
     names = database.table_names()
     assert {"user_departments", "roles", "role_members", "role_departments", "delegations",
-            "api_tokens"} <= names
+            "api_tokens", "app_owners", "sessions"} <= names
     with database.reading() as conn:
         indexes = {i["name"] for i in sa.inspect(conn).get_indexes("roles")}
     assert "uq_roles_key_all_apps" in indexes

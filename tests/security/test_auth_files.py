@@ -26,6 +26,14 @@ def upload(client: FlaskClient, headers: dict[str, str], content: bytes, name: s
                        headers=headers, content_type="multipart/form-data")
 
 
+def product_with_image(world: World, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A product (made by the admin) holding one uploaded picture: (product, file)."""
+    meta = upload(world.client, world.auth(), PNG, f"{name.lower()}.png").get_json()
+    product = world.client.post(PRODUCTS, json={"name": name, "sales_price": "1", "images": [meta]},
+                                headers=world.auth()).get_json()
+    return product, meta
+
+
 def _products(world: World) -> int:
     with world.database.reading() as conn:
         return int(conn.exec_driver_sql("SELECT count(*) FROM crm_product").scalar_one())
@@ -92,9 +100,7 @@ def test_uploads_are_checked_by_type_and_size(auth_world: World) -> None:
 def test_files_are_downloaded_only_by_who_may_see_them(auth_world: World) -> None:
     client, admin = auth_world.client, auth_world.auth()
     alice = auth_world.auth(auth_world.people.user_token)
-    meta = upload(client, admin, PNG, "secret.png").get_json()
-    product = client.post(PRODUCTS, json={"name": "Secret", "sales_price": "1", "images": [meta]},
-                          headers=admin).get_json()
+    product, meta = product_with_image(auth_world, "Secret")
     # Alice holds no role that reads products: neither way leads to the file.
     assert client.get(f"/api/v1/files/{meta['id']}", headers=alice).status_code == 404
     assert client.get(f"{PRODUCTS}/{product['id']}/files/{meta['id']}", headers=alice).status_code in (403, 404)
@@ -114,11 +120,8 @@ def test_files_are_downloaded_only_by_who_may_see_them(auth_world: World) -> Non
 
 
 def test_a_file_in_a_hidden_field_is_not_downloaded(auth_world: World) -> None:
-    client, admin = auth_world.client, auth_world.auth()
-    alice = auth_world.auth(auth_world.people.user_token)
-    meta = upload(client, admin, PNG, "prototype.png").get_json()
-    product = client.post(PRODUCTS, json={"name": "Prototype", "sales_price": "1", "images": [meta]},
-                          headers=admin).get_json()
+    client, alice = auth_world.client, auth_world.auth(auth_world.people.user_token)
+    product, meta = product_with_image(auth_world, "Prototype")
     org = OrgService(auth_world.database)
     org.create_role("viewer", "Viewer", app="crm", grants={
         "product": {"actions": ["read"], "read": "all", "fields": {"images": "hidden"}}})
