@@ -21,10 +21,10 @@ from engine.core.i18n import Label
 from engine.org.base import SESSIONS, USERS, OrgServiceBase
 from engine.org.errors import AuthenticationError
 from engine.org.model import utc
+from engine.org.users import DEACTIVATED
 
 MAX_KEY_LENGTH = 200
 ENDED = Label("会话已结束，请重新登录", "The session has ended; sign in again")
-DEACTIVATED = Label("此账号已停用", "This account is deactivated")
 
 
 def session_digest(key: str) -> str:
