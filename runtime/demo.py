@@ -9,7 +9,10 @@ admin, prints the sign-in and an example API call, and serves the app on
 127.0.0.1:5000 (``--no-serve`` stops before that; the tests use it).
 
 Running it again keeps the data (it is generated only into an empty CRM)
-and prints a new password and token.
+and prints a new password and token; the demo token printed before is
+revoked, so there is never more than one live demo token. The data follows
+the CRM's model (``MODEL_SHAPES``): fake values alone know their field, not
+that a pool customer has no owner.
 """
 
 from __future__ import annotations
