@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
-from tests.api.test_serve import ROOT, free_port, wait_for_port
+from tests.api.test_serve import ROOT, free_port, lines_until_serving, wait_for_port
 
 
 def test_make_demo_takes_another_port_and_folder(tmp_path: Path) -> None:
@@ -21,17 +20,8 @@ def test_make_demo_takes_another_port_and_folder(tmp_path: Path) -> None:
     env.pop("PORT", None)
     process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, start_new_session=True)
-    lines: list[str] = []
     try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if line.startswith("Serving Qiqiao"):
-                break
+        lines = lines_until_serving(process, 180)
         output = "\n".join(lines)
         assert lines and lines[-1].startswith("Serving Qiqiao"), output
         assert f"http://127.0.0.1:{port}/auth/login" in output
