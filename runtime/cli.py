@@ -67,10 +67,12 @@ def open_database(url: str | None, *, create: bool = False) -> Any:
     if not create and file and file != ":memory:" and not Path(file).exists():
         raise not_set_up(shown)
     database = Database(parsed)
-    if create:
-        return database
     try:
-        require_current(database)
+        if create:
+            with database.engine.connect():
+                pass  # reachable: init creates the rest
+        else:
+            require_current(database)
     except SchemaOutdated as error:
         # A database without system tables is one ``init`` never ran on: one
         # sentence, without the revision details.

@@ -276,9 +276,12 @@ def _create_leniently(service: Any, form_key: str, make_row: Callable[[], dict[s
 def demo_command(instance: Path, database: str | None, serve: bool, host: str, port: int, seed: int,
                  scale: float) -> None:
     """Set up a CRM with demo data and an admin, print how to sign in, and serve it."""
+    from runtime.cli import open_database, reported
     from runtime.serve import serve as serve_app
 
     url = database or f"sqlite:///{(instance / 'qiqiao.sqlite3').resolve()}"
+    with reported("en"):  # an unreachable database is one sentence
+        open_database(url, create=True).dispose()
     click.echo("Setting up the demo (database, CRM, users, demo data) ...")
     setup = set_up_demo(url, seed=seed, base_url=f"http://{host}:{port}", scale=scale)
     for form_key, count in setup.created.items():

@@ -106,10 +106,12 @@ def test_a_database_never_set_up_gets_one_sentence(database: Path, command: tupl
     assert "Traceback" not in again.stderr
 
 
-def test_an_unreachable_database_is_one_sentence(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [("user", "list", "--locale", "en"), ("init", "--locale", "en"),
+                                     ("demo", "--no-serve")], ids=lambda c: c[0])
+def test_an_unreachable_database_is_one_sentence(tmp_path: Path, command: tuple[str, ...]) -> None:
     env_database = tmp_path / "unused.sqlite3"
-    result = run("user", "list", "--database", "postgresql://nobody@127.0.0.1:1/none",
-                 "--locale", "en", database=env_database, check=False)
+    result = run(*command, "--database", "postgresql://nobody@127.0.0.1:1/none",
+                 database=env_database, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("Cannot open the database postgresql://nobody@127.0.0.1:1/none: ")
     assert len(result.stderr.strip().splitlines()) == 1
