@@ -1,7 +1,11 @@
 """Carrying values over a type change, row by row, through the field types.
 
 Used twice: when a schema change is planned (to count, before anything runs,
-the rows that cannot be converted) and when it is applied (to convert them).
+the rows that cannot be converted and those the conversion would change, such
+as a number rounded to fewer decimals) and when it is applied (to convert
+them: emptied and changed values need the caller's acceptance, and their
+originals go into the change's backup). The row-level work is in
+``conversion_rows``.
 The database never converts a value itself: the new field type does, from
 the value the old type reads, so text ``"12.5"`` becomes ``Decimal("12.5")``
 exactly as an import would make it. ``ConvertField`` is the schema-change
