@@ -28,10 +28,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/records.py
 	$(BIN)/python bench/api.py
 
-# A CRM with demo data and an admin, served on 127.0.0.1:5000 (the login and
-# an example API call are printed). Data goes to instance/; run again to keep it.
+# A CRM with demo data and an admin, served on $(HOST):$(PORT) (the login and
+# an example API call are printed). Data goes to $(INSTANCE)/; run again to keep it.
+# Another port or folder: make demo PORT=5101 INSTANCE=/tmp/demo.
+# Runs the checked-out code (python -m), not whatever the qiqiao script points at.
+HOST ?= 127.0.0.1
+PORT ?= 5000
+INSTANCE ?= instance
+DEMO_ARGS ?=
 demo: $(STAMP)
-	$(BIN)/qiqiao demo --instance instance
+	$(BIN)/python -m runtime.cli demo --instance '$(INSTANCE)' --host '$(HOST)' --port '$(PORT)' $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from engine.core.errors import QiqiaoError
+from engine.core.i18n import Label
 from runtime.config import database_url
 
 LOCALE_OPTION = click.option(
@@ -41,10 +42,57 @@ def reported(locale: str) -> Iterator[None]:
         sys.exit(1)
 
 
-def open_database(url: str | None) -> Any:
-    from engine.store.database import Database
+def open_database(url: str | None, *, create: bool = False) -> Any:
+    """The database of ``--database`` (or the environment's).
 
-    return Database(database_url(url))
+    Only ``init`` (and ``demo``) pass ``create``: every other command needs a
+    database ``qiqiao init`` set up, and says so in one sentence otherwise —
+    without leaving an empty SQLite file behind, so a mistyped path stays
+    visible as one.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.store.database import Database
+    from engine.store.migrate import SchemaOutdated, require_current
+
+    resolved = database_url(url)
+    try:
+        parsed = make_url(resolved)
+    except Exception:  # sqlalchemy raises ArgumentError or ValueError for a bad URL
+        raise CommandError(Label(f"数据库地址无效：{resolved}",
+                                 f"Not a database URL: {resolved}")) from None
+    shown = parsed.render_as_string(hide_password=True)
+    file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if not create and file and file != ":memory:" and not Path(file).exists():
+        raise not_set_up(shown)
+    database = Database(parsed)
+    try:
+        if create:
+            with database.engine.connect():
+                pass  # reachable: init creates the rest
+        else:
+            require_current(database)
+    except SchemaOutdated as error:
+        # A database without system tables is one ``init`` never ran on: one
+        # sentence, without the revision details.
+        raise not_set_up(shown) if error.details.get("revision") is None else error from None
+    except SQLAlchemyError as error:
+        reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0]
+        raise CommandError(Label(f"无法打开数据库 {shown}：{reason}",
+                                 f"Cannot open the database {shown}: {reason}")) from None
+    return database
+
+
+def not_set_up(shown: str) -> QiqiaoError:
+    return CommandError(Label(f"数据库 {shown} 还没有建立：请先运行 qiqiao init",
+                              f"The database {shown} has not been set up: run qiqiao init first"))
+
+
+class CommandError(QiqiaoError):
+    """A command cannot start: its database is missing, not set up or unreachable."""
+
+    code = "command_error"
 
 
 @click.group()
@@ -61,7 +109,7 @@ def init(database: str | None, locale: str) -> None:
     from engine.store.migrate import upgrade_system_tables
 
     with reported(locale):
-        db = open_database(database)
+        db = open_database(database, create=True)
         upgrade_system_tables(db)
         click.echo(f"Database ready: {db.url.render_as_string(hide_password=True)}")
 
@@ -111,7 +159,6 @@ def template_install(name: str, owner: str | None, database: str | None, locale:
     """Install a template by name (``crm``) or from a package folder or zip."""
     from engine.fields import FIELD_TYPES
     from engine.packages import install_package
-    from engine.store.migrate import upgrade_system_tables
     from templates_lib import TEMPLATES
 
     with reported(locale):
@@ -121,7 +168,6 @@ def template_install(name: str, owner: str | None, database: str | None, locale:
             known = ", ".join(TEMPLATES.keys())
             raise click.UsageError(f"No template or package named {name!r} (templates: {known})")
         db = open_database(database)
-        upgrade_system_tables(db)
         owner_id = _owner_id(db, owner) if owner else None
         app_def = install_package(db, path, FIELD_TYPES, package=name, user_id=owner_id)
         owned = f", owned by {owner}" if owner else ""

@@ -9,7 +9,10 @@ admin, prints the sign-in and an example API call, and serves the app on
 127.0.0.1:5000 (``--no-serve`` stops before that; the tests use it).
 
 Running it again keeps the data (it is generated only into an empty CRM)
-and prints a new password and token.
+and prints a new password and token; the demo token printed before is
+revoked, so there is never more than one live demo token. The data follows
+the CRM's model (``MODEL_SHAPES``): fake values alone know their field, not
+that a pool customer has no owner.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ PLAN: tuple[tuple[str, int, bool], ...] = (
 MONTHS = 24
 SKIPPED_TYPES = frozenset({"attachment", "image", "signature", "subform", "department"})
 TEAM = (("zhang.wei", "张伟"), ("li.na", "李娜"), ("wang.fang", "王芳"), ("chen.jie", "陈杰"))
+DEMO_TOKEN = "demo"  # the name of the admin's token, followed by when it was issued
 EXAMPLE_PATH = "/api/v1/apps/crm/forms/customer/records?limit=5&sort=-created_at"
 
 
@@ -81,11 +85,22 @@ def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url
             org.set_password(admin.id, password)
         team = _team(org, admin.id)
         created = _generate(database, clock, [admin.id, *team], random.Random(seed), scale)
-        token, _ = org.issue_token(admin.id, f"demo {clock.now():%Y-%m-%d %H:%M}", expires_in_days=30)
+        token = _replace_demo_token(org, admin.id, clock.now())
         return DemoSetup(database.url.render_as_string(hide_password=True), "admin", password, token,
                          created, base_url)
     finally:
         database.dispose()
+
+
+def _replace_demo_token(org: Any, admin_id: int, now: dt.datetime) -> str:
+    """A new demo token for the admin; the ones earlier runs printed are revoked
+    (the plaintext of a token is not kept, so it cannot be shown again), so
+    there is at most one live demo token however often the demo runs."""
+    for info in org.list_tokens(admin_id):
+        if info.revoked_at is None and info.name.startswith(DEMO_TOKEN):
+            org.revoke_token(info.id)
+    token, _ = org.issue_token(admin_id, f"{DEMO_TOKEN} {now:%Y-%m-%d %H:%M}", expires_in_days=30)
+    return str(token)
 
 
 def _team(org: Any, admin_id: int) -> list[int]:
@@ -146,6 +161,9 @@ def special_values() -> dict[tuple[str, str], Callable[[random.Random], Any]]:
         ("customer", "name"): demo.company_name,
         ("lead", "company"): demo.company_name,
         ("product", "name"): lambda rng: rng.choice(demo.PRODUCTS),
+        # "title" is a job title here, a subject elsewhere (follow-ups, articles).
+        ("contact", "title"): lambda rng: rng.choice(demo.JOB_TITLES),
+        ("lead", "title"): lambda rng: rng.choice(demo.JOB_TITLES),
     }
 
 
@@ -155,7 +173,9 @@ def _fake_row(service: Any, form_key: str, ids: Mapping[str, list[int]], users: 
     row: dict[str, Any] = {"owner": rng.choice(users)}
     for field in compiled.input_fields:
         ftype = compiled.types[field.key]
-        if field.type in SKIPPED_TYPES or (not field.required and rng.random() < 0.25):
+        # Read-only fields are stamped by the form's rules and actions (when a
+        # customer entered the pool, when a lead was converted), not typed in.
+        if field.type in SKIPPED_TYPES or field.readonly or (not field.required and rng.random() < 0.25):
             continue
         if ftype.role == "relation":
             target = ids.get(str(field.setting("target")))
@@ -176,7 +196,51 @@ def _fake_row(service: Any, form_key: str, ids: Mapping[str, list[int]], users: 
             taken.add(value)
         if value is not None:
             row[field.key] = value
+    shape = MODEL_SHAPES.get(form_key)
+    if shape is not None:
+        shape(row, ids, users, rng)
     return row
+
+
+def _customer_in_the_pool_or_owned(row: dict[str, Any], ids: Mapping[str, list[int]], users: list[int],
+                                   rng: random.Random) -> None:
+    """A customer is either owned or in the public pool, never both (docs/crm.md,
+    "The public pool"): a pool customer has no owner, says why it is there and,
+    unless it was never assigned, who had it before; the form's rule stamps
+    when it entered. Its headquarters is the city of its address, if it has one."""
+    row["in_public_pool"] = rng.random() < 0.2
+    if row["in_public_pool"]:
+        reason = rng.choice(("overdue", "released", "unassigned", "owner_left"))
+        row.update(owner=None, pool_reason=reason,
+                   previous_owner=None if reason == "unassigned" else row["owner"])
+    else:
+        row.pop("pool_reason", None)
+    address = row.get("address")
+    if isinstance(address, Mapping) and address.get("city") and "office_location" in row:
+        row["office_location"] = address["city"]
+
+
+def _lead_converted_or_not(row: dict[str, Any], ids: Mapping[str, list[int]], users: list[int],
+                           rng: random.Random) -> None:
+    """A lead is converted exactly when its status says so, and a converted lead
+    names its customer (the form's rules stamp when); the others name none."""
+    customers = ids.get("customer") or []
+    converted = row.get("status") == "converted" and bool(customers)
+    if row.get("status") == "converted" and not converted:
+        row["status"] = "qualified"
+    row["converted"] = converted
+    if converted:
+        row["converted_customer"] = rng.choice(customers)
+    else:
+        row.pop("converted_customer", None)
+        row.pop("converted_contact", None)
+
+
+# Per form: what fake values alone get wrong about the CRM's model.
+MODEL_SHAPES: dict[str, Callable[[dict[str, Any], Mapping[str, list[int]], list[int], random.Random], None]] = {
+    "customer": _customer_in_the_pool_or_owned,
+    "lead": _lead_converted_or_not,
+}
 
 
 def _create_leniently(service: Any, form_key: str, make_row: Callable[[], dict[str, Any]],
@@ -212,9 +276,12 @@ def _create_leniently(service: Any, form_key: str, make_row: Callable[[], dict[s
 def demo_command(instance: Path, database: str | None, serve: bool, host: str, port: int, seed: int,
                  scale: float) -> None:
     """Set up a CRM with demo data and an admin, print how to sign in, and serve it."""
+    from runtime.cli import open_database, reported
     from runtime.serve import serve as serve_app
 
     url = database or f"sqlite:///{(instance / 'qiqiao.sqlite3').resolve()}"
+    with reported("en"):  # an unreachable database is one sentence
+        open_database(url, create=True).dispose()
     click.echo("Setting up the demo (database, CRM, users, demo data) ...")
     setup = set_up_demo(url, seed=seed, base_url=f"http://{host}:{port}", scale=scale)
     for form_key, count in setup.created.items():

@@ -26,12 +26,9 @@ DATABASE_OPTION = click.option(
 
 def _org(database: str | None) -> Any:
     from engine.org.service import OrgService
-    from engine.store.migrate import upgrade_system_tables
     from runtime.cli import open_database
 
-    db = open_database(database)
-    upgrade_system_tables(db)
-    return OrgService(db)
+    return OrgService(open_database(database))
 
 
 def _reported(locale: str) -> Any:

@@ -73,3 +73,45 @@ def test_errors_are_sentences_not_tracebacks(database: Path, tmp_path: Path) -> 
                   database=database, check=False)
     assert missing.returncode == 1
     assert "not installed" in missing.stderr and "Traceback" not in missing.stderr
+
+
+# Every command that reads or writes the database, with arguments that would
+# otherwise be fine.
+DATABASE_COMMANDS = [
+    ("import", "crm", "product", "README.md"),
+    ("export", "crm", "product", "out.csv"),
+    ("template", "install", "crm"),
+    ("app", "owner", "list", "crm"),
+    ("app", "owner", "add", "crm", "ann"),
+    ("user", "list"),
+    ("user", "create", "ann", "--name", "Ann", "--password", "correct horse battery"),
+    ("user", "import", "README.md"),
+    ("token", "create", "ann", "--name", "ERP"),
+    ("token", "list", "ann"),
+    ("token", "revoke", "1"),
+]
+
+
+@pytest.mark.parametrize("command", DATABASE_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_database_never_set_up_gets_one_sentence(database: Path, command: tuple[str, ...]) -> None:
+    result = run(*command, "--locale", "en", database=database, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"The database sqlite:///{database} has not been set up: run qiqiao init first"
+    ]
+    assert not database.exists()  # no empty file left behind for a mistyped path
+    database.write_bytes(b"")  # a file that is not a Qiqiao database says the same
+    again = run(*command, "--locale", "en", database=database, check=False)
+    assert again.returncode == 1 and "run qiqiao init first" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+@pytest.mark.parametrize("command", [("user", "list", "--locale", "en"), ("init", "--locale", "en"),
+                                     ("demo", "--no-serve")], ids=lambda c: c[0])
+def test_an_unreachable_database_is_one_sentence(tmp_path: Path, command: tuple[str, ...]) -> None:
+    env_database = tmp_path / "unused.sqlite3"
+    result = run(*command, "--database", "postgresql://nobody@127.0.0.1:1/none",
+                 database=env_database, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Cannot open the database postgresql://nobody@127.0.0.1:1/none: ")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -184,6 +184,16 @@ class FieldType:
         except FieldValueError as exc:
             raise ConversionError(exc.message) from None
 
+    def conversion_loss(
+        self, field: FieldDef, converted: Any, value: Any, source: FieldType, source_field: FieldDef
+    ) -> Label | None:
+        """Why ``converted`` (what ``convert`` made of ``value``, a value of
+        ``source``) is not the value it came from — rounded to fewer decimals,
+        cut to its day — or ``None`` when it carries the value whole. A schema
+        change counts such rows, asks for them to be accepted and backs up
+        the originals, as it does for rows it cannot convert at all."""
+        return None
+
     # --- API ------------------------------------------------------------------
     def json_value(self, field: FieldDef, value: Any) -> Any:
         """The value as JSON data for the REST API (matches ``json_schema``):

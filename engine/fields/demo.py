@@ -38,6 +38,17 @@ SPOTS = (
 )
 
 
+JOB_TITLES = (
+    "总经理", "副总经理", "采购经理", "采购专员", "技术总监", "IT 经理", "财务总监", "运营经理",
+    "销售总监", "项目经理", "行政主管", "工程师",
+)
+DEPARTMENTS = ("采购部", "信息技术部", "财务部", "总经办", "运营部", "研发部", "行政部", "生产部")
+SERIES = ("GTX", "MG", "GTK", "企业版", "标准版")
+# Keys whose text is a place (a headquarters, a city): the city of a demo place.
+PLACE_WORDS = ("location", "city", "headquarters", "hq", "place", "region")
+CODE_WORDS = ("code", "_id", "number", "sku", "wechat")
+
+
 def person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
 
@@ -59,6 +70,24 @@ def text_for_key(key: str, rng: random.Random) -> str:
         return company_name(rng)
     if any(word in key for word in ("contact", "person", "owner", "manager", "name")):
         return company_name(rng) if "company" in key else person_name(rng)
-    if any(word in key for word in ("product", "item", "sku")):
+    if any(word in key for word in PLACE_WORDS):
+        return rng.choice(PLACES)[1]
+    if any(word in key for word in CODE_WORDS):
+        return code(key, rng)
+    if any(word in key for word in ("product", "item")):
         return rng.choice(PRODUCTS)
+    if key in ("job_title", "position"):
+        return rng.choice(JOB_TITLES)
+    if "department" in key:
+        return rng.choice(DEPARTMENTS)
+    if "series" in key:
+        return rng.choice(SERIES)
     return rng.choice(PHRASES)
+
+
+def code(key: str, rng: random.Random) -> str:
+    """An identifier-like text: ``OPP-20417`` for ``opportunity_id``, ``wx_k3j9q2m7`` for a WeChat id."""
+    if "wechat" in key:
+        return "wx_" + "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(8))
+    prefix = "SKU" if key in ("code", "sku") else key.split("_")[0][:3].upper()
+    return f"{prefix}-{rng.randint(10000, 99999)}"

@@ -37,6 +37,7 @@ TOTAL_DIGITS = 20
 
 BELOW_MIN = Message("不能小于 {min}", "Must be at least {min}")
 ABOVE_MAX = Message("不能大于 {max}", "Must be at most {max}")
+ROUNDED = Message("由 {old} 舍入为 {new}", "rounded from {old} to {new}")
 TOO_LARGE = Message("数值 {value} 太大", "The number {value} is too large")
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "HKD": "HK$"}
 DECIMAL_JSON_PATTERN = r"^-?\d+(\.\d+)?$"
@@ -114,6 +115,21 @@ class DecimalType(FieldType):
         if number.adjusted() >= TOTAL_DIGITS - scale:
             raise FieldValueError(TOO_LARGE.format(value=shorten(raw)))
         return number
+
+    def conversion_loss(
+        self, field: FieldDef, converted: Any, value: Any, source: FieldType, source_field: FieldDef
+    ) -> Label | None:
+        # The same input ``convert`` coerced, parsed without rounding: a
+        # difference is what rounding to this field's decimals took away.
+        if value is None or converted is None:
+            return None
+        try:
+            exact = self.parse(source.export_value(source_field, value, "en"))
+        except FieldValueError:
+            return None
+        if exact == converted:
+            return None
+        return ROUNDED.format(old=f"{exact.normalize():f}", new=f"{converted:f}")
 
     def from_db(self, field: FieldDef, row: Any) -> Any:
         stored = row.get(field.key)

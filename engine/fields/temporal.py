@@ -90,6 +90,18 @@ class DateType(_BoundedMixin):
     def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
         return "" if value is None else value.isoformat()
 
+    def conversion_loss(
+        self, field: FieldDef, converted: Any, value: Any, source: FieldType, source_field: FieldDef
+    ) -> Label | None:
+        # A date-time becomes its (local) day: a time of day other than
+        # midnight is lost.
+        moment = None if value is None else source.export_value(source_field, value, "en")
+        if not isinstance(moment, dt.datetime) or moment.time() == dt.time():
+            return None
+        return Message("时间 {time} 被舍去", "the time {time} is dropped").format(
+            time=moment.time().isoformat(timespec="minutes" if moment.second == 0 else "seconds")
+        )
+
     def export_value(self, field: FieldDef, value: Any, locale: str = "zh") -> Any:
         return value
 

@@ -1,7 +1,11 @@
 """Carrying values over a type change, row by row, through the field types.
 
 Used twice: when a schema change is planned (to count, before anything runs,
-the rows that cannot be converted) and when it is applied (to convert them).
+the rows that cannot be converted and those the conversion would change, such
+as a number rounded to fewer decimals) and when it is applied (to convert
+them: emptied and changed values need the caller's acceptance, and their
+originals go into the change's backup). The row-level work is in
+``conversion_rows``.
 The database never converts a value itself: the new field type does, from
 the value the old type reads, so text ``"12.5"`` becomes ``Decimal("12.5")``
 exactly as an import would make it. ``ConvertField`` is the schema-change
@@ -10,9 +14,6 @@ step that does it.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,131 +22,47 @@ import sqlalchemy as sa
 from engine.core.errors import ConflictError
 from engine.core.i18n import Label, Message
 from engine.definitions.model import FieldDef
-from engine.fields.base import ConversionError, FieldType, FieldValueError
+from engine.fields.base import ConversionError
+from engine.store.conversion_rows import (
+    RowFailure,
+    convert_row,
+    json_ready,
+    reading_table,
+    rows_of,
+    stored_values,
+)
 from engine.store.database import identifier
 from engine.store.schema_steps import Runner, Step, field_to_dict, named
 
-BATCH_SIZE = 1000
-# How many failing row ids a plan sentence names before "...".
+# How many row ids a plan sentence names before "...".
 IDS_SHOWN = 10
-# How many failing rows a plan record keeps (the count is always complete).
+# How many failing or changed rows a plan record keeps (the count is always complete).
 FAILURES_KEPT = 1000
+# How many changed rows a plan sentence shows as examples ("id 1: rounded from 10.49 to 10").
+EXAMPLES_SHOWN = 3
 
 
-@dataclass(frozen=True)
-class RowFailure:
-    """A row whose value cannot become a value of the new type, and why."""
-
-    id: int
-    value: Any  # the stored column values, JSON-ready
-    reason: Label
+def shown_ids(rows: list[RowFailure]) -> str:
+    ids = ", ".join(str(r.id) for r in rows[:IDS_SHOWN])
+    return ids + (", ..." if len(rows) > IDS_SHOWN else "")
 
 
-def json_ready(value: Any) -> Any:
-    """A stored value as JSON can hold it (for backups and plan records)."""
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    return value
-
-
-def reading_table(name: str, columns: list[sa.Column[Any]]) -> sa.Table:
-    """A throwaway Core table with the columns to read or write (typed, so
-    values come back as the field type expects them)."""
-    return sa.Table(
-        name,
-        sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True),
-        *(sa.Column(c.name, c.type) for c in columns),
-    )
-
-
-def rows_of(
-    connection: sa.Connection, table: str, columns: list[sa.Column[Any]]
-) -> Iterator[list[Mapping[str, Any]]]:
-    """The ``id`` and ``columns`` of every row of ``table``, in batches by id."""
-    source = reading_table(table, columns)
-    last = 0
-    while True:
-        query = sa.select(source).where(source.c.id > last).order_by(source.c.id).limit(BATCH_SIZE)
-        batch: list[Mapping[str, Any]] = [dict(row._mapping) for row in connection.execute(query)]
-        if not batch:
-            return
-        yield batch
-        last = int(batch[-1]["id"])
-
-
-def fits(column: sa.Column[Any], stored: Any) -> bool:
-    """Whether a stored value fits the column (a text within its length)."""
-    length = getattr(column.type, "length", None)
-    return not (isinstance(stored, str) and isinstance(length, int) and len(stored) > length)
-
-
-def convert_row(
-    row: Mapping[str, Any],
-    source: tuple[FieldType, FieldDef],
-    target: tuple[FieldType, FieldDef, list[sa.Column[Any]]],
-) -> dict[str, Any]:
-    """The new stored columns for one row; ``ConversionError`` when it cannot be."""
-    old_type, old_field = source
-    new_type, new_field, new_columns = target
-    value = old_type.from_db(old_field, row)
-    try:
-        converted = new_type.convert(new_field, value, old_type, old_field)
-    except ConversionError:
-        raise
-    except (FieldValueError, ValueError, TypeError, ArithmeticError) as exc:
-        raise ConversionError(Label(f"无法转换：{exc}", f"cannot be converted: {exc}")) from None
-    stored = new_type.to_db(new_field, converted)
-    for column in new_columns:
-        if not fits(column, stored.get(str(column.name))):
-            raise ConversionError(
-                Label(
-                    f"超出新的长度限制 {getattr(column.type, 'length', '')}",
-                    f"longer than the new limit of {getattr(column.type, 'length', '')}",
-                )
-            )
-    return stored
-
-
-def find_unconvertible(
-    connection: sa.Connection,
-    table: str,
-    source: tuple[FieldType, FieldDef],
-    target: tuple[FieldType, FieldDef],
-) -> list[RowFailure]:
-    """Every row of ``table`` whose value of ``source`` cannot become a value of ``target``."""
-    old_type, old_field = source
-    new_type, new_field = target
-    old_columns = old_type.columns(old_field)
-    new_columns = new_type.columns(new_field)
-    failures: list[RowFailure] = []
-    for batch in rows_of(connection, table, old_columns):
-        for row in batch:
-            try:
-                convert_row(row, source, (new_type, new_field, new_columns))
-            except ConversionError as exc:
-                stored = {str(c.name): json_ready(row[str(c.name)]) for c in old_columns}
-                failures.append(RowFailure(int(row["id"]), stored, exc.message))
-    return failures
+def row_count(n: int) -> str:
+    return "1 row" if n == 1 else f"{n} rows"
 
 
 @dataclass(kw_only=True)
 class ConvertField(Step):
     """A type change (or a settings change that changes the column, such as a
-    shorter ``max_length``): the values are converted row by row by the new
-    field type into new columns, which then replace the old ones.
+    shorter ``max_length`` or fewer decimals): the values are converted row by
+    row by the new field type into new columns, which then replace the old ones.
 
     ``current`` is the field as the table holds it when the step runs (after
     any rename); ``source`` and ``source_table`` are as it was when planned,
-    for counting. ``failures`` is what the count found (``None``: not counted).
+    for counting. ``failures`` is what the count found (``None``: not
+    counted): rows that cannot be converted and would be emptied; ``changed``
+    the rows whose value the conversion would round or cut; ``collisions``
+    how many converted values of a unique field more than one row would hold.
     """
 
     kind: ClassVar[str] = "convert_field"
@@ -157,6 +74,8 @@ class ConvertField(Step):
     reason: str = "type"  # "type" or "settings"
     foreign_key: tuple[str, str] | None = None  # (target table, ON DELETE)
     failures: list[RowFailure] | None = None
+    changed: list[RowFailure] | None = None
+    collisions: int = 0
 
     def describe(self, locale: str = "en") -> str:
         old_type, new_type = (lbl.text(locale) for lbl in self.labels)
@@ -180,20 +99,69 @@ class ConvertField(Step):
             return (
                 Message("（未检查现有数据）", " (existing rows not checked)").format().text(locale)
             )
-        if not self.failures:
+        if not self.failures and not self.changed and not self.collisions:
             return Message("；所有行都能转换", "; every row converts").format().text(locale)
-        ids = ", ".join(str(f.id) for f in self.failures[:IDS_SHOWN])
-        if len(self.failures) > IDS_SHOWN:
-            ids += ", ..."
-        rows = "1 row" if len(self.failures) == 1 else f"{len(self.failures)} rows"
-        return (
-            Message(
-                "；{n} 行无法转换（id：{ids}），除非确认将其置空（原值会备份），否则拒绝发布",
-                "; {rows} cannot be converted (id {ids}): publishing is refused unless "
-                "they may be emptied (their values are backed up)",
+        parts = [self.emptied_sentence(), self.changed_sentence(), self.collision_sentence()]
+        return "".join(p.text(locale) for p in parts if p is not None)
+
+    def emptied_sentence(self) -> Label | None:
+        failures = self.failures or []
+        if not failures:
+            return None
+        sentence = Message(
+            "；{n} 行无法转换（id：{ids}），除非确认将其置空（原值会备份），否则拒绝发布",
+            "; {rows} cannot be converted (id {ids}): publishing is refused unless "
+            "they may be emptied (their values are backed up)",
+        ).format(n=len(failures), rows=row_count(len(failures)), ids=shown_ids(failures))
+        flags = self.emptied_flags()
+        return sentence if flags is None else Label(sentence.zh + flags.zh, sentence.en + flags.en)
+
+    def emptied_flags(self) -> Label | None:
+        """What emptying means for a required or unique field, said plainly."""
+        field = named(self.target, "zh"), named(self.target, "en")
+        if self.target.required:
+            return Label(
+                f"；字段{field[0]}是必填的，置空后这些行将缺少必填值",
+                f"; {field[1]} is required: those rows would be left without a required value",
             )
-            .format(n=len(self.failures), rows=rows, ids=ids)
-            .text(locale)
+        if self.target.unique:
+            return Label(
+                f"；字段{field[0]}是唯一的，置空后这些行不再有用于识别的值",
+                f"; {field[1]} is unique: those rows would lose the value that tells them apart",
+            )
+        return None
+
+    def changed_sentence(self) -> Label | None:
+        changed = self.changed or []
+        if not changed:
+            return None
+        examples = changed[:EXAMPLES_SHOWN]
+        return Message(
+            "；{n} 行的值会被改变（id：{ids}；{examples}），除非确认接受改变（原值会备份），否则拒绝发布",
+            "; {rows} would change value (id {ids}; {examples_en}): publishing is refused "
+            "unless the change is accepted (their original values are backed up)",
+        ).format(
+            n=len(changed),
+            rows=row_count(len(changed)),
+            ids=shown_ids(changed),
+            examples="；".join(f"id {r.id}：{r.reason.zh}" for r in examples),
+            examples_en="; ".join(f"id {r.id}: {r.reason.en}" for r in examples),
+        )
+
+    def collision_sentence(self) -> Label | None:
+        problem = self.blocking
+        return None if problem is None else Label(f"；{problem.zh}", f"; {problem.en}")
+
+    @property
+    def blocking(self) -> Label | None:
+        if not self.collisions:
+            return None
+        return Message(
+            "字段{field_zh}是唯一的，但转换后有 {n} 个值与其他行重复：无法发布",
+            "{field_en} is unique, but after the conversion {n} value(s) would repeat "
+            "another row's: it cannot be published",
+        ).format(
+            field_zh=named(self.target, "zh"), field_en=named(self.target, "en"), n=self.collisions
         )
 
     def apply(self, run: Runner) -> None:
@@ -215,23 +183,29 @@ class ConvertField(Step):
             .values({name: sa.bindparam(f"v_{name}") for name in temp.values()})
         )
         failures: list[RowFailure] = []
+        changed: list[RowFailure] = []
         for batch in rows_of(run.connection, self.table, old_columns):
             values = []
             for row in batch:
                 try:
-                    stored = convert_row(
+                    stored, loss = convert_row(
                         row, (old_type, self.current), (new_type, self.target, new_columns)
                     )
                 except ConversionError as exc:
-                    original = {str(c.name): json_ready(row[str(c.name)]) for c in old_columns}
+                    original = stored_values(row, old_columns)
                     failures.append(RowFailure(int(row["id"]), original, exc.message))
-                    stored = {}
+                    stored, loss = {}, None
+                if loss is not None:
+                    original = stored_values(row, old_columns)
+                    changed.append(RowFailure(int(row["id"]), original, loss, json_ready(stored)))
                 values.append(
                     {"row_id": row["id"], **{f"v_{temp[k]}": stored.get(k) for k in temp}}
                 )
             run.connection.execute(update, values)
         if failures:
             self.refuse_or_back_up(run, failures)
+        if changed:
+            self.refuse_or_back_up_changed(run, changed)
         # One rebuild on SQLite (plain ALTERs on PostgreSQL). The foreign key is
         # declared between the drop and the rename: after the rename alembic's
         # batch would lose it, before the drop its name would still be taken.
@@ -261,19 +235,37 @@ class ConvertField(Step):
                 keys.append((str(column.name), target, remote, key.ondelete))
         return keys
 
+    def backup_entry(self, run: Runner) -> dict[str, Any]:
+        """This field's part of the change's backup (made on first use)."""
+        fields = run.backup.setdefault("fields", {})
+        return fields.setdefault(  # type: ignore[no-any-return]
+            f"{self.table}.{self.target.key}",
+            {
+                "table": self.table,
+                "field": self.target.key,
+                "type": self.current.type,
+                "to_type": self.target.type,
+                "rows": [],
+                "changed": [],
+            },
+        )
+
     def refuse_or_back_up(self, run: Runner, failures: list[RowFailure]) -> None:
         if not run.accept_nulling:
             raise unconvertible_error(self, failures)
         run.nulled += len(failures)
-        run.backup.setdefault("fields", {})[f"{self.table}.{self.target.key}"] = {
-            "table": self.table,
-            "field": self.target.key,
-            "type": self.current.type,
-            "to_type": self.target.type,
-            "rows": [
-                {"id": f.id, "value": f.value, "reason": f.reason.as_dict()} for f in failures
-            ],
-        }
+        self.backup_entry(run)["rows"] = [
+            {"id": f.id, "value": f.value, "reason": f.reason.as_dict()} for f in failures
+        ]
+
+    def refuse_or_back_up_changed(self, run: Runner, changed: list[RowFailure]) -> None:
+        if not run.accept_rounding:
+            raise changed_error(self, changed)
+        run.rounded += len(changed)
+        self.backup_entry(run)["changed"] = [
+            {"id": c.id, "value": c.value, "to": c.to, "reason": c.reason.as_dict()}
+            for c in changed
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -285,24 +277,50 @@ class ConvertField(Step):
         if self.failures is not None:
             data["unconvertible"] = len(self.failures)
             data["unconvertible_ids"] = [f.id for f in self.failures[:FAILURES_KEPT]]
+        if self.changed is not None:
+            data["changed"] = len(self.changed)
+            data["changed_ids"] = [c.id for c in self.changed[:FAILURES_KEPT]]
+        if self.collisions:
+            data["collisions"] = self.collisions
         return data
 
 
 def unconvertible_error(step: ConvertField, failures: list[RowFailure]) -> ConflictError:
-    ids = [f.id for f in failures]
-    shown = ", ".join(str(i) for i in ids[:IDS_SHOWN]) + (", ..." if len(ids) > IDS_SHOWN else "")
+    return refused(
+        step,
+        failures,
+        "行无法转换（id：{ids}）；未做任何变更。确认将这些值置空（原值会备份）后再发布",
+        "cannot be converted (id {ids}); nothing was changed. Publish again accepting that "
+        "they are emptied (their values are backed up)",
+    )
+
+
+def changed_error(step: ConvertField, changed: list[RowFailure]) -> ConflictError:
+    first = changed[0]
+    return refused(
+        step,
+        changed,
+        f"行的值会被改变（id：{{ids}}；id {first.id}：{first.reason.zh}）；未做任何变更。"
+        "确认接受改变（原值会备份）后再发布",
+        f"would change value (id {{ids}}; id {first.id}: {first.reason.en}); nothing was "
+        "changed. Publish again accepting the change (the original values are backed up)",
+        kind="changed",
+    )
+
+
+def refused(
+    step: ConvertField, rows: list[RowFailure], zh: str, en: str, **details: Any
+) -> ConflictError:
+    """Why a conversion will not run: ``rows`` (of ``step``) it would empty or change."""
+    ids = [r.id for r in rows]
+    field, shown = step.target.key, shown_ids(rows)
     return ConflictError(
         Label(
-            f"字段 {step.target.key} 有 {len(ids)} 行无法转换（id：{shown}）；未做任何变更。"
-            "确认将这些值置空（原值会备份）后再发布",
-            f"{len(ids)} row(s) of field {step.target.key} cannot be converted (id {shown}); "
-            "nothing was changed. Publish again accepting that they are emptied "
-            "(their values are backed up)",
+            f"字段 {field} 有 {len(ids)} " + zh.format(ids=shown),
+            f"{len(ids)} row(s) of field {field} " + en.format(ids=shown),
         ),
         details={
-            "table": step.table,
-            "field": step.target.key,
-            "ids": ids[:FAILURES_KEPT],
-            "count": len(ids),
+            "table": step.table, "field": field, "ids": ids[:FAILURES_KEPT], "count": len(ids),
+            **details,
         },
     )

@@ -24,7 +24,8 @@ from engine.core.clock import Clock, SystemClock
 from engine.core.errors import ConflictError, DefinitionError, NotFoundError
 from engine.core.i18n import Label
 from engine.definitions.model import FormDef
-from engine.store.conversion import ConvertField, json_ready, unconvertible_error
+from engine.store.conversion import ConvertField, changed_error, unconvertible_error
+from engine.store.conversion_rows import json_ready
 from engine.store.database import Database
 from engine.store.history import RetiredField, retired_fields
 from engine.store.models import SchemaChange
@@ -36,12 +37,14 @@ BACKUP_KEY = "_qiqiao_backup"
 
 @dataclass(frozen=True)
 class AppliedChange:
-    """The ``schema_changes`` row written (``None`` for an empty plan) and the
-    number of values emptied because they could not be converted."""
+    """The ``schema_changes`` row written (``None`` for an empty plan), the
+    number of values emptied because they could not be converted, and the
+    number rounded or cut on the way (both kept in ``backup``)."""
 
     id: int | None
     rows_nulled: int
     backup: dict[str, Any] | None = None
+    rows_rounded: int = 0
 
 
 def migration_operations(connection: sa.Connection) -> Operations:
@@ -54,6 +57,7 @@ def apply_schema_change(
     plan: SchemaPlan,
     accept_nulling: bool = False,
     *,
+    accept_rounding: bool = False,
     applied_by: int | None = None,
     clock: Clock | None = None,
 ) -> AppliedChange:
@@ -61,7 +65,10 @@ def apply_schema_change(
 
     Raises ``ConflictError`` with nothing changed when a step is blocked
     (duplicates for a unique index), when rows cannot be converted and
-    ``accept_nulling`` is false, or when the database refuses a step.
+    ``accept_nulling`` is false, when a conversion would change values
+    (round them to fewer decimals, cut a date-time to its day) and
+    ``accept_rounding`` is false, or when the database refuses a step.
+    Emptied and changed values are kept, as they were, in the backup.
     """
     problems = plan.problems
     if problems:
@@ -69,17 +76,22 @@ def apply_schema_change(
             Label("；".join(p.zh for p in problems), "; ".join(p.en for p in problems)),
             details={"problems": [p.as_dict() for p in problems]},
         )
-    if not accept_nulling:
-        for step in plan.steps:
-            if isinstance(step, ConvertField) and step.failures:
-                raise unconvertible_error(step, step.failures)
+    for step in plan.steps:
+        if isinstance(step, ConvertField) and step.failures and not accept_nulling:
+            raise unconvertible_error(step, step.failures)
+        if isinstance(step, ConvertField) and step.changed and not accept_rounding:
+            raise changed_error(step, step.changed)
     if plan.is_empty:
         return AppliedChange(None, 0)
     now = (clock or SystemClock()).now()
     try:
         with database.schema_transaction() as connection:
             run = Runner(
-                connection, migration_operations(connection), plan.field_types, accept_nulling
+                connection,
+                migration_operations(connection),
+                plan.field_types,
+                accept_nulling,
+                accept_rounding,
             )
             for step in plan.steps:
                 step.apply(run)
@@ -103,7 +115,7 @@ def apply_schema_change(
             ),
             details={"table": plan.table},
         ) from exc
-    return AppliedChange(change_id, run.nulled, backup)
+    return AppliedChange(change_id, run.nulled, backup, run.rounded)
 
 
 def record(

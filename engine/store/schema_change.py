@@ -13,7 +13,8 @@ in ``schema_apply``; this module is the front door.
 
 from __future__ import annotations
 
-from engine.store.conversion import ConvertField, RowFailure
+from engine.store.conversion import ConvertField
+from engine.store.conversion_rows import RowFailure
 from engine.store.history import RetiredField, retired_fields
 from engine.store.schema_apply import (
     BACKUP_KEY,

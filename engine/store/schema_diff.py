@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from engine.core.errors import DefinitionError
 from engine.core.i18n import Label
 from engine.definitions.model import FieldDef, FormDef
-from engine.store.conversion import ConvertField, find_unconvertible
+from engine.store.conversion import ConvertField
+from engine.store.conversion_rows import examine_rows
 from engine.store.database import Database, identifier
 from engine.store.history import RetiredField, retired_fields
 from engine.store.schema_steps import (
@@ -320,14 +321,26 @@ class FormDiff:
     def count(self, connection: sa.Connection) -> None:
         for step in self.steps:
             if isinstance(step, ConvertField):
-                step.failures = find_unconvertible(
+                found = examine_rows(
                     connection,
                     step.source_table,
                     (self.types.get(step.source.type), step.source),
                     (self.types.get(step.target.type), step.target),
                 )
+                step.failures, step.changed = found.failures, found.changed
+                step.collisions = found.collisions
+            elif isinstance(step, AddField) and step.field.required:
+                step.existing_rows = self.row_count(connection, step.table)
             elif isinstance(step, CreateIndex) and step.index.unique:
                 step.duplicates = self.duplicates(connection, step.index)
+
+    def row_count(self, connection: sa.Connection, table: str) -> int | None:
+        """Rows in ``table`` as the database holds it now (before any rename of this plan)."""
+        before = {new: old for old, new in self.table_map.items()}.get(table, table)
+        if not sa.inspect(connection).has_table(before):
+            return None
+        source = sa.table(before)
+        return int(connection.execute(sa.select(sa.func.count()).select_from(source)).scalar_one())
 
     def duplicates(self, connection: sa.Connection, index: IndexSpec) -> int | None:
         reverse = {new: old for old, new in self.column_map.items()}

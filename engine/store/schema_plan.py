@@ -54,13 +54,27 @@ class SchemaPlan:
     @property
     def unconvertible(self) -> dict[str, list[int]]:
         """Field key -> ids of the rows its conversion cannot carry over."""
-        return {
-            f"{s.table}.{s.target.key}" if s.table != self.table else s.target.key: [
-                f.id for f in s.failures
-            ]
-            for s in self.steps
-            if isinstance(s, ConvertField) and s.failures
-        }
+        return self.rows_by_field("failures")
+
+    @property
+    def changed(self) -> dict[str, list[int]]:
+        """Field key -> ids of the rows whose value its conversion would round or cut."""
+        return self.rows_by_field("changed")
+
+    def rows_by_field(self, found: str) -> dict[str, list[int]]:
+        """Field key (``table.key`` in a subform's table) -> ids of the rows a
+        conversion found (``found``: "failures" or "changed")."""
+        keyed: dict[str, list[int]] = {}
+        for step in self.steps:
+            if not isinstance(step, ConvertField):
+                continue
+            rows = getattr(step, found)
+            if rows:
+                key = step.target.key
+                keyed[key if step.table == self.table else f"{step.table}.{key}"] = [
+                    r.id for r in rows
+                ]
+        return keyed
 
     @property
     def rows_unconvertible(self) -> int:

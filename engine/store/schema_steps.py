@@ -50,13 +50,16 @@ def named(f: FieldDef, locale: str) -> str:
 @dataclass
 class Runner:
     """What a step runs with: the connection (in the change's transaction),
-    alembic's operations on it, the field types, and what it has nulled."""
+    alembic's operations on it, the field types, what the caller accepts, and
+    how many values it has emptied (``nulled``) and rounded or cut (``rounded``)."""
 
     connection: sa.Connection
     operations: Operations
     field_types: FieldTypes
     accept_nulling: bool
+    accept_rounding: bool = False
     nulled: int = 0
+    rounded: int = 0
     backup: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -147,10 +150,12 @@ class AddField(Step):
     kind: ClassVar[str] = "add_field"
     field: FieldDef
     columns: list[sa.Column[Any]]
+    # Rows already in the table (counted for a required field: they get no value).
+    existing_rows: int | None = None
 
     def describe(self, locale: str = "en") -> str:
         names = ", ".join(str(c.name) for c in self.columns)
-        return (
+        text = (
             Message(
                 "新增字段{field}：在表 {table} 中加列 {columns}",
                 "Add field {field}: new column {columns} in {table}",
@@ -158,6 +163,17 @@ class AddField(Step):
             .format(field=named(self.field, locale), table=self.table, columns=names)
             .text(locale)
         )
+        if self.field.required and self.existing_rows:
+            text += (
+                Message(
+                    "；该字段必填，但现有 {n} 行在该字段中没有值（下次编辑时须补填）",
+                    "; it is required, but the {n} existing row(s) will have no value in it "
+                    "(to be filled in at their next edit)",
+                )
+                .format(n=self.existing_rows)
+                .text(locale)
+            )
+        return text
 
     def apply(self, run: Runner) -> None:
         for column in self.columns:

@@ -50,16 +50,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     port = free_port()
     process = qiqiao("demo", "--instance", str(tmp_path), "--scale", "0.05", "--port", str(port),
                      env={"QIQIAO_SECRET_KEY": "test-serve"})
-    lines: list[str] = []
-    deadline = time.monotonic() + 120
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Serving Qiqiao"):
-            break
+    lines = lines_until_serving(process, 120)
     try:
         yield process, lines
     finally:
@@ -69,6 +60,21 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def lines_until_serving(process: subprocess.Popen[str], seconds: float) -> list[str]:
+    """What the process printed up to its "Serving Qiqiao" line (or its end)."""
+    lines: list[str] = []
+    deadline = time.monotonic() + seconds
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Serving Qiqiao"):
+            break
+    return lines
 
 
 def wait_for_port(url: str, seconds: float = 30) -> None:

@@ -16,7 +16,9 @@ from tests.commands import run
 
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
-    return tmp_path / "qiqiao.sqlite3"
+    path = tmp_path / "qiqiao.sqlite3"
+    run("init", database=path)
+    return path
 
 
 def test_create_users_and_sign_in(database: Path) -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from engine.definitions.model import FormDef
 from engine.fields import FIELD_TYPES
+from engine.store.database import Database
+from engine.store.tables import form_tables
 
 # Settings a type cannot do without, for a form that has a field of every type.
 REQUIRED_SETTINGS: dict[str, dict[str, Any]] = {
@@ -55,3 +59,13 @@ def form(key: str, fields: list[dict[str, Any]], **extra: Any) -> FormDef:
     return FormDef.from_dict(
         {"key": key, "label": key.title(), "fields": fields, **extra}, app="crm"
     )
+
+
+def read_values(database: Database, version: FormDef, key: str) -> dict[int, Any]:
+    """The field's values as its type reads them back, by id."""
+    table = form_tables(version, FIELD_TYPES).main
+    field = version.get_field(key)
+    ftype = FIELD_TYPES.get(field.type)
+    with database.engine.connect() as connection:
+        rows = connection.execute(sa.select(table).order_by(table.c.id)).all()
+    return {row.id: ftype.from_db(field, row._mapping) for row in rows}

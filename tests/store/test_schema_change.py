@@ -38,7 +38,7 @@ from engine.store.schema_change import (
 )
 from engine.store.tables import form_tables
 
-from .forms import form
+from .forms import form, read_values
 
 NOW = dt.datetime(2026, 5, 20, tzinfo=dt.UTC)
 NAME = {"key": "name", "type": "text", "label": {"zh": "名称", "en": "Name"}}
@@ -87,16 +87,6 @@ def read(database: Database, table: str, *columns: str) -> dict[int, tuple[Any, 
             row[0]: tuple(row[1:])
             for row in connection.execute(sa.select(source).order_by(source.c.id))
         }
-
-
-def read_values(database: Database, version: FormDef, key: str) -> dict[int, Any]:
-    """The field's values as its type reads them back, by id."""
-    table = form_tables(version, FIELD_TYPES).main
-    field = version.get_field(key)
-    ftype = FIELD_TYPES.get(field.type)
-    with database.engine.connect() as connection:
-        rows = connection.execute(sa.select(table).order_by(table.c.id)).all()
-    return {row.id: ftype.from_db(field, row._mapping) for row in rows}
 
 
 def changes(database: Database) -> list[SchemaChange]:

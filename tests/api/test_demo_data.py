@@ -1,0 +1,101 @@
+"""The demo's data keeps the CRM's own model (docs/crm.md), on SQLite and
+PostgreSQL, and running the demo again leaves one live demo token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from engine.core.clock import FixedClock
+from engine.fields import demo
+from engine.org.errors import AuthenticationError
+from engine.org.service import OrgService
+from engine.store.database import Database
+from runtime.demo import DEMO_TOKEN, set_up_demo
+
+NOW = dt.datetime(2026, 5, 20, 9, 0, tzinfo=dt.UTC)
+CITIES = {city for _, city, _ in demo.PLACES}
+
+
+def rows(database: Database, table: str) -> list[Mapping[str, Any]]:
+    with database.engine.connect() as connection:
+        reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
+        return [row._mapping for row in connection.execute(sa.select(reflected))]
+
+
+def test_demo_data_keeps_the_crm_model(database: Database) -> None:
+    # One set-up for every check: generating the data is the slow part.
+    set_up_demo(database.url.render_as_string(hide_password=False), clock=FixedClock(NOW), scale=0.2)
+    pool_customers_have_no_owner_and_owned_ones_no_pool_state(database)
+    headquarters_is_a_place(database)
+    a_lead_is_converted_exactly_when_its_status_says_so(database)
+    job_titles_and_codes_are_not_sentences(database)
+
+
+def seconds(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(microsecond=0, tzinfo=None)
+
+
+def pool_customers_have_no_owner_and_owned_ones_no_pool_state(demo_database: Database) -> None:
+    customers = rows(demo_database, "crm_customer")
+    pooled = [c for c in customers if c["in_public_pool"]]
+    owned = [c for c in customers if not c["in_public_pool"]]
+    assert pooled and owned  # both kinds are there to try
+    for customer in pooled:
+        assert customer["owner"] is None, customer
+        assert customer["pool_reason"] in ("overdue", "released", "unassigned", "owner_left")
+        # stamped by the form's rule when it entered, which is not before it existed
+        assert customer["pool_entered_at"] is not None
+        assert seconds(customer["pool_entered_at"]) >= seconds(customer["created_at"])
+        if customer["pool_reason"] == "unassigned":
+            assert customer["previous_owner"] is None
+    for customer in owned:
+        assert customer["owner"] is not None, customer
+        pool_state = ("pool_entered_at", "pool_reason", "previous_owner")
+        assert [customer[key] for key in pool_state] == [None, None, None], customer
+
+
+def headquarters_is_a_place(demo_database: Database) -> None:
+    customers = rows(demo_database, "crm_customer")
+    located = [c for c in customers if c["office_location"] is not None]
+    assert located
+    for customer in located:
+        assert customer["office_location"] in CITIES, customer["office_location"]
+        if customer["address_city"]:
+            assert customer["office_location"] == customer["address_city"]
+
+
+def a_lead_is_converted_exactly_when_its_status_says_so(demo_database: Database) -> None:
+    leads = rows(demo_database, "crm_lead")
+    assert any(lead["converted"] for lead in leads) and not all(lead["converted"] for lead in leads)
+    for lead in leads:
+        converted = bool(lead["converted"])
+        assert (lead["status"] == "converted") == converted, lead
+        assert (lead["converted_at"] is not None) == converted, lead
+        assert (lead["converted_customer"] is not None) == converted, lead
+
+
+def job_titles_and_codes_are_not_sentences(demo_database: Database) -> None:
+    titles = {c["title"] for c in rows(demo_database, "crm_contact")} - {None}
+    assert titles and titles <= set(demo.JOB_TITLES)
+    codes = {p["opportunity_id"] for p in rows(demo_database, "crm_opportunity")} - {None}
+    assert codes and all(code.startswith("OPP-") for code in codes)
+
+
+def test_running_the_demo_again_replaces_its_token(database: Database) -> None:
+    url = database.url.render_as_string(hide_password=False)
+    first = set_up_demo(url, clock=FixedClock(NOW), scale=0.05)
+    second = set_up_demo(url, clock=FixedClock(NOW + dt.timedelta(minutes=1)), scale=0.05)
+    org = OrgService(database, FixedClock(NOW + dt.timedelta(minutes=2)))
+    admin = org.find_user_by_login("admin")
+    assert admin is not None
+    live = [t for t in org.list_tokens(admin.id) if t.name.startswith(DEMO_TOKEN) and t.revoked_at is None]
+    assert len(live) == 1
+    assert org.verify_token(second.token) == admin.id
+    with pytest.raises(AuthenticationError) as refused:
+        org.verify_token(first.token)
+    assert refused.value.details == {"reason": "revoked"}
