@@ -19,7 +19,7 @@ import datetime as dt
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -167,6 +167,14 @@ class Scope:
     table_name: str
     owned: Mapping[str, sa.Table]
     system: tuple[str, ...]
+    # The form these are records of (None: a subform's rows) and the condition
+    # a reader's access puts on them (None: every record may be read).
+    form: FormDef | None = None
+    readable: sa.ColumnElement[bool] | None = None
+
+    def where(self, *clauses: sa.ColumnElement[bool]) -> tuple[sa.ColumnElement[bool], ...]:
+        """``clauses`` and, on a related form, the reader's scope on it."""
+        return (*clauses, self.readable) if self.readable is not None else clauses
 
     def column(self, name: str) -> sa.ColumnElement[Any]:
         return cast(sa.ColumnElement[Any], self.table.c[name])
@@ -191,7 +199,7 @@ class Hop:
         """``clause`` (about the target) as a condition on the source's rows."""
         if self.kind == "child":
             return sa.exists().where(self.target.column("parent_id") == self.source.column("id"), clause)
-        matching = sa.select(self.target.column("id")).where(clause)
+        matching = sa.select(self.target.column("id")).where(*self.target.where(clause))
         if self.kind == "relation":
             return self.source.column(self.field.key).in_(matching)
         assert self.link is not None
@@ -222,15 +230,31 @@ class FieldPath:
         return clause
 
 
+class PathGuard(Protocol):
+    """What a reader may read along a path (engine/records/access.py has the
+    one built from roles). Without a guard every step may be read."""
+
+    def check(self, form: FormDef, key: str, text: str, path: str, area: Label) -> None:
+        """Raise unless the reader may see ``key`` of ``form`` (a step of ``text``)."""
+
+    def scope(self, form: FormDef, table: sa.FromClause) -> sa.ColumnElement[bool] | None:
+        """The condition on ``table`` (an alias of ``form``'s main table) that
+        keeps to the records the reader may read; None for all of them."""
+
+
 class PathResolver:
-    """Resolves field paths of one form, the same way for filters and sorts."""
+    """Resolves field paths of one form, the same way for filters and sorts.
+    With a ``guard``, every step must be readable and a related form's records
+    are only those the reader may read, so a path never reveals more than the
+    records themselves would."""
 
     def __init__(
         self, form: FormDef, app: AppDef | None, field_types: FieldTypes,
-        tables: FormTables | None = None,
+        tables: FormTables | None = None, guard: PathGuard | None = None,
     ) -> None:
         self.app = app
         self.field_types = field_types
+        self.guard = guard
         self.root = self.form_scope(form, tables or form_tables(form, field_types), alias=False)
 
     def form_scope(self, form: FormDef, tables: FormTables, *, alias: bool = True) -> Scope:
@@ -238,7 +262,9 @@ class PathResolver:
         owned = {t.name: t for ts in tables.extra.values() for t in ts}
         table = tables.main.alias() if alias else tables.main
         label = Label(f"表单 {form.label.zh}（{form.key}）", f"Form {form.label.en} ({form.key})")
-        return Scope(label, form.fields, table, tables.main.name, owned, tuple(SYSTEM_FIELDS))
+        # The root form's scope is the caller's to add (it is the query's own WHERE).
+        readable = self.guard.scope(form, table) if alias and self.guard is not None else None
+        return Scope(label, form.fields, table, tables.main.name, owned, tuple(SYSTEM_FIELDS), form, readable)
 
     def system_field(self, key: str) -> tuple[FieldDef, FieldType]:
         type_key, label, settings = SYSTEM_FIELDS[key]
@@ -256,6 +282,8 @@ class PathResolver:
         while True:
             key, rest = segments[index], segments[index + 1:]
             field, ftype = self.field(scope, key, path, area)
+            if self.guard is not None and scope.form is not None:
+                self.guard.check(scope.form, key, text.strip(), path, area)
             if hidden:
                 hidden -= 1
             else:
@@ -532,6 +560,7 @@ def compile_filter(
     today: dt.date | None = None,
     user_id: int | None = None,
     tables: FormTables | None = None,
+    guard: PathGuard | None = None,
 ) -> sa.ColumnElement[bool]:
     """The WHERE clause for ``spec`` on ``form``'s main table.
 
@@ -544,7 +573,7 @@ def compile_filter(
     """
     if spec is None:
         return sa.true()
-    resolver = PathResolver(form, app, field_types, tables)
+    resolver = PathResolver(form, app, field_types, tables, guard)
     return FilterCompiler(resolver, today=today, user_id=user_id).compile(spec)
 
 

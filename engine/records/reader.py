@@ -25,6 +25,7 @@ from engine.store.tables import FormTables
 
 if TYPE_CHECKING:
     from engine.records.access import FormPolicy
+    from engine.records.filters import PathGuard
     from engine.records.prepare import FieldErrors
     from engine.records.service import RecordService
 
@@ -282,9 +283,11 @@ class RecordReader:
 
     def check_relations(
         self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any],
-        errors: FieldErrors, given: set[str],
+        errors: FieldErrors, given: set[str], guard: PathGuard | None = None,
     ) -> None:
-        """Every related id points at an existing record of the target form."""
+        """Every related id points at an existing record of the target form
+        that the writer may read (``guard``): a record they cannot read is
+        reported as missing, so linking to it tells nothing either."""
         for f in compiled.relations:
             if f.key not in given or f.key in errors:
                 continue
@@ -294,8 +297,10 @@ class RecordReader:
             if not ids:
                 continue
             target_compiled, target_tables = self.service.form(str(f.setting("target")))
+            readable = guard.scope(target_compiled.form, target_tables.main) if guard is not None else None
             found = set(conn.execute(
                 sa.select(target_tables.main.c.id).where(target_tables.main.c.id.in_(ids))
+                .where(*([readable] if readable is not None else []))
             ).scalars())
             missing = [i for i in ids if i not in found]
             if missing:
@@ -390,6 +395,7 @@ class RecordReader:
                 compiled.form, self.service.app, self.service.field_types, filter=filter,
                 sort=sort, search=search, limit=limit, after=after, user_id=user_id,
                 today=today, tables=tables, unsearchable=unsearchable,
+                guard=policy.guard() if restricted and policy is not None else None,
             )
             if restricted and policy is not None:
                 scope = policy.read_clause()
@@ -425,6 +431,7 @@ class RecordReader:
             compiled.form, self.service.app, self.service.field_types, filter=filter,
             search=search, cap=cap, user_id=user_id, today=self.service.clock.today(), tables=tables,
             unsearchable=unsearchable, scope=scope,
+            guard=policy.guard() if policy is not None and not policy.unrestricted else None,
         )
         counted = int(conn.execute(statement).scalar_one())
         return (min(counted, cap), counted <= cap)
