@@ -91,6 +91,20 @@ _NO_OPERATOR = Message(
 )
 _BAD_VALUE = Message("字段 {field} 的值无效：{reason}", "Invalid value for field {field}: {reason}")
 _NEEDS_VALUE = Message("运算符 {op} 需要一个值", "Operator {op} needs a value")
+_UNUSABLE = Label("该值不能用于这个条件", "this value cannot be used in this condition")
+# NUL ends a string in SQLite's LIKE (so "contains NUL" matched every record)
+# and PostgreSQL refuses it in text: no filter or search may carry one.
+NUL_TEXT = Label("值中不能含有 NUL 字符（\\u0000）", "The value must not contain a NUL character (\\u0000)")
+
+
+def has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(has_nul(item) for item in value)
+    return False
+
+
 _NO_DEEPER = Message(
     "字段 {field} 不是关联或子表单，不能再用“.”读取 {rest}",
     "Field {field} is not a relation or a subform: \".{rest}\" cannot be read through it",
@@ -488,6 +502,8 @@ class FilterCompiler:
             raise query_error(FILTER, at(path, "value"), Label(f"最多 {MAX_LIST} 个值", f"At most {MAX_LIST} values"))
         if isinstance(value, str) and len(value) > MAX_TEXT:
             raise query_error(FILTER, at(path, "value"), Label(f"值超过 {MAX_TEXT} 个字符", f"The value is longer than {MAX_TEXT} characters"))
+        if has_nul(value):
+            raise query_error(FILTER, at(path, "value"), NUL_TEXT)
 
     def bad_value(self, field_path: FieldPath, reason: Label, path: str) -> QueryError:
         return query_error(FILTER, at(path, "value"), say(_BAD_VALUE, field=field_path.field, reason=reason))
@@ -510,8 +526,9 @@ class FilterCompiler:
                                        today=self.today or SystemClock().today())
         except FieldValueError as exc:
             raise self.bad_value(field_path, exc.message, path) from None
-        except (TypeError, ValueError, ArithmeticError, RegistryError) as exc:
-            raise self.bad_value(field_path, Label(str(exc), str(exc)), path) from None
+        except (TypeError, ValueError, ArithmeticError, RegistryError):
+            # Python's own words ("Exceeds the limit (4300 digits)") help nobody.
+            raise self.bad_value(field_path, _UNUSABLE, path) from None
 
     def columns(self, scope: Scope, field: FieldDef, ftype: FieldType) -> sa.Table:
         columns: dict[str, sa.ColumnElement[Any]] = {}

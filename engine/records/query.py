@@ -28,12 +28,14 @@ from sqlalchemy.engine import Connection
 from engine.core.i18n import Label
 from engine.definitions.model import AppDef, FormDef, SortKey
 from engine.records.filters import (
+    NUL_TEXT,
     SYSTEM_FIELDS,
     FilterCompiler,
     PathGuard,
     PathResolver,
     QueryError,
     at,
+    has_nul,
     query_error,
 )
 from engine.store.tables import FieldTypes, FormTables, form_tables, stored_in_columns
@@ -247,6 +249,8 @@ def search_clause(
     (``unsearchable`` ones left out: fields the reader may not see)."""
     if not isinstance(search, str):
         raise query_error(SEARCH, "search", Label("搜索内容应是文本", "The search must be text"))
+    if has_nul(search):
+        raise query_error(SEARCH, "search", NUL_TEXT)
     if len(search) > MAX_SEARCH_LENGTH:
         raise query_error(SEARCH, "search", Label(
             f"搜索内容超过 {MAX_SEARCH_LENGTH} 个字符", f"The search is longer than {MAX_SEARCH_LENGTH} characters"
