@@ -35,7 +35,8 @@ from engine.store.tables import FieldTypes, FormTables, field_table_name, form_t
 
 MAX_DEPTH = 20
 MAX_CONDITIONS = 200
-MAX_HOPS = 6
+MAX_HOPS = 4  # relations or subforms one path reads through
+MAX_STEPS = 20  # ... and all the paths of one query together (each step is a subquery)
 MAX_LIST = 1000
 MAX_TEXT = 10_000
 # eq/ne with a null value mean "is blank"/"is not blank"; every other operator
@@ -269,6 +270,7 @@ class PathResolver:
         self.app = app
         self.field_types = field_types
         self.guard = guard
+        self.steps = 0
         self.root = self.form_scope(form, tables or form_tables(form, field_types), alias=False)
 
     def form_scope(self, form: FormDef, tables: FormTables, *, alias: bool = True) -> Scope:
@@ -315,7 +317,14 @@ class PathResolver:
                 labels[-1] = part[0].label
                 return FieldPath(text, *part, scope, tuple(hops), tuple(labels))
             if len(hops) >= MAX_HOPS:
-                raise query_error(area, path, Label(f"路径 {text} 太长", f"The path {text} is too long"))
+                raise query_error(area, path, Label(f"路径 {text} 太长（最多经过 {MAX_HOPS} 个关联或子表单）",
+                                                    f"The path {text} is too long (at most {MAX_HOPS} relations or subforms)"))
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                raise query_error(area, path, Label(
+                    f"查询经过的关联或子表单共超过 {MAX_STEPS} 步，请减少带路径的条件",
+                    f"The query reads through relations or subforms more than {MAX_STEPS} times in all; "
+                    "use fewer conditions with paths"))
             hop = self.hop(scope, field, ftype, ".".join(rest), path, area)
             hops.append(hop)
             scope = hop.target

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from engine.core.i18n import Label
 from engine.definitions.model import FieldDef
 from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, Rollup
+from engine.records.deadline import QUERY_TIMEOUT, deadline
 from engine.records.values import same
 from engine.store.tables import FormTables
 
@@ -56,6 +57,8 @@ class RecordReader:
         # First pages of lists by their arguments: the same list view asked
         # again reuses its statement (SQLAlchemy keeps its compiled form on it).
         self._pages: dict[str, Any] = {}
+        # Seconds a list or count statement may run (engine/records/deadline.py).
+        self.query_timeout: float | None = QUERY_TIMEOUT
 
     # --- whole records -----------------------------------------------------------
     def get(self, conn: Connection, form_key: str, record_id: int, policy: FormPolicy | None = None) -> Record:
@@ -405,9 +408,10 @@ class RecordReader:
                 if len(self._pages) >= 512:
                     self._pages.pop(next(iter(self._pages)))
                 self._pages[key] = page
-        result = conn.execute(page.select)
-        keys = list(result.keys())
-        rows = [dict(zip(keys, row, strict=True)) for row in result.all()]
+        with deadline(conn, self.query_timeout):
+            result = conn.execute(page.select)
+            keys = list(result.keys())
+            rows = [dict(zip(keys, row, strict=True)) for row in result.all()]
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = page.cursor(rows[-1]) if more and rows else None
@@ -433,7 +437,8 @@ class RecordReader:
             unsearchable=unsearchable, scope=scope,
             guard=policy.guard() if policy is not None and not policy.unrestricted else None,
         )
-        counted = int(conn.execute(statement).scalar_one())
+        with deadline(conn, self.query_timeout):
+            counted = int(conn.execute(statement).scalar_one())
         return (min(counted, cap), counted <= cap)
 
 
