@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from engine.core.errors import PermissionDenied
 from engine.core.i18n import Label
@@ -165,6 +166,29 @@ class FormPolicy:
         for key in [k for k in record if k.startswith("_reader_")]:
             del record[key]
         return record
+
+    def mask_lookups(self, conn: Connection, records: Sequence[dict[str, Any]]) -> None:
+        """Blank the lookups (``contract.customer`` shown on a payment plan)
+        whose related record or field this access may not read: a lookup is
+        a relation path too, and shows no more than a filter by it could."""
+        if self.unrestricted or not records or not self.compiled.lookups:
+            return
+        assert self.access is not None  # only the system is unrestricted without one
+        guard = ReadGuard(self.service, self.access)
+        for lookup in self.compiled.lookups:
+            target = guard.policy(str(self.compiled.form.get_field(lookup.relation).setting("target")))
+            ids = {r.get(lookup.relation) for r in records if lookup.key in r} - {None}
+            ids = {i for i in ids if isinstance(i, int)}
+            readers = target.rights.readers
+            readable: set[int] = set()
+            if ids and (target.unrestricted or (readers and all(g.shows(lookup.field) for g in readers))):
+                main = target.tables.main
+                scope = target.read_clause()
+                query = sa.select(main.c.id).where(main.c.id.in_(sorted(ids)))
+                readable = set(conn.execute(query.where(scope) if scope is not None else query).scalars())
+            for record in records:
+                if lookup.key in record and record.get(lookup.relation) not in readable:
+                    record[lookup.key] = None
 
     def check_readable_paths(self, paths: Iterable[str]) -> None:
         """Filtering or sorting by a field some reading role hides would reveal

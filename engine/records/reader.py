@@ -78,7 +78,10 @@ class RecordReader:
 
             raise _not_found(compiled.form, record_id)
         record = self.hydrate(conn, compiled, tables, [dict(row._mapping)])[0]
-        return policy.strip(record) if policy is not None else record
+        if policy is None:
+            return record
+        policy.mask_lookups(conn, [record])
+        return policy.strip(record)
 
     def hydrate(
         self,
@@ -417,6 +420,7 @@ class RecordReader:
         next_cursor = page.cursor(rows[-1]) if more and rows else None
         records = self.hydrate(conn, compiled, tables, rows, fields)
         if restricted and policy is not None:
+            policy.mask_lookups(conn, records)
             records = [policy.strip(record) for record in records]
         return {"records": records, "next": next_cursor}
 

@@ -110,3 +110,32 @@ def test_search_and_direct_reads_never_show_hidden_fields(probe: Probe) -> None:
     text = exported.get_data(as_text=True)
     assert "Alpha" in text and SECRET_REVENUE not in text and SECRET_NOTES not in text
     assert json.dumps(SECRET_REVENUE) not in json.dumps(listed)
+
+
+def test_a_lookup_shows_only_what_its_path_could(probe: Probe) -> None:
+    """A payment plan's ``customer`` is a lookup through its contract: blank
+    for a reader who cannot read the contract, or who may not see its
+    customer field; shown to one who may (and to the admin)."""
+    contract = probe.service.create("contract", {"name": "Big deal", "customer": probe.ids["alpha"],
+                                                 "amount": "100", "status": "draft"})
+    plan = probe.service.create("payment_plan", {"contract": contract["id"], "installment": 1,
+                                                 "due_on": "2026-12-31", "amount": "100",
+                                                 "owner": probe.users["alice"]})
+    assert probe.service.get("payment_plan", plan["id"])["customer"] == probe.ids["alpha"]
+    plans = {"actions": ["read"], "read": "own", "write": "own"}
+    cases = [({"actions": ["read"], "read": "own", "write": "own"}, None),  # the admin's contract: out of scope
+             ({"actions": ["read"], "read": "all", "write": "own", "fields": {"customer": "hidden"}}, None),
+             ({"actions": ["read"], "read": "all", "write": "own"}, probe.ids["alpha"])]
+    for index, (contracts, expected) in enumerate(cases):
+        probe.org.create_role(f"plans{index}", "Plans", app="crm",
+                              grants={"payment_plan": plans, "contract": contracts})
+        probe.org.assign_role(f"crm:plans{index}", probe.users["bob"])
+        bob = probe.actor("bob")
+        probe.org.unassign_role(f"crm:plans{index}", probe.users["bob"])
+        plan_bob = probe.service.create("payment_plan", {"contract": contract["id"], "installment": 2 + index,
+                                                         "due_on": "2026-12-31", "amount": "1",
+                                                         "owner": probe.users["bob"]})
+        assert probe.service.get("payment_plan", plan_bob["id"], actor=bob)["customer"] == expected
+        listed = probe.service.list("payment_plan", actor=bob)["records"]
+        assert [r["customer"] for r in listed] == [expected]
+        probe.service.delete("payment_plan", plan_bob["id"])
