@@ -231,7 +231,7 @@ class FieldType:
         if operator.operand == "text":
             return "" if raw is None else str(raw)
         if operator.operand == "integer":
-            return _integer_operand(raw)
+            return integer_operand(raw)
         if operator.arity == 2:
             if not isinstance(raw, list | tuple) or len(raw) != 2:
                 raise FieldValueError(_NEEDS_PAIR.format(op=operator.key))
@@ -239,7 +239,11 @@ class FieldType:
         if operator.arity == "list":
             items = raw if isinstance(raw, list | tuple) else [raw]
             return [self.coerce(field, item) for item in items]
-        return self.coerce(field, raw)
+        value = self.coerce(field, raw)
+        # Only eq/ne read a blank as "is blank"; "greater than nothing" asks nothing.
+        if value is None and operator.key not in ("eq", "ne"):
+            raise FieldValueError(_NEEDS_VALUE.format(op=operator.key))
+        return value
 
     def filter_clause(
         self,
@@ -286,6 +290,7 @@ class FieldType:
 
 
 _NEEDS_PAIR = Message("运算符 {op} 需要两个值", "Operator {op} needs two values")
+_NEEDS_VALUE = Message("运算符 {op} 需要一个非空的值", "Operator {op} needs a value that is not blank")
 _NO_OPERATOR = Message(
     "字段类型 {type} 不支持运算符 {op}（支持：{known}）",
     "Field type {type} does not support operator {op} (supported: {known})",
@@ -293,14 +298,17 @@ _NO_OPERATOR = Message(
 _NOT_INTEGER = Message("“{value}” 不是整数", "\"{value}\" is not a whole number")
 
 
-def _integer_operand(raw: Any) -> int:
-    if isinstance(raw, bool):
-        raise FieldValueError(_NOT_INTEGER.format(value=raw))
+def integer_operand(raw: Any) -> int:
+    text = str(raw).strip()
+    # Fifteen digits are more than any count of days or user id; a longer
+    # number would only reach Python's own limits (and their messages).
+    if isinstance(raw, bool) or len(text) > 15:
+        raise FieldValueError(_NOT_INTEGER.format(value=text[:20] + ("…" if len(text) > 20 else "")))
     try:
-        number = Decimal(str(raw).strip())
+        number = Decimal(text)
     except ArithmeticError:
         raise FieldValueError(_NOT_INTEGER.format(value=raw)) from None
-    if number != number.to_integral_value():
+    if not number.is_finite() or number != number.to_integral_value():
         raise FieldValueError(_NOT_INTEGER.format(value=raw))
     return int(number)
 

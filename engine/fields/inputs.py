@@ -9,6 +9,7 @@ message in both languages naming the input.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -242,14 +243,21 @@ def parse_id(raw: Any) -> int:
         raw = raw["id"]
     if isinstance(raw, bool):
         raise FieldValueError(NOT_AN_ID.format(value=raw))
+    text = raw.strip().lstrip("#").lstrip("0") if isinstance(raw, str) else ""
     if isinstance(raw, int):
         number = raw
-    elif isinstance(raw, Decimal | float) and raw == int(raw):
+    elif isinstance(raw, Decimal | float) and _finite(raw) and -MAX_ID <= raw <= MAX_ID and raw == int(raw):
         number = int(raw)
-    elif isinstance(raw, str) and raw.strip().lstrip("#").isdigit():
-        number = int(raw.strip().lstrip("#"))
+    elif text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID)):
+        # Only a few digits reach int(): Python refuses to read over 4,300
+        # (a ValueError of its own), and no id has more than ten anyway.
+        number = int(text)
     else:
         raise FieldValueError(NOT_AN_ID.format(value=shorten(raw)))
     if number <= 0 or number > MAX_ID:  # ids are INTEGER columns on both databases
-        raise FieldValueError(NOT_AN_ID.format(value=number))
+        raise FieldValueError(NOT_AN_ID.format(value=shorten(raw)))
     return number
+
+
+def _finite(number: Decimal | float) -> bool:
+    return number.is_finite() if isinstance(number, Decimal) else math.isfinite(number)

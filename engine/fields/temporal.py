@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from engine.core.clock import DEFAULT_TIMEZONE
 from engine.core.i18n import Label, Message
 from engine.definitions.model import FieldDef
-from engine.fields.base import DefinitionProblem, FieldType, FieldValueError
+from engine.fields.base import DefinitionProblem, FieldType, FieldValueError, integer_operand
 from engine.fields.inputs import (
     is_blank_input,
     parse_date,
@@ -228,7 +228,7 @@ class DateTimeType(_BoundedMixin):
         if operator_key == "within_days":
             if today is None:
                 raise ValueError("within_days needs today's date (from the clock)")
-            other = today + dt.timedelta(days=int(raw))
+            other = today + dt.timedelta(days=integer_operand(raw))
             start = self._day_start(min(today, other))
             end = self._day_start(max(today, other) + one_day)
             return sa.and_(column >= start, column < end)

@@ -11,13 +11,15 @@ cannot be probed); every write checks the write scope the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from engine.core.errors import PermissionDenied
 from engine.core.i18n import Label
+from engine.definitions.model import FormDef
 from engine.org.permissions import FormGrant, FormRights, Role, Scope, rights_for
 from engine.org.principal import Principal
 from engine.store.tables import FormTables
@@ -101,7 +103,9 @@ class FormPolicy:
             today=self.service.clock.today(), user_id=principal.user_id, tables=tables or self.tables,
         )
 
-    def _clause(self, grants: Sequence[FormGrant], kind: str) -> sa.ColumnElement[bool] | None:
+    def _clause(
+        self, grants: Sequence[FormGrant], kind: str, tables: FormTables | None = None,
+    ) -> sa.ColumnElement[bool] | None:
         if self.unrestricted:
             return None
         scopes = [getattr(g, kind) for g in grants]
@@ -109,11 +113,16 @@ class FormPolicy:
             return sa.false()
         if any(s.everything for s in scopes):
             return None
-        return sa.or_(*(self.scope_clause(s) for s in scopes))
+        return sa.or_(*(self.scope_clause(s, tables) for s in scopes))
 
-    def read_clause(self) -> sa.ColumnElement[bool] | None:
-        """The condition every read adds (None: no condition)."""
-        return self._clause(self.rights.readers, "read")
+    def read_clause(self, tables: FormTables | None = None) -> sa.ColumnElement[bool] | None:
+        """The condition every read adds (None: no condition); ``tables``
+        when the form is read under another name (an alias in a path)."""
+        return self._clause(self.rights.readers, "read", tables)
+
+    def guard(self) -> ReadGuard | None:
+        """What this access may read along field paths (None: anything)."""
+        return ReadGuard(self.service, self.access) if self.access is not None else None
 
     def write_clause(self, action: str) -> sa.ColumnElement[bool] | None:
         return self._clause([g for g in self.rights.writers if g.allows(action)], "write")
@@ -158,6 +167,29 @@ class FormPolicy:
             del record[key]
         return record
 
+    def mask_lookups(self, conn: Connection, records: Sequence[dict[str, Any]]) -> None:
+        """Blank the lookups (``contract.customer`` shown on a payment plan)
+        whose related record or field this access may not read: a lookup is
+        a relation path too, and shows no more than a filter by it could."""
+        if self.unrestricted or not records or not self.compiled.lookups:
+            return
+        assert self.access is not None  # only the system is unrestricted without one
+        guard = ReadGuard(self.service, self.access)
+        for lookup in self.compiled.lookups:
+            target = guard.policy(str(self.compiled.form.get_field(lookup.relation).setting("target")))
+            ids = {r.get(lookup.relation) for r in records if lookup.key in r} - {None}
+            ids = {i for i in ids if isinstance(i, int)}
+            readers = target.rights.readers
+            readable: set[int] = set()
+            if ids and (target.unrestricted or (readers and all(g.shows(lookup.field) for g in readers))):
+                main = target.tables.main
+                scope = target.read_clause()
+                query = sa.select(main.c.id).where(main.c.id.in_(sorted(ids)))
+                readable = set(conn.execute(query.where(scope) if scope is not None else query).scalars())
+            for record in records:
+                if lookup.key in record and record.get(lookup.relation) not in readable:
+                    record[lookup.key] = None
+
     def check_readable_paths(self, paths: Iterable[str]) -> None:
         """Filtering or sorting by a field some reading role hides would reveal
         its values; only fields every reading role shows may be used."""
@@ -187,6 +219,45 @@ class FormPolicy:
 
     def creating_grants(self) -> tuple[FormGrant, ...]:
         return tuple(g for g in self.rights.grants if g.allows("create"))
+
+
+class ReadGuard:
+    """A filter, sort or search path checked step by step against what one
+    access may read: each step's field must be shown by every role that reads
+    its form, and a related form's records are only those in the read scope.
+    Otherwise ``customer.revenue`` would sort by a hidden value (the cursor
+    carries it) and ``customer.notes contains "x"`` would answer yes or no
+    about a record the reader cannot open."""
+
+    def __init__(self, service: RecordService, access: AppAccess) -> None:
+        self.service = service
+        self.access = access
+        self._policies: dict[str, FormPolicy] = {}
+
+    def policy(self, form_key: str) -> FormPolicy:
+        found = self._policies.get(form_key)
+        if found is None:
+            found = self._policies[form_key] = FormPolicy(self.service, self.access, form_key)
+        return found
+
+    def check(self, form: FormDef, key: str, text: str, path: str, area: Label) -> None:
+        policy = self.policy(form.key)
+        if policy.unrestricted:
+            return
+        readers = policy.rights.readers
+        if readers and (key not in policy.compiled.fields or all(g.shows(key) for g in readers)):
+            return
+        raise PermissionDenied(
+            Label(f"{area.zh} {path}：不能按 {text} 筛选或排序（{form.label.zh}的 {key} 对你不可见）",
+                  f"{area.en} {path}: you may not filter or sort by {text} "
+                  f"({key} of {form.label.en} is not visible to you)"),
+            details={"field": text, "path": path},
+        )
+
+    def scope(self, form: FormDef, table: sa.FromClause) -> sa.ColumnElement[bool] | None:
+        policy = self.policy(form.key)
+        # Scope clauses read only ``main.c``; an alias has the same columns.
+        return policy.read_clause(replace(policy.tables, main=cast(sa.Table, table)))
 
 
 def filter_paths(spec: Any) -> list[str]:

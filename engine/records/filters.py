@@ -19,7 +19,7 @@ import datetime as dt
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -35,7 +35,8 @@ from engine.store.tables import FieldTypes, FormTables, field_table_name, form_t
 
 MAX_DEPTH = 20
 MAX_CONDITIONS = 200
-MAX_HOPS = 6
+MAX_HOPS = 4  # relations or subforms one path reads through
+MAX_STEPS = 20  # ... and all the paths of one query together (each step is a subquery)
 MAX_LIST = 1000
 MAX_TEXT = 10_000
 # eq/ne with a null value mean "is blank"/"is not blank"; every other operator
@@ -91,6 +92,20 @@ _NO_OPERATOR = Message(
 )
 _BAD_VALUE = Message("字段 {field} 的值无效：{reason}", "Invalid value for field {field}: {reason}")
 _NEEDS_VALUE = Message("运算符 {op} 需要一个值", "Operator {op} needs a value")
+_UNUSABLE = Label("该值不能用于这个条件", "this value cannot be used in this condition")
+# NUL ends a string in SQLite's LIKE (so "contains NUL" matched every record)
+# and PostgreSQL refuses it in text: no filter or search may carry one.
+NUL_TEXT = Label("值中不能含有 NUL 字符（\\u0000）", "The value must not contain a NUL character (\\u0000)")
+
+
+def has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(has_nul(item) for item in value)
+    return False
+
+
 _NO_DEEPER = Message(
     "字段 {field} 不是关联或子表单，不能再用“.”读取 {rest}",
     "Field {field} is not a relation or a subform: \".{rest}\" cannot be read through it",
@@ -167,6 +182,14 @@ class Scope:
     table_name: str
     owned: Mapping[str, sa.Table]
     system: tuple[str, ...]
+    # The form these are records of (None: a subform's rows) and the condition
+    # a reader's access puts on them (None: every record may be read).
+    form: FormDef | None = None
+    readable: sa.ColumnElement[bool] | None = None
+
+    def where(self, *clauses: sa.ColumnElement[bool]) -> tuple[sa.ColumnElement[bool], ...]:
+        """``clauses`` and, on a related form, the reader's scope on it."""
+        return (*clauses, self.readable) if self.readable is not None else clauses
 
     def column(self, name: str) -> sa.ColumnElement[Any]:
         return cast(sa.ColumnElement[Any], self.table.c[name])
@@ -191,7 +214,7 @@ class Hop:
         """``clause`` (about the target) as a condition on the source's rows."""
         if self.kind == "child":
             return sa.exists().where(self.target.column("parent_id") == self.source.column("id"), clause)
-        matching = sa.select(self.target.column("id")).where(clause)
+        matching = sa.select(self.target.column("id")).where(*self.target.where(clause))
         if self.kind == "relation":
             return self.source.column(self.field.key).in_(matching)
         assert self.link is not None
@@ -222,15 +245,32 @@ class FieldPath:
         return clause
 
 
+class PathGuard(Protocol):
+    """What a reader may read along a path (engine/records/access.py has the
+    one built from roles). Without a guard every step may be read."""
+
+    def check(self, form: FormDef, key: str, text: str, path: str, area: Label) -> None:
+        """Raise unless the reader may see ``key`` of ``form`` (a step of ``text``)."""
+
+    def scope(self, form: FormDef, table: sa.FromClause) -> sa.ColumnElement[bool] | None:
+        """The condition on ``table`` (an alias of ``form``'s main table) that
+        keeps to the records the reader may read; None for all of them."""
+
+
 class PathResolver:
-    """Resolves field paths of one form, the same way for filters and sorts."""
+    """Resolves field paths of one form, the same way for filters and sorts.
+    With a ``guard``, every step must be readable and a related form's records
+    are only those the reader may read, so a path never reveals more than the
+    records themselves would."""
 
     def __init__(
         self, form: FormDef, app: AppDef | None, field_types: FieldTypes,
-        tables: FormTables | None = None,
+        tables: FormTables | None = None, guard: PathGuard | None = None,
     ) -> None:
         self.app = app
         self.field_types = field_types
+        self.guard = guard
+        self.steps = 0
         self.root = self.form_scope(form, tables or form_tables(form, field_types), alias=False)
 
     def form_scope(self, form: FormDef, tables: FormTables, *, alias: bool = True) -> Scope:
@@ -238,7 +278,9 @@ class PathResolver:
         owned = {t.name: t for ts in tables.extra.values() for t in ts}
         table = tables.main.alias() if alias else tables.main
         label = Label(f"表单 {form.label.zh}（{form.key}）", f"Form {form.label.en} ({form.key})")
-        return Scope(label, form.fields, table, tables.main.name, owned, tuple(SYSTEM_FIELDS))
+        # The root form's scope is the caller's to add (it is the query's own WHERE).
+        readable = self.guard.scope(form, table) if alias and self.guard is not None else None
+        return Scope(label, form.fields, table, tables.main.name, owned, tuple(SYSTEM_FIELDS), form, readable)
 
     def system_field(self, key: str) -> tuple[FieldDef, FieldType]:
         type_key, label, settings = SYSTEM_FIELDS[key]
@@ -256,6 +298,8 @@ class PathResolver:
         while True:
             key, rest = segments[index], segments[index + 1:]
             field, ftype = self.field(scope, key, path, area)
+            if self.guard is not None and scope.form is not None:
+                self.guard.check(scope.form, key, text.strip(), path, area)
             if hidden:
                 hidden -= 1
             else:
@@ -273,7 +317,14 @@ class PathResolver:
                 labels[-1] = part[0].label
                 return FieldPath(text, *part, scope, tuple(hops), tuple(labels))
             if len(hops) >= MAX_HOPS:
-                raise query_error(area, path, Label(f"路径 {text} 太长", f"The path {text} is too long"))
+                raise query_error(area, path, Label(f"路径 {text} 太长（最多经过 {MAX_HOPS} 个关联或子表单）",
+                                                    f"The path {text} is too long (at most {MAX_HOPS} relations or subforms)"))
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                raise query_error(area, path, Label(
+                    f"查询经过的关联或子表单共超过 {MAX_STEPS} 步，请减少带路径的条件",
+                    f"The query reads through relations or subforms more than {MAX_STEPS} times in all; "
+                    "use fewer conditions with paths"))
             hop = self.hop(scope, field, ftype, ".".join(rest), path, area)
             hops.append(hop)
             scope = hop.target
@@ -460,6 +511,8 @@ class FilterCompiler:
             raise query_error(FILTER, at(path, "value"), Label(f"最多 {MAX_LIST} 个值", f"At most {MAX_LIST} values"))
         if isinstance(value, str) and len(value) > MAX_TEXT:
             raise query_error(FILTER, at(path, "value"), Label(f"值超过 {MAX_TEXT} 个字符", f"The value is longer than {MAX_TEXT} characters"))
+        if has_nul(value):
+            raise query_error(FILTER, at(path, "value"), NUL_TEXT)
 
     def bad_value(self, field_path: FieldPath, reason: Label, path: str) -> QueryError:
         return query_error(FILTER, at(path, "value"), say(_BAD_VALUE, field=field_path.field, reason=reason))
@@ -482,8 +535,9 @@ class FilterCompiler:
                                        today=self.today or SystemClock().today())
         except FieldValueError as exc:
             raise self.bad_value(field_path, exc.message, path) from None
-        except (TypeError, ValueError, ArithmeticError, RegistryError) as exc:
-            raise self.bad_value(field_path, Label(str(exc), str(exc)), path) from None
+        except (TypeError, ValueError, ArithmeticError, RegistryError):
+            # Python's own words ("Exceeds the limit (4300 digits)") help nobody.
+            raise self.bad_value(field_path, _UNUSABLE, path) from None
 
     def columns(self, scope: Scope, field: FieldDef, ftype: FieldType) -> sa.Table:
         columns: dict[str, sa.ColumnElement[Any]] = {}
@@ -532,6 +586,7 @@ def compile_filter(
     today: dt.date | None = None,
     user_id: int | None = None,
     tables: FormTables | None = None,
+    guard: PathGuard | None = None,
 ) -> sa.ColumnElement[bool]:
     """The WHERE clause for ``spec`` on ``form``'s main table.
 
@@ -544,7 +599,7 @@ def compile_filter(
     """
     if spec is None:
         return sa.true()
-    resolver = PathResolver(form, app, field_types, tables)
+    resolver = PathResolver(form, app, field_types, tables, guard)
     return FilterCompiler(resolver, today=today, user_id=user_id).compile(spec)
 
 

@@ -161,8 +161,9 @@ class _Batches:
             raise MappingRefused(Label(f"relation_match 中的 {', '.join(sorted(unknown))} 不是导入的列",
                                        f"relation_match names {', '.join(sorted(unknown))}, which no column fills"))
         matchers: dict[str, Matcher] = {}
+        guard = actor.policy(service, form_key).guard()
         for column in plan.columns:
-            matcher = matcher_for(service, column.field, options.relation_match.get(column.path))
+            matcher = matcher_for(service, column.field, options.relation_match.get(column.path), guard)
             if matcher is not None:
                 matchers[column.path] = matcher
         self.reader = RowReader(plan.columns, value_maps, matchers, text_cells=text_cells)
@@ -290,10 +291,13 @@ class _Batches:
             self.seen_keys[value] = entry.first_row
             wanted[value] = entry
         main = self.tables.main
+        readable = self.actor.policy(self.service, self.form_key).read_clause()
         found: dict[Any, list[int]] = {}
         values = list(wanted)
         for start in range(0, len(values), CHUNK):
             query = sa.select(main.c[f.key], main.c.id).where(main.c[f.key].in_(values[start:start + CHUNK]))
+            if readable is not None:  # a record the importer cannot read is not one to match
+                query = query.where(readable)
             for stored, record_id in conn.execute(query):
                 found.setdefault(ftype.from_db(f, {f.key: stored}), []).append(int(record_id))
         for value, entry in wanted.items():

@@ -5,6 +5,8 @@ by the field ``relation_match`` chooses, or by ``id``); a member cell names
 a user by login or name; a department cell names a department. Matching is
 exact first, then case-insensitive; a text that matches nothing, or more
 than one, is an error naming the text, so no row is linked to a guess.
+Only records the importer may read are matched (and offered as "did you
+mean"): a record outside their scope is one that does not exist.
 
 Matchers are keyed by field type (``MATCHERS``). Each matches the distinct
 texts of a whole batch with one query, never one per row.
@@ -27,6 +29,7 @@ from engine.records.columns import MappingRefused
 from engine.store.models import Department, User
 
 if TYPE_CHECKING:
+    from engine.records.filters import PathGuard
     from engine.records.service import RecordService
 
 Matches = dict[str, "int | Label"]
@@ -87,15 +90,19 @@ def _ids_text(ids: list[int]) -> str:
 
 @dataclass
 class RelationMatcher:
-    """Records of ``target`` named by the text of field ``by`` (or by ``id``)."""
+    """Records of ``target`` named by the text of field ``by`` (or by ``id``),
+    among those ``readable`` keeps (None: all)."""
 
     service: RecordService
     target: FormDef
     by: str
+    readable: sa.ColumnElement[bool] | None = None
     _known: list[str] | None = None
 
     @classmethod
-    def for_field(cls, service: RecordService, field: FieldDef, by: str | None) -> RelationMatcher:
+    def for_field(
+        cls, service: RecordService, field: FieldDef, by: str | None, guard: PathGuard | None = None,
+    ) -> RelationMatcher:
         target_key = str(field.setting("target"))
         compiled, tables = service.form(target_key)
         target = compiled.form
@@ -107,7 +114,10 @@ class RelationMatcher:
                 raise MappingRefused(Label(
                     f"{target.label.zh}没有可用于匹配的字段 {chosen}",
                     f"{target.label.en} has no field {chosen} to match records by"))
-        return cls(service, target, chosen)
+        return cls(service, target, chosen, guard.scope(target, tables.main) if guard is not None else None)
+
+    def _scoped(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        return query.where(self.readable) if self.readable is not None else query
 
     def _column(self) -> sa.ColumnElement[Any]:
         _, tables = self.service.form(self.target.key)
@@ -143,8 +153,8 @@ class RelationMatcher:
         pairs: list[tuple[str, int]] = []
         ordered = sorted(texts)
         for chunk in _chunks(ordered):
-            query = sa.select(column, id_column).where(
-                sa.or_(column.in_(chunk), sa.func.lower(column).in_(_lowered(chunk))))
+            query = self._scoped(sa.select(column, id_column).where(
+                sa.or_(column.in_(chunk), sa.func.lower(column).in_(_lowered(chunk)))))
             pairs.extend((str(value), int(i)) for value, i in conn.execute(query))
         index, unknown = _Index(pairs), self._unknown_hinted(conn)
         return {text: _choose(text, [index], unknown, self.ambiguous) for text in texts}
@@ -153,7 +163,7 @@ class RelationMatcher:
         def unknown(text: str) -> Label:
             if self._known is None:
                 column = self._column()
-                values = conn.execute(sa.select(column).where(column.is_not(None)).distinct()
+                values = conn.execute(self._scoped(sa.select(column).where(column.is_not(None))).distinct()
                                       .limit(HINT_LIMIT + 1)).scalars().all()
                 self._known = [str(v) for v in values] if len(values) <= HINT_LIMIT else []
             return self.unknown(text)
@@ -175,7 +185,7 @@ class RelationMatcher:
         found: dict[Any, list[int]] = {}
         keys = list(wanted)
         for start in range(0, len(keys), CHUNK):
-            query = sa.select(column, id_column).where(column.in_(keys[start:start + CHUNK]))
+            query = self._scoped(sa.select(column, id_column).where(column.in_(keys[start:start + CHUNK])))
             for value, i in conn.execute(query):
                 found.setdefault(value, []).append(int(i))
         for value, named in wanted.items():
@@ -244,17 +254,20 @@ def _several_departments(text: str, ids: list[int]) -> Label:
                  f"Several departments are called \"{text}\" ({_ids_text(ids)})")
 
 
-MatcherFactory = Callable[["RecordService", FieldDef, "str | None"], Matcher]
+MatcherFactory = Callable[["RecordService", FieldDef, "str | None", "PathGuard | None"], Matcher]
 
 # Field type key -> how a cell of that type names what it points at.
 MATCHERS: dict[str, MatcherFactory] = {
     "relation": RelationMatcher.for_field,
-    "member": lambda service, field, by: UserMatcher(),
-    "department": lambda service, field, by: DepartmentMatcher(),
+    "member": lambda service, field, by, guard: UserMatcher(),
+    "department": lambda service, field, by, guard: DepartmentMatcher(),
 }
 
 
-def matcher_for(service: RecordService, field: FieldDef, by: str | None) -> Matcher | None:
-    """The matcher for a field whose cells name records or people, else None."""
+def matcher_for(
+    service: RecordService, field: FieldDef, by: str | None, guard: PathGuard | None = None,
+) -> Matcher | None:
+    """The matcher for a field whose cells name records or people, else None;
+    ``guard`` (the importer's rights) limits which records may be named."""
     factory = MATCHERS.get(field.type)
-    return factory(service, field, by) if factory else None
+    return factory(service, field, by, guard) if factory else None

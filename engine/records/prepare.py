@@ -169,6 +169,10 @@ def validate_rows(compiled: CompiledForm, sub: FieldDef, rows: Any, errors: Fiel
             if problems and where not in errors:
                 errors[where] = list(problems)
 
+# Which record holds the value is not said: it may be one the writer cannot read.
+VALUE_TAKEN = Label("已有记录使用了这个值", "Another record already has this value")
+
+
 def check_unique(
     conn: Connection,
     compiled: CompiledForm,
@@ -191,7 +195,7 @@ def check_unique(
         clash = conn.execute(query).scalar()
         if clash is not None:
             errors.setdefault(f.key, []).append(
-                Label(f"已存在相同的值（记录 {clash}）", f"Another record (#{clash}) already has this value")
+                VALUE_TAKEN
             )
     for index in compiled.form.indexes:
         keys = index.fields
@@ -212,7 +216,7 @@ def check_unique(
             zh = "、".join(compiled.fields[k].label.zh if k in compiled.fields else k for k in keys)
             en = ", ".join(compiled.fields[k].label.en if k in compiled.fields else k for k in keys)
             errors.setdefault(keys[0], []).append(Label(
-                f"已有记录（#{clash}）的 {zh} 与此相同", f"Another record (#{clash}) has the same {en}"))
+                f"已有记录的 {zh} 与此相同", f"Another record has the same {en}"))
 
 
 def blank(value: Any) -> bool:

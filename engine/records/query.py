@@ -28,11 +28,14 @@ from sqlalchemy.engine import Connection
 from engine.core.i18n import Label
 from engine.definitions.model import AppDef, FormDef, SortKey
 from engine.records.filters import (
+    NUL_TEXT,
     SYSTEM_FIELDS,
     FilterCompiler,
+    PathGuard,
     PathResolver,
     QueryError,
     at,
+    has_nul,
     query_error,
 )
 from engine.store.tables import FieldTypes, FormTables, form_tables, stored_in_columns
@@ -124,6 +127,7 @@ def build_list_query(
     user_id: int | None = None,
     tables: FormTables | None = None,
     unsearchable: frozenset[str] = frozenset(),
+    guard: PathGuard | None = None,
 ) -> ListQuery:
     """The query for one page of ``form``'s records.
 
@@ -132,14 +136,16 @@ def build_list_query(
     column of a multi-column field (``address.city``) or a path through
     single relations (``customer.name``). ``search`` matches every word in
     some text field. ``columns`` limits the selected fields (id and the sort
-    columns are always selected). Bad input raises ``QueryError``.
+    columns are always selected). Bad input raises ``QueryError``. ``guard``
+    (the reader's rights) checks every step of every path and limits related
+    records to those the reader may read.
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise query_error(PAGING, "limit", Label(
             f"每页条数应在 1 到 {MAX_LIMIT} 之间", f"The page size must be between 1 and {MAX_LIMIT}"
         ))
     tables = tables or form_tables(form, field_types)
-    resolver = PathResolver(form, app, field_types, tables)
+    resolver = PathResolver(form, app, field_types, tables, guard)
     main = tables.main
     terms = sort_terms(resolver, sort)
     selected: list[Any] = selected_columns(resolver, columns)
@@ -168,13 +174,14 @@ def count_query(
     tables: FormTables | None = None,
     unsearchable: frozenset[str] = frozenset(),
     scope: sa.ColumnElement[bool] | None = None,
+    guard: PathGuard | None = None,
 ) -> sa.Select[int]:
     """``SELECT count(*) FROM (SELECT 1 ... LIMIT cap + 1)``: at most ``cap + 1``,
     so a result above ``cap`` means "more than cap" (see ``RecordCount``)."""
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         raise query_error(PAGING, "cap", Label("计数上限应是正整数", "The count cap must be a positive whole number"))
     tables = tables or form_tables(form, field_types)
-    resolver = PathResolver(form, app, field_types, tables)
+    resolver = PathResolver(form, app, field_types, tables, guard)
     matching = (
         sa.select(sa.literal(1).label("one"))
         .select_from(tables.main)
@@ -242,6 +249,8 @@ def search_clause(
     (``unsearchable`` ones left out: fields the reader may not see)."""
     if not isinstance(search, str):
         raise query_error(SEARCH, "search", Label("搜索内容应是文本", "The search must be text"))
+    if has_nul(search):
+        raise query_error(SEARCH, "search", NUL_TEXT)
     if len(search) > MAX_SEARCH_LENGTH:
         raise query_error(SEARCH, "search", Label(
             f"搜索内容超过 {MAX_SEARCH_LENGTH} 个字符", f"The search is longer than {MAX_SEARCH_LENGTH} characters"
@@ -332,7 +341,7 @@ def sort_term(resolver: PathResolver, text: Any, desc: bool, path: str, index: i
     for hop in reversed(field_path.hops):
         expression = (
             sa.select(expression)
-            .where(hop.target.column("id") == hop.source.column(hop.field.key))
+            .where(*hop.target.where(hop.target.column("id") == hop.source.column(hop.field.key)))
             .scalar_subquery()
         )
     if field_path.hops:

@@ -20,11 +20,13 @@ from sqlalchemy.engine import Connection
 from engine.core.i18n import Label
 from engine.definitions.model import FieldDef
 from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, Rollup
+from engine.records.deadline import QUERY_TIMEOUT, deadline
 from engine.records.values import same
 from engine.store.tables import FormTables
 
 if TYPE_CHECKING:
     from engine.records.access import FormPolicy
+    from engine.records.filters import PathGuard
     from engine.records.prepare import FieldErrors
     from engine.records.service import RecordService
 
@@ -55,6 +57,8 @@ class RecordReader:
         # First pages of lists by their arguments: the same list view asked
         # again reuses its statement (SQLAlchemy keeps its compiled form on it).
         self._pages: dict[str, Any] = {}
+        # Seconds a list or count statement may run (engine/records/deadline.py).
+        self.query_timeout: float | None = QUERY_TIMEOUT
 
     # --- whole records -----------------------------------------------------------
     def get(self, conn: Connection, form_key: str, record_id: int, policy: FormPolicy | None = None) -> Record:
@@ -74,7 +78,10 @@ class RecordReader:
 
             raise _not_found(compiled.form, record_id)
         record = self.hydrate(conn, compiled, tables, [dict(row._mapping)])[0]
-        return policy.strip(record) if policy is not None else record
+        if policy is None:
+            return record
+        policy.mask_lookups(conn, [record])
+        return policy.strip(record)
 
     def hydrate(
         self,
@@ -282,9 +289,11 @@ class RecordReader:
 
     def check_relations(
         self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any],
-        errors: FieldErrors, given: set[str],
+        errors: FieldErrors, given: set[str], guard: PathGuard | None = None,
     ) -> None:
-        """Every related id points at an existing record of the target form."""
+        """Every related id points at an existing record of the target form
+        that the writer may read (``guard``): a record they cannot read is
+        reported as missing, so linking to it tells nothing either."""
         for f in compiled.relations:
             if f.key not in given or f.key in errors:
                 continue
@@ -294,8 +303,10 @@ class RecordReader:
             if not ids:
                 continue
             target_compiled, target_tables = self.service.form(str(f.setting("target")))
+            readable = guard.scope(target_compiled.form, target_tables.main) if guard is not None else None
             found = set(conn.execute(
                 sa.select(target_tables.main.c.id).where(target_tables.main.c.id.in_(ids))
+                .where(*([readable] if readable is not None else []))
             ).scalars())
             missing = [i for i in ids if i not in found]
             if missing:
@@ -390,6 +401,7 @@ class RecordReader:
                 compiled.form, self.service.app, self.service.field_types, filter=filter,
                 sort=sort, search=search, limit=limit, after=after, user_id=user_id,
                 today=today, tables=tables, unsearchable=unsearchable,
+                guard=policy.guard() if restricted and policy is not None else None,
             )
             if restricted and policy is not None:
                 scope = policy.read_clause()
@@ -399,14 +411,16 @@ class RecordReader:
                 if len(self._pages) >= 512:
                     self._pages.pop(next(iter(self._pages)))
                 self._pages[key] = page
-        result = conn.execute(page.select)
-        keys = list(result.keys())
-        rows = [dict(zip(keys, row, strict=True)) for row in result.all()]
+        with deadline(conn, self.query_timeout):
+            result = conn.execute(page.select)
+            keys = list(result.keys())
+            rows = [dict(zip(keys, row, strict=True)) for row in result.all()]
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = page.cursor(rows[-1]) if more and rows else None
         records = self.hydrate(conn, compiled, tables, rows, fields)
         if restricted and policy is not None:
+            policy.mask_lookups(conn, records)
             records = [policy.strip(record) for record in records]
         return {"records": records, "next": next_cursor}
 
@@ -425,8 +439,10 @@ class RecordReader:
             compiled.form, self.service.app, self.service.field_types, filter=filter,
             search=search, cap=cap, user_id=user_id, today=self.service.clock.today(), tables=tables,
             unsearchable=unsearchable, scope=scope,
+            guard=policy.guard() if policy is not None and not policy.unrestricted else None,
         )
-        counted = int(conn.execute(statement).scalar_one())
+        with deadline(conn, self.query_timeout):
+            counted = int(conn.execute(statement).scalar_one())
         return (min(counted, cap), counted <= cap)
 
 

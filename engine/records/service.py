@@ -278,7 +278,8 @@ class RecordService:
                     data[f.key] = draw_serials(conn, self.app.key, compiled.form.key, f,
                                                compiled.types[f.key], now.date())[0]
             state = self._compute(conn, compiled, data, context, record_id=None)
-            self._validate(conn, compiled, tables, state, errors, given=set(values), record_id=None)
+            self._validate(conn, compiled, tables, state, errors, given=set(values), record_id=None,
+                           policy=policy)
             if errors:
                 raise _invalid(compiled.form, errors)
             row = self.row(compiled, state.values)
@@ -371,7 +372,8 @@ class RecordService:
             for key in sorted(set(data) & changed):
                 if key != "owner" and state.readonly.get(key):
                     errors.setdefault(key, []).append(Label("该字段只读，不能修改", "This field is read-only"))
-            self._validate(conn, compiled, tables, state, errors, given=changed, record_id=record_id)
+            self._validate(conn, compiled, tables, state, errors, given=changed, record_id=record_id,
+                           policy=policy)
             if errors:
                 raise _invalid(compiled.form, errors)
             if "owner" in data and not same(previous.get("owner"), data["owner"]):
@@ -452,10 +454,12 @@ class RecordService:
         *,
         given: set[str],
         record_id: int | None,
+        policy: FormPolicy | None = None,
     ) -> None:
         validate_values(compiled, state, errors, given=given, creating=record_id is None)
         check_record_files(conn, compiled, state.values, errors, given)
-        self.reader.check_relations(conn, compiled, state.values, errors, given)
+        self.reader.check_relations(conn, compiled, state.values, errors, given,
+                                    policy.guard() if policy is not None else None)
         check_unique(conn, compiled, tables, state.values, errors, given, record_id)
 
     def _compute(
