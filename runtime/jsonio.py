@@ -116,6 +116,11 @@ def _refuse_constant(name: str) -> Any:
 
 # One decoder for every request (``json.loads`` with options builds a new one each call).
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
+# Python refuses to read an integer of more than 4,300 digits, which would make
+# a whole body "not JSON"; a body that fails is read again with such integers
+# as Decimals, so the field that holds one says what is wrong with it.
+_BIG_INTS = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant,
+                             parse_int=lambda text: int(text) if len(text) < 4000 else Decimal(text))
 
 
 def parse_json(raw: bytes | str) -> Any:
@@ -123,7 +128,10 @@ def parse_json(raw: bytes | str) -> Any:
     Bytes may be UTF-8 (with or without a BOM), UTF-16 or UTF-32, as ``json.loads`` takes them."""
     try:
         text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
-        return _DECODER.decode(text)
+        try:
+            return _DECODER.decode(text)
+        except ValueError:
+            return _BIG_INTS.decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidJSON(
             Label("请求内容不是有效的 JSON", "The request body is not valid JSON"),

@@ -34,6 +34,10 @@ NOT_AN_ID = Message("“{value}” 不是记录编号", "\"{value}\" is not a re
 
 
 def shorten(value: Any, limit: int = 40) -> str:
+    if isinstance(value, int) and value.bit_length() > 4096:
+        # Python refuses to write out an int of more than 4,300 digits; a
+        # message about one says how long it is instead.
+        return f"({int(value.bit_length() * 0.30103) + 1} digits)"
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -233,6 +237,13 @@ def _iso_date(match: re.Match[str]) -> str:
 
 
 MAX_ID = 2**31 - 1
+MAX_ID_DIGITS = 20  # leading zeros allowed; more than this is no id of ours
+
+
+def _whole(number: Decimal | float) -> bool:
+    if isinstance(number, float):
+        return number.is_integer()
+    return number.is_finite() and number == number.to_integral_value()
 
 
 def parse_id(raw: Any) -> int:
@@ -244,12 +255,17 @@ def parse_id(raw: Any) -> int:
         raise FieldValueError(NOT_AN_ID.format(value=raw))
     if isinstance(raw, int):
         number = raw
-    elif isinstance(raw, Decimal | float) and raw == int(raw):
+    elif isinstance(raw, Decimal | float) and _whole(raw):
+        if raw > MAX_ID or raw < -MAX_ID:
+            raise FieldValueError(NOT_AN_ID.format(value=shorten(raw)))
         number = int(raw)
     elif isinstance(raw, str) and raw.strip().lstrip("#").isdigit():
-        number = int(raw.strip().lstrip("#"))
+        digits = raw.strip().lstrip("#")
+        if len(digits) > MAX_ID_DIGITS:  # int() would refuse 4,300 digits with a ValueError
+            raise FieldValueError(NOT_AN_ID.format(value=shorten(raw)))
+        number = int(digits)
     else:
         raise FieldValueError(NOT_AN_ID.format(value=shorten(raw)))
     if number <= 0 or number > MAX_ID:  # ids are INTEGER columns on both databases
-        raise FieldValueError(NOT_AN_ID.format(value=number))
+        raise FieldValueError(NOT_AN_ID.format(value=shorten(number)))
     return number
