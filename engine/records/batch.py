@@ -164,6 +164,7 @@ def _prepare_rows(
         state = compiled.compute(data, context, related[index] if related else None, empty_outside,
                                  row_related)
         validate_values(compiled, state, errors, given=given, creating=True)
+        service.reader.check_row_relations(conn, compiled, state.values, errors, given)
         prepared.append(state.values)
         if errors:
             row_errors[index] = errors

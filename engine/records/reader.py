@@ -299,6 +299,13 @@ class RecordReader:
             if f.key not in given or f.key in errors:
                 continue
             self._check_ids(conn, f, values.get(f.key), f.key, errors)
+        self.check_row_relations(conn, compiled, values, errors, given)
+
+    def check_row_relations(
+        self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any],
+        errors: FieldErrors, given: set[str],
+    ) -> None:
+        """Every related id in the subform rows of ``given`` exists."""
         for sub in compiled.subforms:
             if sub.key not in given or sub.key in errors:
                 continue

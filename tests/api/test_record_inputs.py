@@ -81,6 +81,11 @@ def test_a_lookup_reads_the_same_alone_and_in_every_answer(world: World) -> None
     assert alone["customer"] == customer and "contract" not in alone
     both = listing(world, RECEIPTS, fields="customer,amount")["records"][0]
     assert both["customer"] == customer and both["amount"] == "10.00"
+    exported = world.client.get(f"{RECEIPTS.removesuffix('/records')}/export", headers=english(world),
+                                query_string={"format": "csv", "fields": "code,customer", "header": "key"})
+    assert exported.status_code == 200, exported.get_data(as_text=True)
+    lines = exported.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "code,customer" and lines[1] == f"{receipt['code']},Acme"  # the title
 
 
 def test_ids_are_never_reused(world: World) -> None:
@@ -168,3 +173,14 @@ def test_a_relation_id_of_absurd_length_is_a_400_at_its_field(world: World) -> N
         "customer": customer, "items": [{"product": "9" * 5000, "unit_price": 5}]})
     assert in_row.status_code == 400, in_row.get_data(as_text=True)
     assert list(details(in_row)) == ["items[0].product"]
+
+
+def test_a_bulk_row_naming_a_missing_record_is_a_400_at_the_row(world: World) -> None:
+    customer, product = customer_and_product(world)
+    response = world.client.post(f"{QUOTES}/bulk", headers=english(world), json={"records": [
+        {"customer": customer, "items": [{"product": product}]},
+        {"customer": customer, "items": [{"product": 999_999, "unit_price": 5}]}]})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]["details"]["rows"] == {
+        "1": {"items[0].product": ["Product #999999 does not exist"]}}
+    assert listing(world, QUOTES)["records"] == []
