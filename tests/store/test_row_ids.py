@@ -61,7 +61,8 @@ def make_legacy(database: Database, table: str) -> None:
     with database.schema_transaction() as conn, migration_operations(conn).batch_alter_table(
             table, recreate="always"):
         pass
-    assert reuses_ids(database.engine.connect(), table)
+    with database.engine.connect() as conn:
+        assert reuses_ids(conn, table)
 
 
 def test_tables_made_before_are_rebuilt_keeping_their_highest_id(database: Database) -> None:
