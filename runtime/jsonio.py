@@ -124,6 +124,11 @@ def _refuse_constant(name: str) -> Any:
 
 # One decoder for every request (``json.loads`` with options builds a new one each call).
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
+# Python refuses to read an integer of more than 4,300 digits, which would make
+# a whole body "not JSON"; a body that fails is read again with such integers
+# as Decimals, so the field that holds one says what is wrong with it.
+_BIG_INTS = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant,
+                             parse_int=lambda text: int(text) if len(text) < 4000 else Decimal(text))
 
 
 def parse_json(raw: bytes | str, where: str = "") -> Any:
@@ -134,7 +139,10 @@ def parse_json(raw: bytes | str, where: str = "") -> Any:
     ``where``: the parameter the JSON came in, if any)."""
     try:
         text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
-        data = _DECODER.decode(text)
+        try:
+            data = _DECODER.decode(text)
+        except ValueError:
+            data = _BIG_INTS.decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidJSON(
             Label("请求内容不是有效的 JSON", "The request body is not valid JSON"),

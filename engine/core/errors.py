@@ -83,3 +83,11 @@ class ConflictError(QiqiaoError):
     """A concurrent change won (stale ``version``) or a unique key is taken."""
 
     code = "conflict"
+
+
+class DuplicateValueError(ConflictError, ValidationError):
+    """The input's only problem: values other records hold in unique fields.
+    A conflict with what is stored (409, as when two writers race for one
+    value), with a message per field as a ValidationError has."""
+
+    code = "conflict"

@@ -127,6 +127,12 @@ class FieldType:
         ``FieldValueError`` saying what is wrong in words a user understands."""
         return None if raw is None or raw == "" else raw
 
+    def coerce_input(self, field: FieldDef, raw: Any) -> Any:
+        """``coerce`` for what a client or a person wrote (a body, a row of an
+        import), as opposed to a value computed or converted: a type may
+        refuse input it would quietly fit when it comes from a formula."""
+        return self.coerce(field, raw)
+
     def validate(self, field: FieldDef, value: Any) -> list[Label]:
         """Messages for a coerced, non-blank value that breaks the field's
         constraints (min/max, length, precision, pattern, options). Required

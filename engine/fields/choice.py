@@ -71,7 +71,7 @@ def _read_options(field: FieldDef) -> list[Option]:
 
 def find_option(field: FieldDef, raw: Any) -> Option | None:
     """The option named by ``raw``: its key, its zh or en label (English
-    case-insensitively), or a mapping with ``key`` or ``label``."""
+    labels and keys case-insensitively), or a mapping with ``key`` or ``label``."""
     if isinstance(raw, Mapping):
         raw = raw.get("key", raw.get("label"))
         if isinstance(raw, Mapping):
@@ -86,6 +86,9 @@ def find_option(field: FieldDef, raw: Any) -> Option | None:
     folded = text.casefold()
     for option in options:
         if text == option.label.zh or folded == option.label.en.casefold():
+            return option
+    for option in options:  # "B" for the option keyed b: keys are not case-sensitive to people
+        if folded == option.key.casefold():
             return option
     return None
 

@@ -35,6 +35,10 @@ NOT_AN_ID = Message("“{value}” 不是记录编号", "\"{value}\" is not a re
 
 
 def shorten(value: Any, limit: int = 40) -> str:
+    if isinstance(value, int) and value.bit_length() > 4096:
+        # Python refuses to write out an int of more than 4,300 digits; a
+        # message about one says how long it is instead.
+        return f"({int(value.bit_length() * 0.30103) + 1} digits)"
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -234,6 +238,13 @@ def _iso_date(match: re.Match[str]) -> str:
 
 
 MAX_ID = 2**31 - 1
+MAX_ID_DIGITS = 20  # leading zeros allowed; more than this is no id of ours
+
+
+def _whole(number: Decimal | float) -> bool:
+    if isinstance(number, float):
+        return number.is_integer()
+    return number.is_finite() and number == number.to_integral_value()
 
 
 def parse_id(raw: Any) -> int:

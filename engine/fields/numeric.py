@@ -4,6 +4,8 @@ columns, never floats) and rating (a whole number of stars).
 Rounding: input with more decimals than the field's ``precision`` is rounded
 half away from zero on coerce (``2.345`` -> ``2.35``, the way people and
 Excel round amounts), not refused: a pasted ``1,234.567`` is a usable amount.
+A field of whole numbers (``precision: 0``) refuses a fraction as input
+(``coerce_input``): 5.5 employees is a mistake, not 6; computed values round.
 """
 
 from __future__ import annotations
@@ -130,6 +132,20 @@ class DecimalType(FieldType):
         if exact == converted:
             return None
         return ROUNDED.format(old=f"{exact.normalize():f}", new=f"{converted:f}")
+
+    def coerce_input(self, field: FieldDef, raw: Any) -> Any:
+        # Rounding a typed 5.5 to 6 for a field of whole numbers would store
+        # what nobody wrote: such input is refused. Decimals beyond a
+        # precision of 1 or more are rounded, as the module says.
+        if self.scale_of(field) == 0 and not is_blank_input(raw):
+            parsed = self.parse(raw)
+            if parsed.is_finite() and parsed != parsed.to_integral_value():
+                text = shorten(raw)
+                raise FieldValueError(Label(
+                    f"{text} 不是整数（{field.label.zh}只能填整数）",
+                    f"{text} is not a whole number ({field.label.en} takes whole numbers)",
+                ))
+        return self.coerce(field, raw)
 
     def from_db(self, field: FieldDef, row: Any) -> Any:
         stored = row.get(field.key)

@@ -95,7 +95,8 @@ class SubformType(FieldType):
         for child, ftype in self.children(field):
             if ftype.storage_for(child) == "column" and ftype.stored:
                 columns.extend(ftype.columns(child))
-        child_table = sa.Table(name, metadata, *columns)
+        # A row's id is never given again (engine.store.row_ids): audit entries name rows.
+        child_table = sa.Table(name, metadata, *columns, sqlite_autoincrement=True)
         extra = [child_table]
         for child, ftype in self.children(field):
             extra.extend(ftype.tables(child, name, metadata))

@@ -96,7 +96,7 @@ def create_many(
         row_errors.update((index, errors) for index, errors in enumerate(column_errors) if errors)
     else:
         datas, prepared = _prepare_rows(service, conn, compiled, rows, context, now, empty_outside,
-                                        row_errors)
+                                        row_errors, policy.guard())
     if not policy.unrestricted:
         grants = policy.creating_grants()
         for index, raw in enumerate(rows):
@@ -156,6 +156,7 @@ def _prepare_rows(
     now: dt.datetime,
     empty_outside: Mapping[str, Any],
     row_errors: dict[int, FieldErrors],
+    guard: PathGuard | None,
 ) -> tuple[list[tuple[dict[str, Any], FieldErrors, set[str]]], list[dict[str, Any]]]:
     """Row by row, exactly as ``RecordService.create`` does (forms with rules,
     subforms, linked defaults or relation paths)."""
@@ -175,6 +176,7 @@ def _prepare_rows(
         state = compiled.compute(data, context, related[index] if related else None, empty_outside,
                                  row_related)
         validate_values(compiled, state, errors, given=given, creating=True)
+        service.reader.check_row_relations(conn, compiled, state.values, errors, given, guard)
         prepared.append(state.values)
         if errors:
             row_errors[index] = errors

@@ -99,7 +99,7 @@ def _coerce_column(
     # different inputs. Columns of mostly distinct values stop remembering.
     texts: dict[str, tuple[bool, Any]] = {}
     others: dict[tuple[type, Any], tuple[bool, Any]] = {}
-    convert = field_type.coerce
+    convert = field_type.coerce_input
     remember = True
     for index, row in enumerate(rows):
         if key not in row:

@@ -140,7 +140,7 @@ class CompiledForm:
         )
         # For coercion: input fields of one column, by key, with their coerce.
         self.plain_inputs = {
-            f.key: (f, self.types[f.key].coerce) for f in self.input_fields
+            f.key: (f, self.types[f.key].coerce_input) for f in self.input_fields
             if self.types[f.key].storage == "column"
         }
         # For writing: each stored column field, and its to_db unless the value
@@ -161,7 +161,9 @@ class CompiledForm:
         read = {name.split(".")[0] for _, c in self.formulas for name in c.names}
         self.formula_inputs = [f for f in form.fields if f.key in read]
         # What a record read back needs beyond its main row.
-        self.needs_reading_back = bool(self.subforms or self.link_fields)
+        # (Lookups too: formulas see a related field in its formula form,
+        # {"id": 301} for a relation, and a record answers with 301.)
+        self.needs_reading_back = bool(self.subforms or self.link_fields or self.lookups)
         # Relations whose records formulas read through (``customer.name``),
         # and, per subform, the row relations its row formulas read through.
         self.related_paths = self._related_paths()

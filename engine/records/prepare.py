@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Connection
 from engine.core.i18n import Label
 from engine.definitions.model import FieldDef, FormDef
 from engine.expr import EvaluationContext, is_error
-from engine.fields.base import FieldValueError
+from engine.fields.base import FieldType, FieldValueError
 from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, FormState
 from engine.store.tables import FormTables
 
@@ -39,8 +40,8 @@ def coerce(
                 errors.setdefault(key, []).append(exc.message)
             continue
         if key in SET_BY_SYSTEM:
-            if key in ("id", "version"):
-                continue  # echoed back by clients; the path and `version=` carry them
+            if key in ("id", "version") and not creating:
+                continue  # a change names its record by the path and its version apart
             errors.setdefault(key, []).append(
                 Label(f"{key} 由系统维护，不能填写", f"{key} is set by the system and cannot be written")
             )
@@ -63,7 +64,7 @@ def coerce(
             data[key] = coerce_rows(compiled, f, raw, errors)
             continue
         try:
-            data[key] = field_type.coerce(f, raw)
+            data[key] = field_type.coerce_input(f, raw)
         except FieldValueError as exc:
             errors.setdefault(key, []).append(exc.message)
     return data, errors
@@ -87,6 +88,8 @@ def coerce_rows(
         clean: dict[str, Any] = {}
         if row.get("id") is not None:
             clean["id"] = row["id"]
+        else:  # a new row: what it leaves out takes the child field's default
+            clean.update(row_defaults(sub, types, row))
         for key, value in row.items():
             if key == "id":
                 continue
@@ -98,11 +101,25 @@ def coerce_rows(
             if types[key].computed:
                 continue  # computed again below; a client may echo it back
             try:
-                clean[key] = types[key].coerce(child, value)
+                clean[key] = types[key].coerce_input(child, value)
             except FieldValueError as exc:
                 errors.setdefault(where, []).append(exc.message)
         rows.append(clean)
     return rows
+
+def row_defaults(sub: FieldDef, types: Mapping[str, FieldType], row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``default`` of each input child field a new subform row leaves out
+    (a default that no longer fits its field is left out too)."""
+    found: dict[str, Any] = {}
+    for child in sub.fields:
+        if child.default is None or child.key in row or types[child.key].computed:
+            continue
+        try:
+            found[child.key] = types[child.key].coerce(child, child.default)
+        except FieldValueError:
+            continue
+    return found
+
 
 def apply_defaults(
     compiled: CompiledForm, data: dict[str, Any], given: Mapping[str, Any],
@@ -142,6 +159,11 @@ def validate_values(
             if (f.key not in errors and state.required.get(f.key) and state.visible.get(f.key, True)
                     and not field_type.computed):
                 errors.setdefault(f.key, []).append(Label("必填", "Required"))
+            elif field_type.storage == "child_table" and (f.key in given or creating) and f.key not in errors:
+                # No rows is still a number of rows (min_rows).
+                problems = field_type.validate_in_record(f, [])
+                if problems:
+                    errors[f.key] = list(problems)
             continue
         if checks and f.key in given and f.key not in errors:
             problems = field_type.validate_in_record(f, value)  # a subform's rows: below, row by row
@@ -169,8 +191,18 @@ def validate_rows(compiled: CompiledForm, sub: FieldDef, rows: Any, errors: Fiel
             if problems and where not in errors:
                 errors[where] = list(problems)
 
+@dataclass(frozen=True, slots=True)
+class TakenValue(Label):
+    """The message of a unique value another record holds: a write whose
+    every problem is one of these is a conflict (409), not bad input."""
+
+
+def only_taken_values(errors: FieldErrors) -> bool:
+    return bool(errors) and all(isinstance(m, TakenValue) for ms in errors.values() for m in ms)
+
+
 # Which record holds the value is not said: it may be one the writer cannot read.
-VALUE_TAKEN = Label("已有记录使用了这个值", "Another record already has this value")
+VALUE_TAKEN = TakenValue("已有记录使用了这个值", "Another record already has this value")
 
 
 def check_unique(
@@ -215,7 +247,7 @@ def check_unique(
         if clash is not None:
             zh = "、".join(compiled.fields[k].label.zh if k in compiled.fields else k for k in keys)
             en = ", ".join(compiled.fields[k].label.en if k in compiled.fields else k for k in keys)
-            errors.setdefault(keys[0], []).append(Label(
+            errors.setdefault(keys[0], []).append(TakenValue(
                 f"已有记录的 {zh} 与此相同", f"Another record has the same {en}"))
 
 

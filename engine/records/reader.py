@@ -99,8 +99,13 @@ class RecordReader:
             (key, decode) for key, decode in compiled.decoders
             if decode is not None and (wanted is None or key in wanted)
         ]
+        # A lookup reads through its relation: a relation wanted only for
+        # that is kept until the lookups are read, then dropped.
+        through: set[str] = set()
+        if wanted is not None:
+            through = {lookup.relation for lookup in compiled.lookups if lookup.key in wanted} - wanted
         drop = compiled.raw_columns if wanted is None else compiled.raw_columns | (
-            {f.key for f in compiled.stored_fields} - wanted
+            {f.key for f in compiled.stored_fields} - wanted - through
         )
         records: list[Record] = []
         utc_zone = dt.UTC
@@ -145,6 +150,9 @@ class RecordReader:
             values = self._field_values(conn, str(relation.setting("target")), lookup.field, target_ids)
             for record in records:
                 record[lookup.key] = values.get(record.get(lookup.relation))
+        for record in records:
+            for key in through:
+                record.pop(key, None)
         return records
 
     def _child_rows(
@@ -292,29 +300,54 @@ class RecordReader:
         errors: FieldErrors, given: set[str], guard: PathGuard | None = None,
     ) -> None:
         """Every related id points at an existing record of the target form
-        that the writer may read (``guard``): a record they cannot read is
-        reported as missing, so linking to it tells nothing either."""
+        that the writer may read (``guard``), in the record and in its subform
+        rows (``items[0].product``): a record they cannot read is reported as
+        missing, so linking to it tells nothing either, and a missing one is
+        the writer's mistake, not a database constraint."""
         for f in compiled.relations:
             if f.key not in given or f.key in errors:
                 continue
-            value = values.get(f.key)
-            ids = [value] if not isinstance(value, list | tuple) else list(value)
-            ids = [i for i in ids if i is not None]
-            if not ids:
+            self._check_ids(conn, f, values.get(f.key), f.key, errors, guard)
+        self.check_row_relations(conn, compiled, values, errors, given, guard)
+
+    def check_row_relations(
+        self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any],
+        errors: FieldErrors, given: set[str], guard: PathGuard | None = None,
+    ) -> None:
+        """Every related id in the subform rows of ``given`` exists."""
+        for sub in compiled.subforms:
+            if sub.key not in given or sub.key in errors:
                 continue
-            target_compiled, target_tables = self.service.form(str(f.setting("target")))
-            readable = guard.scope(target_compiled.form, target_tables.main) if guard is not None else None
-            found = set(conn.execute(
-                sa.select(target_tables.main.c.id).where(target_tables.main.c.id.in_(ids))
-                .where(*([readable] if readable is not None else []))
-            ).scalars())
-            missing = [i for i in ids if i not in found]
-            if missing:
-                text = ", ".join(f"#{i}" for i in missing)
-                errors.setdefault(f.key, []).append(Label(
-                    f"{target_compiled.form.label.zh} {text} 不存在",
-                    f"{target_compiled.form.label.en} {text} does not exist",
-                ))
+            types = compiled.child_types[sub.key]
+            for child in sub.fields:
+                if types[child.key].role != "relation" or types[child.key].storage_for(child) != "column":
+                    continue
+                for index, row in enumerate(values.get(sub.key) or ()):
+                    where = f"{sub.key}[{index}].{child.key}"
+                    if where not in errors:
+                        self._check_ids(conn, child, row.get(child.key), where, errors, guard)
+
+    def _check_ids(
+        self, conn: Connection, f: FieldDef, value: Any, where: str, errors: FieldErrors,
+        guard: PathGuard | None = None,
+    ) -> None:
+        ids = [value] if not isinstance(value, list | tuple) else list(value)
+        ids = [i for i in ids if i is not None]
+        if not ids:
+            return
+        target_compiled, target_tables = self.service.form(str(f.setting("target")))
+        readable = guard.scope(target_compiled.form, target_tables.main) if guard is not None else None
+        found = set(conn.execute(
+            sa.select(target_tables.main.c.id).where(target_tables.main.c.id.in_(ids))
+            .where(*([readable] if readable is not None else []))
+        ).scalars())
+        missing = [i for i in ids if i not in found]
+        if missing:
+            text = ", ".join(f"#{i}" for i in missing)
+            errors.setdefault(where, []).append(Label(
+                f"{target_compiled.form.label.zh} {text} 不存在",
+                f"{target_compiled.form.label.en} {text} does not exist",
+            ))
 
     # --- rows a record owns ------------------------------------------------------
     def write_children(
@@ -387,6 +420,8 @@ class RecordReader:
         from engine.records import query as list_query
 
         compiled, tables = self.service.form(form_key)
+        if fields is not None:
+            check_selection(compiled, fields)
         today = self.service.clock.today()
         restricted = policy is not None and not policy.unrestricted
         scope_key = policy.access.cache_key if restricted and policy and policy.access else None
@@ -446,3 +481,15 @@ class RecordReader:
         return (min(counted, cap), counted <= cap)
 
 
+
+
+def check_selection(compiled: CompiledForm, fields: Sequence[str]) -> None:
+    """Refuse a ``fields`` selection naming no field of the form: a typo
+    would otherwise answer records without the column asked for."""
+    from engine.records.filters import QueryError
+    from engine.records.prepare import unknown_field
+
+    for key in fields:
+        if key not in compiled.fields and key not in SYSTEM_FIELDS:
+            problem = unknown_field(compiled.form, key)
+            raise QueryError(Label(f"参数 fields：{problem.zh}", f"Parameter fields: {problem.en}"), "fields")

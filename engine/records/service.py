@@ -26,7 +26,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.core.clock import Clock, SystemClock
-from engine.core.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from engine.core.errors import (
+    ConflictError,
+    DuplicateValueError,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.model import AppDef, FormDef
@@ -49,6 +55,7 @@ from engine.records.prepare import (
     blank,
     check_unique,
     coerce,
+    only_taken_values,
     validate_values,
 )
 from engine.records.reader import RecordReader
@@ -634,7 +641,8 @@ def _sort_paths(sort: Sequence[Mapping[str, Any] | str]) -> list[str]:
 
 def _invalid(form: FormDef, errors: FieldErrors) -> ValidationError:
     count = sum(len(m) for m in errors.values())
-    return ValidationError(
+    family = DuplicateValueError if only_taken_values(errors) else ValidationError
+    return family(
         Label(f"{form.label.zh}：{count} 处数据有误", f"{form.label.en}: {count} problem(s) with the data"),
         field_errors=errors,
     )

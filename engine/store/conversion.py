@@ -32,6 +32,7 @@ from engine.store.conversion_rows import (
     stored_values,
 )
 from engine.store.database import identifier
+from engine.store.row_ids import TABLE_OPTIONS, rebuilding
 from engine.store.schema_steps import Runner, Step, field_to_dict, named
 
 # How many row ids a plan sentence names before "...".
@@ -209,7 +210,8 @@ class ConvertField(Step):
         # One rebuild on SQLite (plain ALTERs on PostgreSQL). The foreign key is
         # declared between the drop and the rename: after the rename alembic's
         # batch would lose it, before the drop its name would still be taken.
-        with run.operations.batch_alter_table(self.table) as batch_op:
+        with rebuilding(run.connection, self.table), run.operations.batch_alter_table(
+                self.table, table_kwargs=TABLE_OPTIONS) as batch_op:
             for column in old_columns:
                 batch_op.drop_column(str(column.name))
             for name, target, remote, ondelete in self.foreign_keys(new_columns):

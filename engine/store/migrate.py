@@ -36,9 +36,11 @@ def alembic_config(database: Database) -> Config:
 
 
 def upgrade_system_tables(database: Database, revision: str = "head") -> None:
-    """Bring the system tables to ``revision`` (the newest by default), in one transaction."""
+    """Bring the system tables to ``revision`` (the newest by default), in one
+    transaction; a migration may rebuild tables (on SQLite, with foreign key
+    enforcement off until the keys are checked before commit)."""
     config = alembic_config(database)
-    with database.transaction() as connection:
+    with database.schema_transaction() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -29,6 +29,7 @@ from engine.store.conversion_rows import json_ready
 from engine.store.database import Database
 from engine.store.history import RetiredField, retired_fields
 from engine.store.models import SchemaChange
+from engine.store.row_ids import TABLE_OPTIONS, rebuilding
 from engine.store.schema_plan import SchemaPlan
 from engine.store.schema_steps import Runner, field_to_dict
 
@@ -187,7 +188,8 @@ def purge_field(
     with database.schema_transaction() as connection:
         operations = migration_operations(connection)
         if retired.columns:
-            with operations.batch_alter_table(table) as batch_op:
+            with rebuilding(connection, table), operations.batch_alter_table(
+                    table, table_kwargs=TABLE_OPTIONS) as batch_op:
                 for column in retired.columns:
                     batch_op.drop_column(column)
         for owned in reversed(retired.tables):

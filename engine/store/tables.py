@@ -31,6 +31,7 @@ from engine.definitions.model import AppDef, FieldDef, FormDef
 from engine.fields.base import FieldType
 from engine.store.database import Database, Moment, identifier
 from engine.store.models import SYSTEM_TABLES
+from engine.store.row_ids import TABLE_OPTIONS
 
 SYSTEM_COLUMNS = (
     "id",
@@ -272,7 +273,7 @@ def build_form_tables(form: FormDef, field_types: FieldTypes) -> FormTables:
                 )
             seen.add(str(column.name))
             columns.append(column)
-    main = sa.Table(name, metadata, *columns)
+    main = sa.Table(name, metadata, *columns, **TABLE_OPTIONS)  # ids never reused (row_ids)
     for user_column in USER_COLUMNS:
         main.append_constraint(
             sa.ForeignKeyConstraint(

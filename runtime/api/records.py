@@ -240,10 +240,16 @@ def if_match_version() -> int | None:
 
 
 def required_version(body: Mapping[str, Any]) -> int:
-    """The version a change was made against: ``version`` in the body, else ``If-Match``."""
-    if "version" in body and body["version"] is not None:
-        return _version_value(body["version"], "version")
+    """The version a change was made against: ``version`` in the body or
+    ``If-Match``; both may be given only when they agree."""
     version = if_match_version()
+    if "version" in body and body["version"] is not None:
+        given = _version_value(body["version"], "version")
+        if version is not None and version != given:
+            message = Label(f"请求体中的 version {given} 与 If-Match 的 {version} 不一致，请只给一个",
+                            f"The body's version {given} and If-Match {version} disagree; give one of them")
+            raise ValidationError(message, field_errors={"version": [message]})
+        return given
     if version is None:
         message = Label("请提供读取时的版本号（请求体中的 version 或 If-Match 头），以免覆盖他人的修改",
                         "Give the version you read (version in the body or an If-Match header), "
