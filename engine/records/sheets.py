@@ -9,6 +9,14 @@ them: the header is row 1, the first data row is row 2.
 CSV is UTF-8, with or without a byte order mark (written with one, so Excel
 opens it in the right encoding). The delimiter is the one of ``, ; tab |``
 that the header line uses most, unless given.
+
+Files written are inert (CWE-1236, formula injection): an xlsx text cell is
+always a string, never a formula, and a CSV text cell that a spreadsheet
+would take for a formula (it begins with ``= + - @``, tab or carriage
+return) gets a ``'`` in front, as OWASP's CSV-injection page recommends.
+Reading a CSV file takes that ``'`` off again (``restored``), so an export
+imports back to the values it was made from, a value that itself begins
+with ``'`` included.
 """
 
 from __future__ import annotations
@@ -109,9 +117,18 @@ def _open_csv(source: Source, delimiter: str | None) -> Iterator[Sheet]:
             header = next(reader, None)
             if header is None:
                 raise _no_header()
-            yield Sheet([h.strip() for h in header], _numbered(reader, len(header), ""), text_cells=True)
+            yield Sheet([restored(h).strip() for h in header],
+                        _numbered(_restored_rows(reader), len(header), ""), text_cells=True)
         finally:
             lines.close()
+
+
+def _restored_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    for row in rows:
+        # The common case, no cell neutralized, costs one scan of the first characters.
+        if any(cell[:1] == ESCAPE for cell in row):
+            row = [restored(cell) for cell in row]
+        yield row
 
 
 def _chain_first(first: str, stream: IO[str]) -> Generator[str, None, None]:
@@ -206,15 +223,14 @@ class SheetWriter:
     def header(self, names: Sequence[str]) -> None:
         if self._sheet is None:
             assert self._csv is not None
-            self._csv.writerow(names)
+            self._csv.writerow([neutralized(name) for name in names])
             return
-        from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
 
         bold = Font(bold=True)
         cells = []
         for index, name in enumerate(names):
-            cell = WriteOnlyCell(self._sheet, value=name)
+            cell = _text_cell(self._sheet, name)
             cell.font = bold
             cells.append(cell)
             letter = _column_letter(index)
@@ -225,14 +241,17 @@ class SheetWriter:
         self.count += 1
         if self._sheet is None:
             assert self._csv is not None
-            self._csv.writerow([csv_text(cell) for cell in cells])
+            self._csv.writerow([neutralized(cell) if isinstance(cell, str) else csv_text(cell) for cell in cells])
             return
         self._sheet.append([self._cell(index, cell) for index, cell in enumerate(cells)])
 
     def _cell(self, index: int, value: Any) -> Any:
-        if isinstance(value, str) and _XLSX_ILLEGAL.search(value):
-            # Text fields accept control characters; an xlsx cell cannot hold them.
-            value = _XLSX_ILLEGAL.sub("", value)
+        if isinstance(value, str):
+            if _XLSX_ILLEGAL.search(value):
+                # Text fields accept control characters; an xlsx cell cannot hold them.
+                value = _XLSX_ILLEGAL.sub("", value)
+            # openpyxl takes a str beginning with = for a formula: say it is a string.
+            return _text_cell(self._sheet, value) if value[:1] == "=" else value
         number_format = self.formats[index] if index < len(self.formats) else None
         if number_format is None:
             if isinstance(value, dt.datetime):
@@ -255,6 +274,46 @@ class SheetWriter:
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+def _text_cell(sheet: Any, text: str) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
+
+
+# --- neutralizing formulas in CSV ----------------------------------------------------
+ESCAPE = "'"
+FORMULA_STARTS = "=+-@\t\r"
+_ESCAPED_NEXT = FORMULA_STARTS + ESCAPE
+# Text that is just a signed number: a spreadsheet reads it as that number, not a formula.
+_PLAIN_NUMBER = re.compile(r"[+-](?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralized(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet evaluates: ``'`` in front when
+    it begins like a formula, or when it begins with ``'`` and a character
+    that ``restored`` would otherwise take for a neutralized cell. Signed
+    numbers (``-12.5``) are left as they are: they read as numbers."""
+    first = text[:1]
+    if not first:
+        return text
+    if first in FORMULA_STARTS:
+        if first in "+-" and _PLAIN_NUMBER.fullmatch(text):
+            return text
+        return ESCAPE + text
+    if first == ESCAPE and len(text) > 1 and text[1] in _ESCAPED_NEXT:
+        return ESCAPE + text
+    return text
+
+
+def restored(cell: str) -> str:
+    """The text that ``neutralized`` made ``cell`` from."""
+    if cell[:1] == ESCAPE and len(cell) > 1 and cell[1] in _ESCAPED_NEXT:
+        return cell[1:]
+    return cell
+
+
 def _column_letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
@@ -266,8 +325,9 @@ def write_sheet(
     target: Source, *, format: str | None = None, title: str = "Sheet1",
     formats: Sequence[str | None] = (), bom: bool = True,
 ) -> Iterator[SheetWriter]:
-    """A writer for ``target`` (a path or a file object), saved when the block ends."""
-    kind = detect_format(target, format) if format or isinstance(target, str | Path) else "csv"
+    """A writer for ``target`` (a path or a file object), saved when the block ends.
+    A path's extension must name the format (and agree with ``format``)."""
+    kind = writing_format(target, format)
     if kind == "xlsx":
         import openpyxl
 
@@ -291,6 +351,25 @@ def write_sheet(
         wrapper.flush()
     finally:
         wrapper.detach()
+
+
+def writing_format(target: Source, format: str | None = None) -> str:
+    """The format a file written to ``target`` takes: ``format`` for a file
+    object (CSV by default); for a path, the one its extension names, which
+    ``format`` must agree with. ``report.pdf`` is refused, not filled with CSV."""
+    chosen = detect_format(target, format) if format else None
+    if not isinstance(target, str | Path):
+        return chosen or "csv"
+    suffix = Path(target).suffix.lower()
+    by_name = SUFFIXES.get(suffix)
+    if by_name is None:
+        raise FileRefused(Label(
+            f"无法按 {Path(target).name} 确定文件格式：文件名应以 .csv 或 .xlsx 结尾",
+            f"Cannot tell the format of {Path(target).name}: the file name must end in .csv or .xlsx"))
+    if chosen is not None and chosen != by_name:
+        raise FileRefused(Label(f"格式 {format} 与文件名 {Path(target).name} 不符",
+                                f"The format {format} does not agree with the file name {Path(target).name}"))
+    return by_name
 
 
 def _sheet_title(title: str) -> str:

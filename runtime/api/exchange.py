@@ -42,8 +42,9 @@ bp = Blueprint("exchange", __name__)
 FORM = "/apps/<app_key>/forms/<form_key>"
 EXPORT_PARAMETERS = frozenset({"format", "header", "view", "filter", "fields", "sort", "search"})
 
+# Flask adds "; charset=utf-8" to a text/* type itself: given here too, it was sent twice.
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           "csv": "text/csv; charset=utf-8"}
+           "csv": "text/csv"}
 _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "format": (str,), "sheet": (str, int), "delimiter": (str,), "mapping": (dict,),
     "relation_match": (dict,), "value_map": (dict,), "key_field": (str,), "on_duplicate": (str,),
