@@ -34,6 +34,7 @@ from typing import IO, Any, cast
 
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
+from engine.records.csv_cells import ESCAPE, neutralized, restored
 
 Source = str | Path | IO[bytes] | IO[str]
 FORMATS = ("csv", "xlsx")
@@ -279,38 +280,6 @@ def _text_cell(sheet: Any, text: str) -> Any:
 
     cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = "s"
-    return cell
-
-
-# --- neutralizing formulas in CSV ----------------------------------------------------
-ESCAPE = "'"
-FORMULA_STARTS = "=+-@\t\r"
-_ESCAPED_NEXT = FORMULA_STARTS + ESCAPE
-# Text that is just a signed number: a spreadsheet reads it as that number, not a formula.
-_PLAIN_NUMBER = re.compile(r"[+-](?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def neutralized(text: str) -> str:
-    """``text`` as a CSV cell no spreadsheet evaluates: ``'`` in front when
-    it begins like a formula, or when it begins with ``'`` and a character
-    that ``restored`` would otherwise take for a neutralized cell. Signed
-    numbers (``-12.5``) are left as they are: they read as numbers."""
-    first = text[:1]
-    if not first:
-        return text
-    if first in FORMULA_STARTS:
-        if first in "+-" and _PLAIN_NUMBER.fullmatch(text):
-            return text
-        return ESCAPE + text
-    if first == ESCAPE and len(text) > 1 and text[1] in _ESCAPED_NEXT:
-        return ESCAPE + text
-    return text
-
-
-def restored(cell: str) -> str:
-    """The text that ``neutralized`` made ``cell`` from."""
-    if cell[:1] == ESCAPE and len(cell) > 1 and cell[1] in _ESCAPED_NEXT:
-        return cell[1:]
     return cell
 
 
