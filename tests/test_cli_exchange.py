@@ -35,3 +35,17 @@ def test_an_unknown_extension_is_refused_before_anything_is_written(tmp_path: Pa
     with (tmp_path / "errors.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[1][0] == "'=HYPERLINK(\"http://evil\",\"x\")"  # the failed rows' file is inert too
+
+
+def test_a_file_that_is_not_utf8_is_refused_before_any_row_is_imported(tmp_path: Path) -> None:
+    database = tmp_path / "qiqiao.sqlite3"
+    run("init", database=database)
+    run("template", "install", "crm", database=database)
+    source = tmp_path / "customers.csv"
+    rows = "".join(f"C{i},a\n" for i in range(3000))
+    source.write_bytes(f"name,level\n{rows}".encode() + b"Bad \xff\xfe,a\n")  # far past the first batch
+    refused = run("import", "crm", "customer", str(source), "--locale", "en", database=database, check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "Line 3002 of the file is not UTF-8 text: save it as CSV UTF-8 or as .xlsx" in refused.stderr
+    exported = tmp_path / "after.csv"
+    assert "Exported 0 record(s)" in run("export", "crm", "customer", str(exported), database=database).stdout

@@ -8,11 +8,16 @@ recommends; ``restored`` takes it off when the file is imported again. The
 pair is exact: ``restored(neutralized(text)) == text`` for every text, one
 that already begins with ``'`` included. (xlsx needs neither: its text cells
 are written as strings.)
+
+``first_line_not_utf8`` finds where a file stops being UTF-8 text, so such a
+file is refused before any of it is imported.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
+from typing import IO
 
 ESCAPE = "'"
 FORMULA_STARTS = "=+-@\t\r"
@@ -43,3 +48,21 @@ def restored(cell: str) -> str:
     if cell[:1] == ESCAPE and len(cell) > 1 and cell[1] in _ESCAPED_NEXT:
         return cell[1:]
     return cell
+
+
+def first_line_not_utf8(raw: IO[bytes]) -> int | None:
+    """The number of the first line of ``raw`` that is not UTF-8, or None
+    (read to the end, a megabyte at a time)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    while chunk := raw.read(1 << 20):
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            return line + chunk[:max(exc.start, 0)].count(b"\n")
+        line += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return line
+    return None

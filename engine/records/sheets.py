@@ -34,7 +34,7 @@ from typing import IO, Any, cast
 
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
-from engine.records.csv_cells import ESCAPE, neutralized, restored
+from engine.records.csv_cells import ESCAPE, first_line_not_utf8, neutralized, restored
 
 Source = str | Path | IO[bytes] | IO[str]
 FORMATS = ("csv", "xlsx")
@@ -106,8 +106,12 @@ def open_sheet(
 
 @contextmanager
 def _open_csv(source: Source, delimiter: str | None) -> Iterator[Sheet]:
+    _check_utf8(source)
     with _text_stream(source) as stream:
-        first = stream.readline()
+        try:
+            first = stream.readline()
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(1) from exc
         if first.startswith("\ufeff"):
             first = first[1:]
         if delimiter is None:
@@ -134,9 +138,41 @@ def _restored_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:
 
 def _chain_first(first: str, stream: IO[str]) -> Generator[str, None, None]:
     yield first
-    # Not ``yield from``: closing this generator would close the stream too.
-    for line in stream:  # noqa: UP028
-        yield line
+    number = 1
+    try:
+        # Not ``yield from``: closing this generator would close the stream too.
+        for line in stream:
+            number += 1
+            yield line
+    except UnicodeDecodeError as exc:
+        # Decoded a block at a time: the bad byte is on this line or a later one.
+        raise _not_utf8(number + 1) from exc
+
+
+def _check_utf8(source: Source) -> None:
+    """Refuse a file that is not UTF-8 before any of it is imported (rows are
+    written batch by batch, so a bad byte found later would stop the import
+    half-way). Streams that cannot be rewound are checked as they are read."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as raw:
+            bad = first_line_not_utf8(raw)
+    elif not isinstance(source, io.TextIOBase) and source.seekable():
+        start = source.tell()
+        bad = first_line_not_utf8(cast(IO[bytes], source))
+        source.seek(start)
+    else:
+        return
+    if bad is not None:
+        raise _not_utf8(bad, exact=True)
+
+
+def _not_utf8(line: int, *, exact: bool = False) -> FileRefused:
+    if exact:
+        return FileRefused(Label(f"文件第 {line} 行不是 UTF-8 编码的文本：请另存为“CSV UTF-8”或 .xlsx",
+                                 f"Line {line} of the file is not UTF-8 text: save it as CSV UTF-8 or as .xlsx"))
+    return FileRefused(Label(f"文件不是 UTF-8 编码的文本（第 {line} 行或之后）：请另存为“CSV UTF-8”或 .xlsx",
+                             f"The file is not UTF-8 text (at line {line} or after): save it as CSV UTF-8 "
+                             "or as .xlsx"))
 
 
 @contextmanager

@@ -98,6 +98,11 @@ def import_records(app_key: str, form_key: str) -> Response:
             options = dataclasses.replace(options, format="csv" if suffix in ("tsv", "txt") else suffix)
     try:
         report = import_file(service, form_key, upload.stream, options, actor=actor)
+    except FileRefused as exc:
+        if exc.field_errors:
+            raise
+        # The engine names no form field; over HTTP the file is the field ``file``.
+        raise FileRefused(exc.message, field_errors={"file": [exc.message]}) from exc
     except (UnicodeError, zipfile.BadZipFile, InvalidFileException) as exc:
         # A file that is neither UTF-8 text nor a workbook (a picture, say).
         raise FileRefused(

@@ -74,6 +74,9 @@ def test_import_refusals(client: FlaskClient, admin: dict[str, str]) -> None:
     assert as_json.status_code == 415
     picture = upload(client, admin, b"\x89PNG\r\n\x1a\n\x00\x00", name="photo.png")
     assert picture.status_code == 400 and picture.get_json()["error"]["code"] == "file_refused"
+    latin1 = upload(client, admin, "客户名称\nAcme\n".encode() + "Café\n".encode("latin-1"))
+    assert latin1.status_code == 400, latin1.get_json()
+    assert latin1.get_json()["error"]["details"]["file"] == ["文件第 3 行不是 UTF-8 编码的文本：请另存为“CSV UTF-8”或 .xlsx"]
     unknown = upload(client, admin, CSV, options={"on_dupe": "skip"})
     assert unknown.status_code == 400 and "options.on_dupe" in unknown.get_json()["error"]["details"]
     wrong_type = upload(client, admin, CSV, options={"dry_run": "yes"})
