@@ -229,8 +229,11 @@ def import_command(app_key: str, form_key: str, file: Path, mapping: tuple[str, 
                    errors_out: Path | None, database: str | None, locale: str) -> None:
     """Import records into APP's FORM from an Excel or CSV FILE."""
     from engine.records.importing import ImportOptions, import_file
+    from engine.records.sheets import writing_format
 
     with reported(locale):
+        if errors_out is not None:
+            writing_format(errors_out)  # refused now, not after the import
         service = _service(database, app_key)
         options = ImportOptions(
             mapping={k: (v or None) for k, v in _pairs(mapping, "COLUMN=FIELD").items()} or None,
@@ -263,7 +266,8 @@ def import_command(app_key: str, form_key: str, file: Path, mapping: tuple[str, 
 def export_command(app_key: str, form_key: str, file: Path, view: str | None,
                    filter_json: str | None, columns: str | None, database: str | None,
                    locale: str) -> None:
-    """Export APP's FORM records to an Excel (.xlsx) or CSV FILE."""
+    """Export APP's FORM records to an Excel (.xlsx) or CSV (.csv) FILE: the
+    file name's extension gives the format; another extension is refused."""
     from engine.records.exporting import export_records
 
     with reported(locale):

@@ -22,7 +22,7 @@ from engine.expr.context import EvaluationContext
 from engine.expr.functions.base import Function
 from engine.expr.limits import MAX_EXPONENT, MAX_NUMBER_DIGITS
 from engine.expr.syntax import Source, field_path
-from engine.expr.values import NUMERIC, read_path, to_bool
+from engine.expr.values import NUMERIC, SIGNIFICANT, read_path, to_bool
 
 Closure = Callable[[Mapping[str, Any], EvaluationContext], Any]
 
@@ -43,6 +43,7 @@ _FAST_ORDERING: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
 }
 _PLAIN_NUMBERS = (Decimal, int)
+_round = SIGNIFICANT.plus
 
 
 class Compiler:
@@ -201,8 +202,10 @@ class Compiler:
 
             def ordered(values: Mapping[str, Any], ctx: EvaluationContext) -> bool:
                 a, b = left(values, ctx), right(values, ctx)
-                if type(a) in _PLAIN_NUMBERS and type(b) in _PLAIN_NUMBERS:
-                    return fast(a, b)
+                kind_a, kind_b = type(a), type(b)
+                if kind_a in _PLAIN_NUMBERS and kind_b in _PLAIN_NUMBERS:
+                    # To 15 significant digits, as op.compare: whole numbers are exact already.
+                    return fast(_round(a) if kind_a is Decimal else a, _round(b) if kind_b is Decimal else b)
                 return slow(op.compare(a, b))
 
             return ordered
@@ -238,7 +241,7 @@ class Compiler:
                 if kind is str:
                     found = a.casefold() in keys
                 elif kind in _PLAIN_NUMBERS:
-                    found = a in keys
+                    found = (_round(a) if kind is Decimal else a) in keys
                 else:
                     found = op.contains(constant_items, a)
                 return found is not negate

@@ -176,7 +176,10 @@ class _Inference:
             if isinstance(operator, ast.In | ast.NotIn):
                 continue
             left, right = types[index], types[index + 1]
-            if _incomparable(left, right):
+            # Values written in the formula itself compare the way Excel compares
+            # them ("10" = 10 is FALSE, "a" < TRUE); a field against a value of
+            # another type always gives the same answer, so it is a mistake.
+            if _incomparable(left, right) and not (_literal(operands[index]) and _literal(operands[index + 1])):
                 fragment = self.source.position(node)[2]
                 self._mismatch(
                     node,
@@ -224,6 +227,15 @@ class _Inference:
                 f"Argument {index + 1} of {function.key} should be {wanted_label[1]}, "
                 f"but {fragment} is {type_label(arg_type, 'en')}",
             )
+
+
+_LITERAL_NAMES = frozenset({"TRUE", "true", "FALSE", "false", "null", "NULL"})
+
+
+def _literal(node: ast.AST) -> bool:
+    """Whether ``node`` reads no field: constants, and functions and operators of them."""
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return all(n.id in _LITERAL_NAMES or id(n) in called for n in ast.walk(node) if isinstance(n, ast.Name))
 
 
 def _incomparable(left: FormulaType, right: FormulaType) -> bool:

@@ -2,7 +2,8 @@
 
 Arithmetic on exact decimals (blank is 0), dates plus or minus days, ``&``
 joining text, comparisons that order mixed types the way Excel does (numbers
-< text < booleans, text compared without regard to case), and element-wise
+< text < booleans, text compared without regard to case, numbers to 15
+significant digits while arithmetic stays exact), and element-wise
 arithmetic over lists (``items.qty * items.price``), like Excel's arrays.
 """
 
@@ -22,9 +23,9 @@ from engine.expr.values import (
     check_list,
     check_text,
     describe,
-    float_to_decimal,
     is_blank,
     parse_date_text,
+    significant,
     to_datetime,
     to_number,
     to_text,
@@ -210,7 +211,7 @@ def compare(a: Any, b: Any) -> int:
     elif is_blank(b):
         b = _blank_like(a)
     if _is_number(a) and _is_number(b):
-        return _cmp(_exact(a), _exact(b))
+        return _cmp(significant(a), significant(b))
     if isinstance(a, str) and isinstance(b, str):
         return _cmp(a.casefold(), b.casefold())
     if isinstance(a, bool) and isinstance(b, bool):
@@ -226,8 +227,6 @@ def compare(a: Any, b: Any) -> int:
     return _cmp(_rank(a), _rank(b))
 
 
-def _exact(number: Any) -> Any:
-    return float_to_decimal(number) if type(number) is float else number
 
 
 def _blank_like(other: Any) -> Any:
@@ -260,7 +259,7 @@ def _compare_dates(a: Any, b: Any) -> int:
 def equals(a: Any, b: Any) -> bool:
     """Excel's ``=``: case-insensitive for text, blank equals 0 and ""."""
     if _is_number(a) and _is_number(b):
-        return bool(_exact(a) == _exact(b))
+        return bool(significant(a) == significant(b))
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(equals(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, Mapping) and isinstance(b, Mapping):
@@ -305,6 +304,4 @@ def membership_key(value: Any) -> Any:
         return ("bool", value)
     if isinstance(value, str):
         return value.casefold()
-    if type(value) is float:
-        return float_to_decimal(value)
-    return value
+    return significant(value)

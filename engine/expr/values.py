@@ -29,6 +29,10 @@ NUMERIC = decimal.Context(
     Emin=-308,
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
+# Excel holds numbers to 15 significant digits: it compares and shows them so.
+# Arithmetic here stays exact (28 digits); equality, ordering and display use
+# this precision, so 1 / 3 * 3 = 1, as in Excel.
+SIGNIFICANT = decimal.Context(prec=15, rounding=decimal.ROUND_HALF_UP, Emax=308, Emin=-308, traps=[])
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
@@ -134,11 +138,23 @@ def to_text(value: Any) -> str:
 
 
 def number_text(number: Decimal) -> str:
-    """Excel's "General" format for an exact number: ``1.50`` -> ``1.5``, ``1E+2`` -> ``100``."""
+    """Excel's "General" format for an exact number, to 15 significant digits:
+    ``1.50`` -> ``1.5``, ``1E+2`` -> ``100``, ``1 / 3 * 3`` -> ``1``."""
     if number == 0:
         return "0"
-    text = format(number.normalize(NUMERIC), "f")
-    return text
+    text = format(number.normalize(SIGNIFICANT), "f")
+    return "0" if text.lstrip("-") == "0" else text
+
+
+def significant(number: Any) -> Any:
+    """A number as Excel compares it: to 15 significant digits (whole numbers
+    as they are: they are exact, and ids must stay distinct)."""
+    kind = type(number)
+    if kind is Decimal:
+        return SIGNIFICANT.plus(number)
+    if kind is float:
+        return SIGNIFICANT.plus(float_to_decimal(number))
+    return number
 
 
 def record_title(record: Mapping[str, Any]) -> str:

@@ -2,7 +2,7 @@
 
 Row numbers are the ones a spreadsheet shows: the header is row 1, so the
 first data row is row 2. Every row the import read is counted once as
-created, updated, skipped, failed or not written, and every failure names
+created, updated, unchanged, skipped, failed or not written, and every failure names
 the row, the column, the value and the reason in both languages. The rows
 that failed can be written back out with an extra error column, to be fixed
 and imported again.
@@ -56,7 +56,9 @@ class ImportReport:
 
     ``rows`` counts the data rows read and ``records`` the records they make
     (several rows make one record when they carry its subform rows);
-    ``created + updated + skipped + failed + not_written == records``.
+    ``created + updated + unchanged + skipped + failed + not_written ==
+    records``. ``unchanged`` counts records a row would update with the
+    values they already hold (no new version, no audit entry).
     ``not_written`` counts good records left out because their batch failed
     under ``on_error="abort"``; ``stopped_at_row`` is where such a run stopped
     (for a dry run: where a real run would stop).
@@ -70,6 +72,7 @@ class ImportReport:
     records: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     skipped: int = 0
     failed: int = 0
     not_written: int = 0
@@ -94,7 +97,7 @@ class ImportReport:
     def totals(self) -> dict[str, int]:
         return {
             "rows": self.rows, "records": self.records, "created": self.created,
-            "updated": self.updated, "skipped": self.skipped, "failed": self.failed,
+            "updated": self.updated, "unchanged": self.unchanged, "skipped": self.skipped, "failed": self.failed,
             "not_written": self.not_written,
         }
 
@@ -121,12 +124,16 @@ class ImportReport:
         if zh:
             head = "试导入（未写入任何数据）" if self.dry_run else "导入"
             lines.append(f"{head}{name}：读取 {self.rows:,} 行（{self.records:,} 条记录），新建 {self.created:,}，"
-                         f"更新 {self.updated:,}，跳过 {self.skipped:,}，失败 {self.failed:,}"
+                         f"更新 {self.updated:,}"
+                         + (f"，未变 {self.unchanged:,}" if self.unchanged else "")
+                         + f"，跳过 {self.skipped:,}，失败 {self.failed:,}"
                          + (f"，未写入 {self.not_written:,}" if self.not_written else "") + "。")
         else:
             head = "Dry run (nothing written) of the import" if self.dry_run else "Import"
             lines.append(f"{head} into {name}: {self.rows:,} rows read ({self.records:,} records), "
-                         f"{self.created:,} created, {self.updated:,} updated, {self.skipped:,} skipped, "
+                         f"{self.created:,} created, {self.updated:,} updated"
+                         + (f", {self.unchanged:,} unchanged" if self.unchanged else "")
+                         + f", {self.skipped:,} skipped, "
                          f"{self.failed:,} failed"
                          + (f", {self.not_written:,} not written" if self.not_written else "") + ".")
         if self.stopped_at_row is not None:

@@ -35,9 +35,9 @@ _Step = tuple[int, str, FieldColumn, "Callable[[FieldDef, Any], Any] | None",
 
 class PendingRecord:
     """A record being imported: its rows, its input, and what went wrong with it.
-    ``action`` is ``create``, ``update`` (``record_id``) or ``skip``."""
+    ``action`` is ``create``, ``update`` (``record_id`` at ``version``) or ``skip``."""
 
-    __slots__ = ("action", "bad_keys", "failures", "lines", "record_id", "sub_lines", "values")
+    __slots__ = ("action", "bad_keys", "failures", "lines", "record_id", "sub_lines", "values", "version")
 
     def __init__(self, lines: list[Line]) -> None:
         self.lines = lines
@@ -49,6 +49,7 @@ class PendingRecord:
         self.sub_lines: dict[str, list[int]] = {}
         self.action = "create"
         self.record_id: int | None = None
+        self.version: int | None = None  # the record's, when the key found it
 
     @property
     def first_row(self) -> int:

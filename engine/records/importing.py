@@ -229,10 +229,12 @@ class _Batches:
             if self.key_column is not None:
                 self._match_keys(conn, entries)
             created = self._create(conn, [e for e in entries if e.action == "create"])
-            updated = 0
+            updated = unchanged = 0
             for entry in entries:
                 if entry.action == "update" and not entry.failures:
-                    updated += self._update(conn, entry)
+                    outcome = self._update(conn, entry)
+                    updated += outcome == "updated"
+                    unchanged += outcome == "unchanged"
             failed = [e for e in entries if e.failures]
             stop = bool(failed) and self.abort
             if stop or self.options.dry_run:
@@ -242,11 +244,11 @@ class _Batches:
         except BaseException:
             transaction.rollback()
             raise
-        self._count(entries, failed, created, updated, stop)
+        self._count(entries, failed, created, (updated, unchanged), stop)
         return not stop
 
-    def _count(self, entries: list[PendingRecord], failed: list[PendingRecord], created: list[int], updated: int,
-               stop: bool) -> None:
+    def _count(self, entries: list[PendingRecord], failed: list[PendingRecord], created: list[int],
+               updates: tuple[int, int], stop: bool) -> None:
         report = self.report
         report.rows += sum(len(e.lines) for e in entries)
         report.records += len(entries)
@@ -259,7 +261,8 @@ class _Batches:
                 report.stopped_at_row = entries[0].first_row
         else:
             report.created += len(created)
-            report.updated += updated
+            report.updated += updates[0]
+            report.unchanged += updates[1]
             if not self.options.dry_run:
                 report.created_ids.extend(created)
         for entry in failed:
@@ -293,13 +296,16 @@ class _Batches:
         main = self.tables.main
         readable = self.actor.policy(self.service, self.form_key).read_clause()
         found: dict[Any, list[int]] = {}
+        versions: dict[int, int] = {}
         values = list(wanted)
         for start in range(0, len(values), CHUNK):
-            query = sa.select(main.c[f.key], main.c.id).where(main.c[f.key].in_(values[start:start + CHUNK]))
+            query = (sa.select(main.c[f.key], main.c.id, main.c.version)
+                     .where(main.c[f.key].in_(values[start:start + CHUNK])))
             if readable is not None:  # a record the importer cannot read is not one to match
                 query = query.where(readable)
-            for stored, record_id in conn.execute(query):
+            for stored, record_id, version in conn.execute(query):
                 found.setdefault(ftype.from_db(f, {f.key: stored}), []).append(int(record_id))
+                versions[int(record_id)] = int(version)
         for value, entry in wanted.items():
             ids = sorted(found.get(value, []))
             cell = self._cell(entry, column)
@@ -312,7 +318,7 @@ class _Batches:
                 # A row that gives nothing but its key has nothing to change.
                 bare = entry.values.keys() <= {f.key} and not entry.failures
                 entry.action = "skip" if self.policy == "skip" or bare else "update"
-                entry.record_id = ids[0]
+                entry.record_id, entry.version = ids[0], versions[ids[0]]
             elif self.policy == "update":
                 entry.fail(entry.first_row, column, cell, _KEY_MISSING, f.key)
 
@@ -346,19 +352,21 @@ class _Batches:
             return ids
         return []
 
-    def _update(self, conn: Connection, entry: PendingRecord) -> int:
+    def _update(self, conn: Connection, entry: PendingRecord) -> str:
+        """``updated``, ``unchanged`` (the row holds what the record holds, so
+        the service wrote no new version) or ``failed``."""
         assert entry.record_id is not None
         try:
             with conn.begin_nested():
-                self.service.update(self.form_key, entry.record_id, entry.values, version=None,
-                                    actor=self.actor, connection=conn)
+                record = self.service.update(self.form_key, entry.record_id, entry.values, version=None,
+                                             actor=self.actor, connection=conn)
         except ValidationError as exc:
             self._fail_fields(entry, exc.field_errors)
-            return 0
+            return "failed"
         except NotFoundError as exc:
             entry.fail(entry.first_row, None, None, exc.message, "_record")
-            return 0
-        return 1
+            return "failed"
+        return "unchanged" if record.get("version") == entry.version else "updated"
 
     def _fail_fields(self, entry: PendingRecord, errors: Mapping[str, list[Label]]) -> None:
         """Report the service's field errors against the rows and columns they came from."""

@@ -9,6 +9,14 @@ them: the header is row 1, the first data row is row 2.
 CSV is UTF-8, with or without a byte order mark (written with one, so Excel
 opens it in the right encoding). The delimiter is the one of ``, ; tab |``
 that the header line uses most, unless given.
+
+Files written are inert (CWE-1236, formula injection): an xlsx text cell is
+always a string, never a formula, and a CSV text cell that a spreadsheet
+would take for a formula (it begins with ``= + - @``, tab or carriage
+return) gets a ``'`` in front, as OWASP's CSV-injection page recommends.
+Reading a CSV file takes that ``'`` off again (``restored``), so an export
+imports back to the values it was made from, a value that itself begins
+with ``'`` included.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import IO, Any, cast
 
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
+from engine.records.csv_cells import ESCAPE, first_line_not_utf8, neutralized, restored
 
 Source = str | Path | IO[bytes] | IO[str]
 FORMATS = ("csv", "xlsx")
@@ -97,8 +106,12 @@ def open_sheet(
 
 @contextmanager
 def _open_csv(source: Source, delimiter: str | None) -> Iterator[Sheet]:
+    _check_utf8(source)
     with _text_stream(source) as stream:
-        first = stream.readline()
+        try:
+            first = stream.readline()
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(1) from exc
         if first.startswith("\ufeff"):
             first = first[1:]
         if delimiter is None:
@@ -109,16 +122,57 @@ def _open_csv(source: Source, delimiter: str | None) -> Iterator[Sheet]:
             header = next(reader, None)
             if header is None:
                 raise _no_header()
-            yield Sheet([h.strip() for h in header], _numbered(reader, len(header), ""), text_cells=True)
+            yield Sheet([restored(h).strip() for h in header],
+                        _numbered(_restored_rows(reader), len(header), ""), text_cells=True)
         finally:
             lines.close()
 
 
+def _restored_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    for row in rows:
+        # The common case, no cell neutralized, costs one scan of the first characters.
+        if any(cell[:1] == ESCAPE for cell in row):
+            row = [restored(cell) for cell in row]
+        yield row
+
+
 def _chain_first(first: str, stream: IO[str]) -> Generator[str, None, None]:
     yield first
-    # Not ``yield from``: closing this generator would close the stream too.
-    for line in stream:  # noqa: UP028
-        yield line
+    number = 1
+    try:
+        # Not ``yield from``: closing this generator would close the stream too.
+        for line in stream:
+            number += 1
+            yield line
+    except UnicodeDecodeError as exc:
+        # Decoded a block at a time: the bad byte is on this line or a later one.
+        raise _not_utf8(number + 1) from exc
+
+
+def _check_utf8(source: Source) -> None:
+    """Refuse a file that is not UTF-8 before any of it is imported (rows are
+    written batch by batch, so a bad byte found later would stop the import
+    half-way). Streams that cannot be rewound are checked as they are read."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as raw:
+            bad = first_line_not_utf8(raw)
+    elif not isinstance(source, io.TextIOBase) and source.seekable():
+        start = source.tell()
+        bad = first_line_not_utf8(cast(IO[bytes], source))
+        source.seek(start)
+    else:
+        return
+    if bad is not None:
+        raise _not_utf8(bad, exact=True)
+
+
+def _not_utf8(line: int, *, exact: bool = False) -> FileRefused:
+    if exact:
+        return FileRefused(Label(f"文件第 {line} 行不是 UTF-8 编码的文本：请另存为“CSV UTF-8”或 .xlsx",
+                                 f"Line {line} of the file is not UTF-8 text: save it as CSV UTF-8 or as .xlsx"))
+    return FileRefused(Label(f"文件不是 UTF-8 编码的文本（第 {line} 行或之后）：请另存为“CSV UTF-8”或 .xlsx",
+                             f"The file is not UTF-8 text (at line {line} or after): save it as CSV UTF-8 "
+                             "or as .xlsx"))
 
 
 @contextmanager
@@ -206,15 +260,14 @@ class SheetWriter:
     def header(self, names: Sequence[str]) -> None:
         if self._sheet is None:
             assert self._csv is not None
-            self._csv.writerow(names)
+            self._csv.writerow([neutralized(name) for name in names])
             return
-        from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
 
         bold = Font(bold=True)
         cells = []
         for index, name in enumerate(names):
-            cell = WriteOnlyCell(self._sheet, value=name)
+            cell = _text_cell(self._sheet, name)
             cell.font = bold
             cells.append(cell)
             letter = _column_letter(index)
@@ -225,14 +278,17 @@ class SheetWriter:
         self.count += 1
         if self._sheet is None:
             assert self._csv is not None
-            self._csv.writerow([csv_text(cell) for cell in cells])
+            self._csv.writerow([neutralized(cell) if isinstance(cell, str) else csv_text(cell) for cell in cells])
             return
         self._sheet.append([self._cell(index, cell) for index, cell in enumerate(cells)])
 
     def _cell(self, index: int, value: Any) -> Any:
-        if isinstance(value, str) and _XLSX_ILLEGAL.search(value):
-            # Text fields accept control characters; an xlsx cell cannot hold them.
-            value = _XLSX_ILLEGAL.sub("", value)
+        if isinstance(value, str):
+            if _XLSX_ILLEGAL.search(value):
+                # Text fields accept control characters; an xlsx cell cannot hold them.
+                value = _XLSX_ILLEGAL.sub("", value)
+            # openpyxl takes a str beginning with = for a formula: say it is a string.
+            return _text_cell(self._sheet, value) if value[:1] == "=" else value
         number_format = self.formats[index] if index < len(self.formats) else None
         if number_format is None:
             if isinstance(value, dt.datetime):
@@ -255,6 +311,14 @@ class SheetWriter:
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+def _text_cell(sheet: Any, text: str) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
+
+
 def _column_letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
@@ -266,8 +330,9 @@ def write_sheet(
     target: Source, *, format: str | None = None, title: str = "Sheet1",
     formats: Sequence[str | None] = (), bom: bool = True,
 ) -> Iterator[SheetWriter]:
-    """A writer for ``target`` (a path or a file object), saved when the block ends."""
-    kind = detect_format(target, format) if format or isinstance(target, str | Path) else "csv"
+    """A writer for ``target`` (a path or a file object), saved when the block ends.
+    A path's extension must name the format (and agree with ``format``)."""
+    kind = writing_format(target, format)
     if kind == "xlsx":
         import openpyxl
 
@@ -291,6 +356,25 @@ def write_sheet(
         wrapper.flush()
     finally:
         wrapper.detach()
+
+
+def writing_format(target: Source, format: str | None = None) -> str:
+    """The format a file written to ``target`` takes: ``format`` for a file
+    object (CSV by default); for a path, the one its extension names, which
+    ``format`` must agree with. ``report.pdf`` is refused, not filled with CSV."""
+    chosen = detect_format(target, format) if format else None
+    if not isinstance(target, str | Path):
+        return chosen or "csv"
+    suffix = Path(target).suffix.lower()
+    by_name = SUFFIXES.get(suffix)
+    if by_name is None:
+        raise FileRefused(Label(
+            f"无法按 {Path(target).name} 确定文件格式：文件名应以 .csv 或 .xlsx 结尾",
+            f"Cannot tell the format of {Path(target).name}: the file name must end in .csv or .xlsx"))
+    if chosen is not None and chosen != by_name:
+        raise FileRefused(Label(f"格式 {format} 与文件名 {Path(target).name} 不符",
+                                f"The format {format} does not agree with the file name {Path(target).name}"))
+    return by_name
 
 
 def _sheet_title(title: str) -> str:

@@ -42,8 +42,9 @@ bp = Blueprint("exchange", __name__)
 FORM = "/apps/<app_key>/forms/<form_key>"
 EXPORT_PARAMETERS = frozenset({"format", "header", "view", "filter", "fields", "sort", "search"})
 
+# Flask adds "; charset=utf-8" to a text/* type itself: given here too, it was sent twice.
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           "csv": "text/csv; charset=utf-8"}
+           "csv": "text/csv"}
 _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "format": (str,), "sheet": (str, int), "delimiter": (str,), "mapping": (dict,),
     "relation_match": (dict,), "value_map": (dict,), "key_field": (str,), "on_duplicate": (str,),
@@ -97,6 +98,11 @@ def import_records(app_key: str, form_key: str) -> Response:
             options = dataclasses.replace(options, format="csv" if suffix in ("tsv", "txt") else suffix)
     try:
         report = import_file(service, form_key, upload.stream, options, actor=actor)
+    except FileRefused as exc:
+        if exc.field_errors:
+            raise
+        # The engine names no form field; over HTTP the file is the field ``file``.
+        raise FileRefused(exc.message, field_errors={"file": [exc.message]}) from exc
     except (UnicodeError, zipfile.BadZipFile, InvalidFileException) as exc:
         # A file that is neither UTF-8 text nor a workbook (a picture, say).
         raise FileRefused(

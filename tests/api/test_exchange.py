@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from typing import Any
 
 import openpyxl
@@ -73,6 +74,9 @@ def test_import_refusals(client: FlaskClient, admin: dict[str, str]) -> None:
     assert as_json.status_code == 415
     picture = upload(client, admin, b"\x89PNG\r\n\x1a\n\x00\x00", name="photo.png")
     assert picture.status_code == 400 and picture.get_json()["error"]["code"] == "file_refused"
+    latin1 = upload(client, admin, "客户名称\nAcme\n".encode() + "Café\n".encode("latin-1"))
+    assert latin1.status_code == 400, latin1.get_json()
+    assert latin1.get_json()["error"]["details"]["file"] == ["文件第 3 行不是 UTF-8 编码的文本：请另存为“CSV UTF-8”或 .xlsx"]
     unknown = upload(client, admin, CSV, options={"on_dupe": "skip"})
     assert unknown.status_code == 400 and "options.on_dupe" in unknown.get_json()["error"]["details"]
     wrong_type = upload(client, admin, CSV, options={"dry_run": "yes"})
@@ -121,11 +125,33 @@ def test_export_xlsx_and_csv(client: FlaskClient, admin: dict[str, str]) -> None
         "format": "csv", "header": "key", "fields": "name,level", "sort": "-name",
         "filter": json.dumps({"field": "level", "op": "eq", "value": "a"})})
     assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    assert csv_response.headers["Content-Type"] == "text/csv; charset=utf-8"  # the charset once
     lines = list(csv.reader(io.StringIO(csv_response.data.decode("utf-8-sig"))))
     assert lines == [["name", "level"], ["Initech", "A（重点客户）"], ["Acme", "A（重点客户）"]]  # labels, in zh
 
     view = client.get(f"{FORM}/export", headers=admin, query_string={"format": "csv", "view": "key_accounts"})
     assert len(list(csv.reader(io.StringIO(view.data.decode("utf-8-sig"))))) == 3
+
+
+def test_exports_are_inert_and_import_back(client: FlaskClient, admin: dict[str, str]) -> None:
+    names = ['=HYPERLINK("http://evil","x")', "+1+1", "@SUM(A1)", "'=quoted", "-3"]
+    rows = [{"name": name, "level": "b"} for name in names]
+    assert client.post(f"{FORM}/records/bulk", json={"records": rows}, headers=admin).status_code == 201
+    csv_file = client.get(f"{FORM}/export", headers=admin,
+                          query_string={"format": "csv", "fields": "name,level", "header": "key", "sort": "id"})
+    lines = list(csv.reader(io.StringIO(csv_file.data.decode("utf-8-sig"))))
+    assert [line[0] for line in lines[1:]] == ["'=HYPERLINK(\"http://evil\",\"x\")", "'+1+1", "'@SUM(A1)",
+                                               "''=quoted", "-3"]
+    xlsx_file = client.get(f"{FORM}/export", headers=admin, query_string={"fields": "name,level", "sort": "id"})
+    assert b"<f>" not in zipfile.ZipFile(io.BytesIO(xlsx_file.data)).read("xl/worksheets/sheet1.xml")
+    for data, kind in ((csv_file.data, "csv"), (xlsx_file.data, "xlsx")):
+        # Each name read back is the stored one: it finds its record, and changes nothing.
+        report = upload(client, admin, data, f"back.{kind}", {"key_field": "name", "on_duplicate": "upsert"})
+        assert report.status_code == 200, report.json
+        totals = report.json["totals"]
+        assert (totals["created"], totals["updated"], totals["unchanged"]) == (0, 0, len(names)), str(totals)
+    listed = client.get(f"{FORM}/records", headers=admin, query_string={"fields": "name,level", "sort": "id"}).json
+    assert [r["name"] for r in listed["records"]] == names
 
 
 def test_export_refusals(client: FlaskClient, admin: dict[str, str], alice: dict[str, str]) -> None:

@@ -185,11 +185,47 @@ def comparable(service: RecordService, form: str) -> list[dict[str, Any]]:
     return found
 
 
+# Text a spreadsheet would take for a formula (CWE-1236), and text that already looks neutralized.
+# Input trimming stores " =2+2" as "=2+2" (and drops a leading tab or carriage return): the
+# stored value is what is neutralized.
+FORMULA_LIKE = ['=HYPERLINK("http://evil","x")', "=1+1", "+1+1", "-1+1", "@SUM(A1)", " =2+2",
+                "'=already quoted", "''", "'plain", "-5", "+7.5", "-"]
+STORED = [text.strip() for text in FORMULA_LIKE]
+
+
+def add_formula_like_text(service: RecordService) -> None:
+    service.create_many("customer", [{"name": text, "code": text} for text in FORMULA_LIKE])
+    first = service.list("customer", filter={"field": "name", "op": "eq", "value": FORMULA_LIKE[0]})["records"][0]
+    service.create_many("deal", [{"code": "=D-9", "customer": first["id"], "close_value": "-3"}])
+
+
+def test_csv_cells_that_begin_like_a_formula_are_neutralized(service: RecordService) -> None:
+    add_formula_like_text(service)
+    rows = csv_rows(service, "customer", columns=["name", "revenue"], header="key", sort=["id"])
+    assert [row[0] for row in rows[3:]] == [
+        "'=HYPERLINK(\"http://evil\",\"x\")", "'=1+1", "'+1+1", "'-1+1", "'@SUM(A1)", "'=2+2",
+        "''=already quoted", "'''", "'plain", "-5", "+7.5", "'-"]
+    deal = csv_rows(service, "deal", columns=["code", "customer", "close_value"], header="key", sort=["-id"])[1]
+    assert deal == ["'=D-9", "'=HYPERLINK(\"http://evil\",\"x\")", "-3.00"]  # a number stays a number
+
+
+def test_xlsx_text_cells_are_strings_never_formulas(service: RecordService) -> None:
+    add_formula_like_text(service)
+    sheet, raw = xlsx_sheet(service, "customer", columns=["name", "revenue"], sort=["id"])
+    cells = [row[0] for row in list(sheet.iter_rows())[3:]]
+    assert [c.value for c in cells] == STORED
+    assert all(c.data_type == "s" for c in cells)
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and '<t>=HYPERLINK("http://evil","x")</t>' in xml
+
+
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 @pytest.mark.parametrize("header", ["label", "key"])
 def test_an_export_imports_back_to_the_same_values(service: RecordService, database: Database,
                                                    kind: str, header: str) -> None:
     copy = make_service(database, f"copy_{kind}_{header}")
+    add_formula_like_text(service)
     keys = {"customer": "name", "product": "name", "deal": "code", "quote": "title"}
     for form, key in keys.items():
         out = io.BytesIO()

@@ -338,6 +338,31 @@ def test_duplicate_policies(service: RecordService, policy: str | None, totals: 
         assert messages == [(3, "No record with this key to update")]
 
 
+def test_an_upsert_of_the_values_already_held_reports_them_unchanged(service: RecordService) -> None:
+    seed(service)
+    same = ["Customer name,Industry,Code", "Acme,Retail,C-1", "Globex,Technology,C-3", "Initech,Retail,C-4"]
+    first = import_file(service, "customer", csv_file(*same), format="csv", key_field="name",
+                        on_duplicate="upsert")
+    assert (first.created, first.updated, first.unchanged) == (1, 0, 2)
+    assert "1 created, 0 updated, 2 unchanged, 0 skipped" in first.describe()
+    assert "更新 0，未变 2，跳过 0" in first.describe("zh")
+    versions = {c["name"]: c["version"] for c in records(service, "customer")}
+    assert versions == {"Acme": 1, "acme": 1, "Globex": 1, "Initech": 1}  # nothing was written again
+    changed = import_file(service, "customer", csv_file(*same[:2], "Globex,Retail,C-3"), format="csv",
+                          key_field="name", on_duplicate="update", dry_run=True)
+    assert changed.totals() == {"rows": 2, "records": 2, "created": 0, "updated": 1, "unchanged": 1,
+                                "skipped": 0, "failed": 0, "not_written": 0}
+
+
+def test_a_neutralized_csv_cell_reads_back_as_the_text_it_was_made_from(service: RecordService) -> None:
+    report = import_file(service, "customer", csv_file(
+        "Customer name,Code", "'=1+1,'-x", "''=kept,'plain", "\"' =1+1\",' ", "-5,'-5", "\" =2+2\",'"),
+        format="csv")
+    assert report.failures == [], report.describe()
+    assert [(c["name"], c["code"]) for c in records(service, "customer")] == [
+        ("=1+1", "-x"), ("'=kept", "'plain"), ("' =1+1", "'"), ("-5", "-5"), ("=2+2", "'")]
+
+
 def test_a_key_twice_in_the_file_fails_the_second_row(service: RecordService) -> None:
     report = import_file(service, "customer", csv_file("Customer name,Revenue", "Acme,1", "Acme,2"),
                          format="csv", key_field="name", on_duplicate="upsert", on_error="skip")
@@ -370,7 +395,7 @@ def names(service: RecordService) -> list[str]:
 def test_a_batch_is_all_or_nothing_and_abort_stops_at_the_first_bad_batch(service: RecordService) -> None:
     report = import_file(service, "customer", csv_file(*SIX), format="csv", batch_size=2)
     assert names(service) == ["A1", "A2"]
-    assert report.totals() == {"rows": 4, "records": 4, "created": 2, "updated": 0, "skipped": 0,
+    assert report.totals() == {"rows": 4, "records": 4, "created": 2, "updated": 0, "unchanged": 0, "skipped": 0,
                                "failed": 1, "not_written": 1}
     assert report.stopped_at_row == 4
     assert [(f.row_number, f.column, f.value) for f in report.failures] == [(5, "Revenue", "-4")]
@@ -507,7 +532,7 @@ def test_the_report_as_data_and_as_text_in_both_languages(service: RecordService
     report = import_file(service, "customer", csv_file("Customer name,Revenue,Misc", "A,1", "B,-2"),
                          format="csv", on_error="skip")
     data = report.as_dict("zh")
-    assert data["totals"] == {"rows": 2, "records": 2, "created": 1, "updated": 0, "skipped": 0,
+    assert data["totals"] == {"rows": 2, "records": 2, "created": 1, "updated": 0, "unchanged": 0, "skipped": 0,
                               "failed": 1, "not_written": 0}
     assert data["ignored_columns"] == [{"column": "Misc", "reason": "表单中没有与之对应的字段"}]
     assert data["failures"] == [{"row": 3, "column": "Revenue", "field": "revenue", "value": "-2",

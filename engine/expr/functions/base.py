@@ -8,7 +8,7 @@ How the compiler calls a function depends on ``kind``:
 - ``eager``: ``impl(*values)`` with every argument evaluated (most functions).
 - ``context``: ``impl(context, *values)`` (USER, TODAY ...).
 - ``lazy``: ``impl(values, context, *thunks)``; a thunk is evaluated with
-  ``thunk(values, context)``. For IF, IFS, SWITCH, AND, OR, IFERROR, which
+  ``thunk(values, context)``. For IF, IFS, SWITCH, IFERROR, ISERROR, which
   must not evaluate branches they do not take.
 - ``path``: ``impl(context, path)`` with the argument as a field path tuple,
   not a value (PREVIOUS(amount)).

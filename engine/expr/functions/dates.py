@@ -215,22 +215,20 @@ def _whole_months(start: dt.date, end: dt.date) -> int:
 
 
 def _days_ignoring_years(start: dt.date, end: dt.date) -> int:
-    """Excel's "yd": the end's month and day placed in the start's year (or the
-    next one when that falls before the start), counted from the start. Like
-    Excel, a 29 February of that year counts only when the start's or the end's
-    own year is a leap year, so 2007-12-25 to 2010-03-17 is 82 days, not 83."""
-    moved = _from_parts(start.year, end.month, end.day)  # 29 Feb in a common year: 1 Mar
-    if moved < start:
-        moved = _from_parts(start.year + 1, end.month, end.day)
-    days = (moved - start).days
-    if (
-        calendar.isleap(moved.year)
-        and moved > dt.date(moved.year, 2, 28)
-        and not calendar.isleap(start.year)
-        and not calendar.isleap(end.year)
-    ):
-        days -= 1
-    return days
+    """Excel's "yd", day counts that match Excel's answers (not the textbook
+    "move the start to the end's year", which LibreOffice uses):
+
+    - the end's month and day fall on or after the start's: the days from the
+      start to that month and day in the start's own year (2007-02-01 to
+      2008-04-01 is 59: 2007 has no 29 February);
+    - they fall before: the days left in a 365-day year after the start's
+      day of its year, plus the end's day of its own year (2022-12-25 to
+      2024-03-17 is 83: 29 February 2024 counts; 1988-06-22 to 2012-05-11 is
+      323, 2007-12-25 to 2010-03-17 is 82).
+    """
+    if (end.month, end.day) >= (start.month, start.day):
+        return (_from_parts(start.year, end.month, end.day) - start).days
+    return 365 - start.timetuple().tm_yday + end.timetuple().tm_yday
 
 
 def _days_ignoring_months(start: dt.date, end: dt.date) -> int:

@@ -1,7 +1,9 @@
 """Logic functions: IF, IFS, AND, OR, NOT, ISBLANK, SWITCH, IFERROR, ISERROR.
 
-IF, IFS, SWITCH, AND, OR and IFERROR are lazy: they evaluate only the
-arguments they need, so ``IF(qty = 0, 0, total / qty)`` never divides by zero.
+IF, IFS, SWITCH and IFERROR are lazy: they evaluate only the arguments
+they need, so ``IF(qty = 0, 0, total / qty)`` never divides by zero. AND and
+OR evaluate every argument, as Excel's do: ``AND(FALSE, 1/0)`` is #DIV/0!
+(the ``and`` and ``or`` operators are the ones that stop early).
 """
 
 from __future__ import annotations
@@ -56,16 +58,20 @@ def _truths(value: Any) -> list[bool]:
     return [to_bool(value)]
 
 
-@family.function("AND", 1, None, returns=BOOLEAN, rest="boolean", kind="lazy")
-def and_(values: Mapping[str, Any], ctx: EvaluationContext, *conds: Thunk) -> bool:
-    """TRUE when every condition holds (stops at the first that does not)."""
-    return all(all(_truths(cond(values, ctx))) for cond in conds)
+@family.function("AND", 1, None, returns=BOOLEAN, rest="boolean")
+def and_(*conds: Any) -> bool:
+    """TRUE when every condition holds. Every condition is evaluated, as in
+    Excel: an error in any of them is the result."""
+    truths = [_truths(cond) for cond in conds]  # each one checked, errors included, before any answer
+    return all(all(found) for found in truths)
 
 
-@family.function("OR", 1, None, returns=BOOLEAN, rest="boolean", kind="lazy")
-def or_(values: Mapping[str, Any], ctx: EvaluationContext, *conds: Thunk) -> bool:
-    """TRUE when any condition holds (stops at the first that does)."""
-    return any(any(_truths(cond(values, ctx))) for cond in conds)
+@family.function("OR", 1, None, returns=BOOLEAN, rest="boolean")
+def or_(*conds: Any) -> bool:
+    """TRUE when any condition holds. Every condition is evaluated, as in
+    Excel: an error in any of them is the result."""
+    truths = [_truths(cond) for cond in conds]
+    return any(any(found) for found in truths)
 
 
 @family.function("NOT", 1, 1, returns=BOOLEAN, params=("boolean",))

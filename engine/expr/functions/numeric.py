@@ -35,6 +35,7 @@ from engine.expr.values import (
     numbers_in,
     parse_date_text,
     record_title,
+    significant,
     text_to_number,
     to_integer,
     to_number,
@@ -238,12 +239,14 @@ def _equal_to(operand: Any) -> Matcher:
     if isinstance(operand, bool):
         return lambda item: item is operand
     if isinstance(operand, Decimal):
+        target = significant(operand)  # numbers match at 15 significant digits, as =
 
         def same_number(item: Any) -> bool:
             if _is_number(item):
-                return to_number(item) == operand
+                return bool(significant(to_number(item)) == target)
             if isinstance(item, str):
-                return _text_number(item) == operand
+                found = _text_number(item)
+                return found is not None and bool(significant(found) == target)
             return False
 
         return same_number
@@ -268,11 +271,13 @@ def _ordered(holds: Callable[[int], bool], operand: Any) -> Matcher:
         return lambda item: isinstance(item, bool) and holds((item > operand) - (item < operand))
     if isinstance(operand, Decimal):
 
+        bound = significant(operand)
+
         def number_order(item: Any) -> bool:
             if not _is_number(item):
                 return False
-            number = to_number(item)
-            return holds((number > operand) - (number < operand))
+            number = significant(to_number(item))
+            return holds((number > bound) - (number < bound))
 
         return number_order
     if isinstance(operand, dt.date):
