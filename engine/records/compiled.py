@@ -99,11 +99,14 @@ class CompiledForm:
         self.input_fields = [
             f for f in form.fields if self.types[f.key].stored and not self.types[f.key].computed
         ]
-        self.stored_fields = [
-            f for f in form.fields if self.types[f.key].stored and self.types[f.key].storage == "column"
-        ]
-        self.subforms = [f for f in form.fields if self.types[f.key].storage == "child_table"]
-        self.link_fields = [f for f in form.fields if self.types[f.key].storage == "link_table"]
+        # Where each field's value lives, asked of the field (see FieldType.storage_for).
+        self.storage: dict[str, str] = {
+            f.key: self.types[f.key].storage_for(f) if self.types[f.key].stored else "none"
+            for f in form.fields
+        }
+        self.stored_fields = [f for f in form.fields if self.storage[f.key] == "column"]
+        self.subforms = [f for f in form.fields if self.storage[f.key] == "child_table"]
+        self.link_fields = [f for f in form.fields if self.storage[f.key] == "link_table"]
         self.relations = self._with_role(form.fields, "relation")
         self.lookups = [
             Lookup(f.key, f.setting("relation"), f.setting("field"))
@@ -141,7 +144,7 @@ class CompiledForm:
         # For coercion: input fields of one column, by key, with their coerce.
         self.plain_inputs = {
             f.key: (f, self.types[f.key].coerce) for f in self.input_fields
-            if self.types[f.key].storage == "column"
+            if self.storage[f.key] == "column"
         }
         # For writing: each stored column field, and its to_db unless the value
         # goes into its column as it is.

@@ -33,6 +33,7 @@ from engine.definitions.model import AppDef, FormDef
 from engine.expr import EvaluationContext
 from engine.fields.base import FieldType
 from engine.records.access import AppAccess, FormPolicy, filter_paths
+from engine.records.blockers import release_or_refuse
 from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, FormState, compiled_form
 from engine.records.events import (
     RECORD_CREATED,
@@ -404,7 +405,7 @@ class RecordService:
             previous = self.reader.get(conn, form_key, record_id)
             if version is not None and int(previous["version"]) != int(version):
                 raise _stale(compiled.form, record_id, int(previous["version"]), int(version))
-            self._check_not_referenced(conn, compiled.form, record_id)
+            release_or_refuse(self, conn, compiled.form, record_id)
             self.reader.delete_children(conn, compiled, tables, record_id)
             conn.execute(tables.main.delete().where(tables.main.c.id == record_id))
             self.audit(conn, compiled.form, record_id, "delete", actor,
@@ -589,28 +590,6 @@ class RecordService:
             self._publish(conn, RECORD_UPDATED, compiled.form, record, previous, changed, actor)
             self._refresh_dependents(conn, compiled.form, previous, record, actor)
             return record
-
-    def _check_not_referenced(self, conn: Connection, form: FormDef, record_id: int) -> None:
-        for other in self.app.forms:
-            other_compiled, other_tables = self.form(other.key)
-            for f in other_compiled.relations:
-                if f.setting("target") != form.key or f.setting("on_delete") == "set_null":
-                    continue
-                if other_compiled.types[f.key].storage != "column":
-                    continue
-                column = other_tables.main.c[f.key]
-                found = conn.execute(
-                    sa.select(other_tables.main.c.id).where(column == record_id).limit(1)
-                ).scalar()
-                if found is not None:
-                    raise ConflictError(
-                        Label(
-                            f"{form.label.zh} #{record_id} 仍被 {other.label.zh} #{found} 的“{f.label.zh}”引用，不能删除",
-                            f"{form.label.en} #{record_id} is still referenced by {other.label.en} "
-                            f"#{found} ({f.label.en}); it cannot be deleted",
-                        ),
-                        details={"form": other.key, "field": f.key, "record": found},
-                    )
 
 
 SYSTEM_FIELDS_SET = frozenset(SYSTEM_FIELDS)
