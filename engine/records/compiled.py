@@ -23,6 +23,7 @@ from engine.expr import CompiledFormula, EvaluationContext, compile_formula, eva
 from engine.expr.errors import ErrorValue
 from engine.fields.base import FieldType, FieldValueError
 
+_ACTOR_FUNCTIONS = frozenset({"USER", "DEPARTMENT", "ROLE_IN"})
 SYSTEM_FIELDS = (
     "id", "owner", "created_by", "created_at", "updated_by", "updated_at", "version", "flow_status",
 )
@@ -116,6 +117,13 @@ class CompiledForm:
         self.serials = self._with_role(form.fields, "serial")
         self.formulas = self._formulas(form.fields)
         self.child_formulas = {sub.key: self._formulas(sub.fields) for sub in self.subforms}
+        # Formula fields whose value depends on who writes (USER, DEPARTMENT,
+        # ROLE_IN), directly or through another such field: a recompute,
+        # which nobody in particular makes, leaves them as they are.
+        self.actor_bound: set[str] = set()
+        for f, formula in self.formulas:  # in evaluation order: dependencies first
+            if formula.functions & _ACTOR_FUNCTIONS or formula.roots & self.actor_bound:
+                self.actor_bound.add(f.key)
         self.default_formulas = {
             f.key: compile_formula(f.default_formula) for f in form.fields if f.default_formula
         }

@@ -532,7 +532,8 @@ class RecordService:
             # (a plan's status follows what was received).
             changed = {
                 f.key for f in compiled.stored_fields
-                if not same(previous.get(f.key), state.values.get(f.key))
+                if f.key not in compiled.actor_bound
+                and not same(previous.get(f.key), state.values.get(f.key))
             }
             if not changed:
                 return previous
