@@ -78,6 +78,20 @@ class Actor:
 SYSTEM = Actor(None, "system")
 
 
+def owner_problems(policy: FormPolicy, actor: Actor, before: Any, after: Any) -> list[Label]:
+    """Why the actor may not move a record from owner ``before`` to ``after``
+    (empty when they may). Giving a record to someone else moves it into
+    their data scope, so it is a right of its own (``assign``); keeping the
+    owner, or taking the record oneself, needs only the write itself."""
+    if policy.unrestricted or after == before or after == actor.user_id:
+        return []
+    if policy.rights.allows("assign"):
+        return []
+    return [Label("没有分配负责人的权限：只能由自己负责",
+                  "You may not give records to another owner (the assign right); "
+                  "you may only make yourself the owner")]
+
+
 def evaluation_context(
     conn: Connection, clock: Clock, actor: Actor, previous: Mapping[str, Any] | None = None
 ) -> EvaluationContext:

@@ -23,6 +23,7 @@ from engine.core.errors import ValidationError
 from engine.core.i18n import Label
 from engine.definitions.model import FormDef
 from engine.expr import EvaluationContext
+from engine.records.actor import owner_problems
 from engine.records.columnar import columnar_ready, prepare_columns
 from engine.records.compiled import CompiledForm
 from engine.records.ending import finish_batch
@@ -94,6 +95,11 @@ def create_many(
         for index, raw in enumerate(rows):
             for key, problems in policy.check_writable(raw, grants).items():
                 row_errors.setdefault(index, {}).setdefault(key, []).extend(problems)
+        for index, (data, _, _) in enumerate(datas):
+            if "owner" in data:
+                moved = owner_problems(policy, actor, actor.user_id, data["owner"])
+                if moved:
+                    row_errors.setdefault(index, {}).setdefault("owner", []).extend(moved)
     _check_relations(service, conn, compiled, prepared, datas, row_errors)
     _check_unique(conn, compiled, tables, prepared, row_errors)
     if row_errors:

@@ -36,7 +36,7 @@ from engine.records.access import FormPolicy, filter_paths
 # Actor and SYSTEM are re-exported: callers import them with the service.
 from engine.records.actor import SYSTEM as SYSTEM
 from engine.records.actor import Actor as Actor
-from engine.records.actor import evaluation_context
+from engine.records.actor import evaluation_context, owner_problems
 from engine.records.blockers import release_or_refuse
 from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, FormState, compiled_form
 from engine.records.ending import AUDIT_INSERT, audit_row, changed_fields, finish
@@ -245,6 +245,9 @@ class RecordService:
             data, errors = coerce(compiled, values, creating=True)
             for key, problems in policy.check_writable(values, policy.creating_grants()).items():
                 errors.setdefault(key, []).extend(problems)
+            moved = owner_problems(policy, actor, actor.user_id, data["owner"]) if "owner" in data else []
+            if moved:
+                errors.setdefault("owner", []).extend(moved)
             context = self.context(conn, actor)
             apply_defaults(compiled, data, values, context)
             if compiled.has_links:
@@ -353,6 +356,9 @@ class RecordService:
             if errors:
                 raise _invalid(compiled.form, errors)
             if "owner" in data and not same(previous.get("owner"), data["owner"]):
+                problems = owner_problems(policy, actor, previous.get("owner"), data["owner"])
+                if problems:
+                    raise _invalid(compiled.form, {"owner": problems})
                 changed.add("owner")
             if not changed:  # nothing to write: no new version, no audit entry, no event
                 return previous if policy.unrestricted else policy.strip(dict(previous))

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.core.clock import FixedClock
+from engine.core.errors import ValidationError
 from engine.core.i18n import label
 from engine.definitions.model import AppDef, FormDef
 from engine.fields import FIELD_TYPES
@@ -20,6 +21,7 @@ from engine.org.permissions import parse_role
 from engine.org.principal import Principal
 from engine.records import Actor, RecordService
 from engine.records.access import AppAccess
+from engine.records.batch import RowsInvalid
 from engine.records.events import RecordEvent
 from engine.store.database import Database
 from engine.store.models import UserDepartment
@@ -162,3 +164,27 @@ def test_delete_events_carry_the_full_record(service: RecordService) -> None:
     (event,) = events
     assert event.kind == "record.deleted" and event.record["secret"] == "internal"
     assert event.changed == {"name", "secret", "by_manager", "visits"}  # every non-blank field
+
+
+def test_giving_a_record_to_another_owner_is_the_assign_right(service: RecordService) -> None:
+    rep = person(LI)
+    manager = Actor(user_id=WANG, access=AppAccess(
+        Principal(user_id=WANG, login="u8"),
+        (parse_role("manager", {"customer": {"actions": ["read", "create", "update", "assign"],
+                                             "read": "all", "write": "all"}}),), app="crm"))
+    with pytest.raises(ValidationError) as caught:
+        service.create("customer", {"name": "Acme", "owner": WANG}, actor=rep)
+    assert "assign" in caught.value.as_dict("en")["details"]["owner"][0]
+    mine = service.create("customer", {"name": "Acme", "owner": LI}, actor=rep)  # oneself: fine
+    with pytest.raises(ValidationError):
+        service.update("customer", mine["id"], {"owner": WANG}, version=1, actor=rep)
+    with pytest.raises(RowsInvalid) as rows:
+        service.create_many("customer", [{"name": "B"}, {"name": "C", "owner": WANG}], actor=rep)
+    assert list(rows.value.row_errors) == [1]
+    moved = service.update("customer", mine["id"], {"owner": WANG}, version=1, actor=manager)
+    assert moved["owner"] == WANG
+    given = service.create("customer", {"name": "D", "owner": LI}, actor=manager)
+    assert given["owner"] == LI
+    entry = [e for e in audit(service, "customer") if e["action"] == "update"][-1]
+    changes = entry["changes"] if isinstance(entry["changes"], dict) else json.loads(entry["changes"])
+    assert changes["owner"] == [LI, WANG] and entry["user_id"] == WANG
