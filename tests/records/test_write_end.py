@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.core.clock import FixedClock
-from engine.core.errors import ValidationError
+from engine.core.errors import ConflictError, ValidationError
 from engine.core.i18n import label
 from engine.definitions.model import AppDef, FormDef
 from engine.fields import FIELD_TYPES
@@ -188,3 +188,13 @@ def test_giving_a_record_to_another_owner_is_the_assign_right(service: RecordSer
     entry = [e for e in audit(service, "customer") if e["action"] == "update"][-1]
     changes = entry["changes"] if isinstance(entry["changes"], dict) else json.loads(entry["changes"])
     assert changes["owner"] == [LI, WANG] and entry["user_id"] == WANG
+
+
+def test_a_refused_delete_names_every_blocker_and_counts_them(service: RecordService) -> None:
+    customer = service.create("customer", {"name": "Acme"})
+    visits = [service.create("visit", {"customer": customer["id"]})["id"] for _ in range(3)]
+    with pytest.raises(ConflictError) as caught:
+        service.delete("customer", customer["id"])
+    assert caught.value.details["blockers"] == [
+        {"form": "visit", "field": "customer", "count": 3, "first": visits[0]}]
+    assert "3 Visit records through 客户" in caught.value.as_dict("en")["message"]
