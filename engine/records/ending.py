@@ -74,12 +74,12 @@ def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
 
 
 def audit_row(service: RecordService, form: str, record_id: int | None, action: str,
-              actor: Actor, changes: dict[str, Any]) -> dict[str, Any]:
+              actor: Actor, changes: dict[str, Any], at: dt.datetime | None = None) -> dict[str, Any]:
     """One audit entry. A recompute is the system's doing (no user); the
     request stays, so the entry can be traced to the write that caused it.
     Every entry is stamped in UTC."""
     return {
-        "at": service.clock.now().astimezone(dt.UTC), "app": service.app.key, "form": form,
+        "at": at or service.clock.now().astimezone(dt.UTC), "app": service.app.key, "form": form,
         "record_id": record_id, "action": action, "changes": changes,
         "user_id": None if action == "recompute" else actor.user_id,
         "source": "recompute" if action == "recompute" else actor.source,
@@ -107,12 +107,18 @@ def finish_batch(
 ) -> None:
     """``finish`` for records created together: one audit entry per record,
     written with one statement, one event each, each parent's rollups once."""
-    changes = [changed_fields(compiled, None, record) for record in records]
-    conn.execute(AUDIT_INSERT, [
-        audit_row(service, compiled.form.key, int(record["id"]), "create", actor,
-                  diff(None, record, keys))
-        for record, keys in zip(records, changes, strict=True)
-    ])
+    # As ``changed_fields(compiled, None, record)``, without its per-field
+    # comparisons: a batch may be an import of many thousand rows.
+    stored = [f.key for f in compiled.form.fields if compiled.types[f.key].stored]
+    at = service.clock.now().astimezone(dt.UTC)
+    changes = []
+    entries = []
+    for record in records:
+        values = {k: v for k in stored if not blank(v := record.get(k))}
+        changes.append(frozenset(values))
+        entries.append(audit_row(service, compiled.form.key, int(record["id"]), "create", actor,
+                                 {k: [None, jsonable(v)] for k, v in sorted(values.items())}, at))
+    conn.execute(AUDIT_INSERT, entries)
     for record, keys in zip(records, changes, strict=True):
         _publish(service, conn, compiled, RECORD_CREATED, actor, record, None, keys)
     service.refresh_dependents(conn, compiled.form, records, actor)
