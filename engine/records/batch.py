@@ -74,7 +74,7 @@ def create_many(
     policy.require("create")
     if actor.source == "import":
         policy.require("import")
-    context = service.context(conn, actor)
+    context = service.context(conn, compiled, actor)
     now = service.clock.now()
     empty_outside = service.reader.outside_rollups(conn, compiled, None)
     row_errors: dict[int, FieldErrors] = {}

@@ -10,6 +10,7 @@ form (``evaluate_form``), the record service and imports share it exactly.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from engine.expr.errors import ErrorValue
 from engine.fields.base import FieldType, FieldValueError
 
 _ACTOR_FUNCTIONS = frozenset({"USER", "DEPARTMENT", "ROLE_IN"})
+# The same, found in a formula's text (conservatively: any case, any place).
+_ACTOR_CALL = re.compile(r"\b(?:USER|DEPARTMENT|ROLE_IN)\s*\(", re.IGNORECASE)
 SYSTEM_FIELDS = (
     "id", "owner", "created_by", "created_at", "updated_by", "updated_at", "version", "flow_status",
 )
@@ -134,6 +137,12 @@ class CompiledForm:
             })
             for rule in form.rules
         ]
+        # Whether any formula of the form may read who writes: only then does
+        # a write look the actor's user row and department up.
+        texts = [f"{f.settings!r} {f.default_formula or ''}" for _, f in form.walk()]
+        texts += [rule.when or "" for rule in form.rules]
+        texts += [action.formula or "" for rule in form.rules for action in rule.actions]
+        self.uses_actor = any(_ACTOR_CALL.search(text) for text in texts)
         self._visible = {f.key: not f.hidden for f in form.fields}
         self._required = {f.key: f.required for f in form.fields}
         self._readonly = {f.key: f.readonly or self.types[f.key].computed for f in form.fields}

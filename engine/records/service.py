@@ -142,10 +142,15 @@ class RecordService:
             yield own
 
     def context(
-        self, conn: Connection, actor: Actor, previous: Mapping[str, Any] | None = None
+        self, conn: Connection, compiled: CompiledForm, actor: Actor,
+        previous: Mapping[str, Any] | None = None,
     ) -> EvaluationContext:
         """What formulas know besides the record: the actor (user, main
-        department, roles), the clock, the previous values."""
+        department, roles; looked up only for forms whose formulas ask), the
+        clock, the previous values."""
+        if not compiled.uses_actor:
+            return EvaluationContext(clock=self.clock, previous=previous,
+                                     user={"id": actor.user_id} if actor.user_id is not None else None)
         return evaluation_context(conn, self.clock, actor, previous)
 
     # --- reading -------------------------------------------------------------------
@@ -220,7 +225,7 @@ class RecordService:
             previous = self.reader.get(conn, form_key, record_id) if record_id is not None else {}
             clean, problems = coerce_leniently(compiled, values)
             merged = {**previous, **clean}
-            context = self.context(conn, actor, compiled.formula_values(previous) if previous else None)
+            context = self.context(conn, compiled, actor, compiled.formula_values(previous) if previous else None)
             if compiled.has_links:
                 apply_linked_defaults(self, conn, compiled, merged, values, context,
                                       creating=record_id is None)
@@ -248,7 +253,7 @@ class RecordService:
             moved = owner_problems(policy, actor, actor.user_id, data["owner"]) if "owner" in data else []
             if moved:
                 errors.setdefault("owner", []).extend(moved)
-            context = self.context(conn, actor)
+            context = self.context(conn, compiled, actor)
             apply_defaults(compiled, data, values, context)
             if compiled.has_links:
                 apply_linked_defaults(self, conn, compiled, data, values, context, creating=True)
@@ -341,7 +346,7 @@ class RecordService:
             for key, problems in policy.check_writable(changing, writers).items():
                 errors.setdefault(key, []).extend(problems)
             merged = {**previous, **data}
-            context = self.context(conn, actor, compiled.formula_values(previous))
+            context = self.context(conn, compiled, actor, compiled.formula_values(previous))
             if compiled.has_links:
                 apply_linked_defaults(self, conn, compiled, merged, changes, context, creating=False)
             state = self._compute(conn, compiled, merged, context, record_id=record_id)
@@ -532,7 +537,7 @@ class RecordService:
                 previous = self.reader.get(conn, form_key, record_id)
             except NotFoundError:
                 return None
-            context = self.context(conn, actor, compiled.formula_values(previous))
+            context = self.context(conn, compiled, actor, compiled.formula_values(previous))
             state = self._compute(conn, compiled, dict(previous), context, record_id=record_id)
             # Computed fields, and fields that form rules set from them
             # (a plan's status follows what was received).
