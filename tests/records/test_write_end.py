@@ -198,3 +198,17 @@ def test_a_refused_delete_names_every_blocker_and_counts_them(service: RecordSer
     assert caught.value.details["blockers"] == [
         {"form": "visit", "field": "customer", "count": 3, "first": visits[0]}]
     assert "3 Visit records through 客户" in caught.value.as_dict("en")["message"]
+
+
+def test_a_cycle_of_writes_stops_at_the_maximum_depth(service: RecordService) -> None:
+    customer = service.create("customer", {"name": "Acme"})
+
+    def echo(event: RecordEvent) -> None:  # a rule that writes on every write: a cycle
+        assert event.actor is not None
+        service.update("customer", customer["id"], {"name": f"Acme {event.depth}"}, version=None,
+                       actor=event.actor.caused("rule"), connection=event.connection)
+
+    service.bus.subscribe(echo, "record.updated")
+    with pytest.raises(ConflictError, match="levels of further writes"):
+        service.update("customer", customer["id"], {"name": "Start"}, version=None)
+    assert service.get("customer", customer["id"])["name"] == "Acme"  # all rolled back
