@@ -2,8 +2,9 @@
 
 The composition root: it reads the configuration (``QIQIAO_*`` from the
 environment, overridden by ``test_config``), opens one ``Database`` and one
-``EventBus``, and wires the organization, the record services (one per
-installed app), the error handlers, the security headers and the
+``EventBus``, and wires (through ``engine.composition.compose``, shared
+with the CLI) the organization, the record services (one per installed
+app), then the error handlers, the security headers and the
 blueprints: ``auth`` (browser sign-in) and ``api`` (``/api/v1``).
 
 ``test_config`` may carry ready-made objects: ``DATABASE`` (a ``Database``),
@@ -21,10 +22,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from engine.composition import compose
 from engine.core.clock import Clock, SystemClock
 from engine.fields import FIELD_TYPES
-from engine.org.service import OrgService
-from engine.records import EventBus
 from engine.store.database import Database
 from engine.store.files import LocalFolderStorage
 from engine.store.migrate import require_current
@@ -37,7 +37,7 @@ from runtime.jsonio import QiqiaoJSONProvider
 from runtime.ratelimit import SlidingWindow
 from runtime.routing import QiqiaoFlask
 from runtime.security import register_security
-from runtime.services import RecordServices, Services
+from runtime.services import Services
 
 log = logging.getLogger("qiqiao.runtime")
 
@@ -65,16 +65,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     require_current(database)  # system tables behind the code: refuse now, not request by request
     clock: Clock = app.config.get("CLOCK") or SystemClock()
     limit, window = parse_rate(str(app.config["LOGIN_RATE"]))
-    org = OrgService(database, clock)
-    records = RecordServices(database, EventBus(), field_types=FIELD_TYPES, clock=clock,
-                             check_seconds=float(app.config["DEFINITIONS_CHECK_SECONDS"]))
-    app.extensions["qiqiao"] = Services(
-        database=database, bus=records.bus, clock=clock, field_types=FIELD_TYPES, records=records, org=org,
-        identities=Identities(org, clock, ttl=float(app.config["AUTH_CACHE_SECONDS"])),
-        login_limiter=SlidingWindow(limit, window),
-        token_limiter=SlidingWindow(*parse_rate(str(app.config["TOKEN_FAIL_RATE"]))),
-        files=LocalFolderStorage(app.config["FILES"], database, clock=clock,
-                                 max_size=int(app.config["MAX_CONTENT_LENGTH"])),
+    engine = compose(database, clock=clock, field_types=FIELD_TYPES,
+                     check_seconds=float(app.config["DEFINITIONS_CHECK_SECONDS"]))
+    app.extensions["qiqiao"] = Services.of(
+        engine, Identities(engine.org, clock, ttl=float(app.config["AUTH_CACHE_SECONDS"])),
+        SlidingWindow(limit, window),
+        SlidingWindow(*parse_rate(str(app.config["TOKEN_FAIL_RATE"]))),
+        LocalFolderStorage(app.config["FILES"], database, clock=clock,
+                           max_size=int(app.config["MAX_CONTENT_LENGTH"])),
     )
 
     proxies = int(app.config.get("PROXIES") or 0)

@@ -284,12 +284,10 @@ def export_command(app_key: str, form_key: str, file: Path, view: str | None,
 
 
 def _service(database: str | None, app_key: str) -> Any:
-    from engine.fields import FIELD_TYPES
-    from engine.packages import installed_app
-    from engine.records import RecordService
+    from engine.composition import compose
 
-    db = open_database(database)
-    return RecordService(db, installed_app(db, app_key), field_types=FIELD_TYPES)
+    # The composition root the web app uses too: same bus, same subscribers.
+    return compose(open_database(database)).service(app_key)
 
 
 from runtime.org_commands import app_owner, token, user  # noqa: E402  (after main: they register on it)

@@ -1,110 +1,40 @@
-"""What one web app shares across requests: the database, the event bus, the
-file storage, and a ``RecordService`` per installed app.
-
-A ``RecordService`` compiles its forms once and keeps statements and first
-pages warm, so it lives as long as its app's definitions do: the cache
-checks, at most every ``check_seconds``, whether any app's published
-definitions changed (a new version, an app installed or removed — one small
-query over ``definitions``) and rebuilds only the services whose app did.
-Publishing from this process can say so at once with ``invalidate``.
-"""
+"""What one web app shares across requests: the engine's services (see
+``engine.composition``, the one composition root) and the web's own:
+signed-in identities, the sign-in and refused-token rate limits, and the
+file storage."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-import sqlalchemy as sa
 from flask import current_app
 
+from engine.composition import Engine, RecordServices
 from engine.core.clock import Clock
-from engine.core.errors import NotFoundError
-from engine.core.i18n import Label
 from engine.core.registry import Registry
-from engine.definitions.model import AppDef
 from engine.fields.base import FieldType
 from engine.org.service import OrgService
-from engine.packages import installed_app
-from engine.records import EventBus, RecordService
+from engine.records import EventBus
 from engine.store.database import Database
 from engine.store.files import LocalFolderStorage
-from engine.store.models import Definition
 from runtime.identity import Identities
 from runtime.ratelimit import SlidingWindow
 
-_DEFINITIONS = cast(sa.Table, Definition.__table__)
-_STAMPS = sa.select(_DEFINITIONS.c.app, sa.func.max(_DEFINITIONS.c.id)).group_by(_DEFINITIONS.c.app)
-
-
-class RecordServices:
-    """One ``RecordService`` per installed app, rebuilt when its definitions change."""
-
-    def __init__(self, database: Database, bus: EventBus, *, field_types: Registry[FieldType],
-                 clock: Clock, check_seconds: float = 2.0,
-                 now: Callable[[], float] = time.monotonic) -> None:
-        self.database = database
-        self.bus = bus
-        self.field_types = field_types
-        self.clock = clock
-        self.check_seconds = check_seconds
-        self.now = now
-        self._services: dict[str, tuple[int, RecordService]] = {}
-        self._stamps: dict[str, int] = {}
-        self._checked_at: float | None = None
-        self._lock = threading.Lock()
-
-    def stamps(self) -> dict[str, int]:
-        """The installed apps, each with the id of its newest published definition."""
-        moment = self.now()
-        if self._checked_at is None or moment - self._checked_at >= self.check_seconds:
-            with self.database.reading() as conn:
-                self._stamps = {str(app): int(newest) for app, newest in conn.execute(_STAMPS)}
-            self._checked_at = moment
-        return self._stamps
-
-    def app_keys(self) -> list[str]:
-        return sorted(self.stamps())
-
-    def get(self, app_key: str) -> RecordService:
-        """The service of an installed app; NotFoundError for another key."""
-        stamp = self.stamps().get(app_key)
-        if stamp is None:
-            known = ", ".join(self.app_keys()) or "-"
-            raise NotFoundError(
-                Label(f"应用 {app_key} 未安装（已安装：{known}）",
-                      f"The app {app_key} is not installed (installed: {known})"),
-                details={"app": app_key},
-            )
-        cached = self._services.get(app_key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        with self._lock:
-            cached = self._services.get(app_key)
-            if cached is None or cached[0] != stamp:
-                service = RecordService(self.database, installed_app(self.database, app_key),
-                                        field_types=self.field_types, clock=self.clock, bus=self.bus)
-                cached = self._services[app_key] = (stamp, service)
-        return cached[1]
-
-    def app(self, app_key: str) -> AppDef:
-        return self.get(app_key).app
-
-    def invalidate(self, app_key: str | None = None) -> None:
-        """Forget what is known of the definitions: the next request reads them again."""
-        with self._lock:
-            self._checked_at = None
-            if app_key is None:
-                self._services.clear()
-            else:
-                self._services.pop(app_key, None)
+__all__ = ["RecordServices", "Services", "current_services"]
 
 
 @dataclass
 class Services:
     """The composition root's products, one set per web app (``app.extensions["qiqiao"]``)."""
+
+    @classmethod
+    def of(cls, engine: Engine, identities: Identities, login_limiter: SlidingWindow,
+           token_limiter: SlidingWindow, files: LocalFolderStorage) -> Services:
+        return cls(database=engine.database, bus=engine.bus, clock=engine.clock,
+                   field_types=engine.field_types, records=engine.records, org=engine.org,
+                   identities=identities, login_limiter=login_limiter,
+                   token_limiter=token_limiter, files=files)
 
     database: Database
     bus: EventBus

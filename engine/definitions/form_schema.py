@@ -58,7 +58,7 @@ def form_schema(field_types: FieldTypes) -> dict[str, Any]:
         if field_type is None:  # pragma: no cover - a registry lists what it finds
             continue
         settings = field_type.settings_schema
-        has_children = field_type.storage == "child_table" or _CHILD_FIELDS in settings.get(
+        has_children = field_type.default_storage == "child_table" or _CHILD_FIELDS in settings.get(
             "properties", {}
         )
         branches.append({

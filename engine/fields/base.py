@@ -69,7 +69,10 @@ class FieldType:
     stored: ClassVar[bool] = True
     # Where the value lives: "column" (in the form's table), "child_table"
     # (subform rows, see ``tables``), "link_table" (multi relation), "none".
-    storage: ClassVar[str] = "column"
+    # Read it only through ``storage_for(field)``: a type may store a field
+    # differently by its settings (a multi relation), and a class attribute
+    # read directly once silently dropped those fields' values.
+    default_storage: ClassVar[str] = "column"
     # True when the engine computes the value (formula, rollup, lookup, serial):
     # input for it is ignored with a warning, never written.
     computed: ClassVar[bool] = False
@@ -222,7 +225,7 @@ class FieldType:
 
     def storage_for(self, field: FieldDef) -> str:
         """Where this field's value lives (a multi relation uses a link table)."""
-        return self.storage
+        return self.default_storage
 
     # --- filters ----------------------------------------------------------------
     def filter_column(self, field: FieldDef, table: sa.Table) -> sa.ColumnElement[Any]:

@@ -13,7 +13,7 @@ from engine.fields.settings import LABEL_SCHEMA, settings_object
 
 class _LayoutType(FieldType):
     stored = False
-    storage = "none"
+    default_storage = "none"
     layout = True
     operators = ()
 

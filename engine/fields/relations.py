@@ -225,7 +225,7 @@ class LookupType(FieldType):
     role = "lookup"
     label = Label("他表字段", "Lookup")
     stored = False
-    storage = "none"
+    default_storage = "none"
     computed = True
     operators = ()
     settings_schema = settings_object(

@@ -41,7 +41,7 @@ class SubformType(FieldType):
     key = "subform"
     label = Label("子表单", "Subform")
     formula_type = "records"
-    storage = "child_table"
+    default_storage = "child_table"
     operators = ("is_blank", "not_blank")
     settings_schema = settings_object({
         "min_rows": {"type": "integer", "minimum": 0},

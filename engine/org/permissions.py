@@ -4,7 +4,7 @@ A role's ``grants`` is a mapping from form key (or ``"*"`` for every other
 form) to a grant::
 
     customer:
-      actions: [create, read, update, delete, import, export, print]
+      actions: [create, read, update, delete, import, export, print, assign]
       read: department_tree          # own | own_and_subordinates | department
       write: own                     #   | department_tree | all | {filter: {...}}
       fields: {revenue: hidden, level: readonly}   # default: editable
@@ -28,7 +28,9 @@ from typing import Any
 from engine.core.errors import DefinitionError
 from engine.core.i18n import Label
 
-ACTIONS = ("create", "read", "update", "delete", "import", "export", "print")
+# ``assign``: give a record to another owner (on create, update or import);
+# without it a user may only keep a record's owner or take it themselves.
+ACTIONS = ("create", "read", "update", "delete", "import", "export", "print", "assign")
 SCOPES = ("own", "own_and_subordinates", "department", "department_tree", "all")
 FIELD_RIGHTS = ("hidden", "readonly", "editable")
 ANY_FORM = "*"

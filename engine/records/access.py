@@ -277,4 +277,4 @@ def filter_paths(spec: Any) -> list[str]:
 
 
 _ACTION_ZH = {"create": "新建", "read": "查看", "update": "修改", "delete": "删除",
-              "import": "导入", "export": "导出", "print": "打印"}
+              "import": "导入", "export": "导出", "print": "打印", "assign": "分配负责人"}

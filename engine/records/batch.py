@@ -4,7 +4,8 @@
 Every row is coerced, defaulted, computed and validated in Python exactly as
 ``RecordService.create`` does; the database work is batched: one query per
 relation field to check related ids, one per unique field, one block of
-serial numbers, ``executemany`` inserts, one audit entry for the batch. The
+serial numbers, ``executemany`` inserts, one audit statement for the
+batch (an entry per record, with its values, see ``engine.records.ending``). The
 batch is all-or-nothing: one bad row and nothing is written, and the error
 lists every bad row with every problem.
 """
@@ -22,9 +23,10 @@ from engine.core.errors import ValidationError
 from engine.core.i18n import Label
 from engine.definitions.model import FormDef
 from engine.expr import EvaluationContext
+from engine.records.actor import owner_problems
 from engine.records.columnar import columnar_ready, prepare_columns
 from engine.records.compiled import CompiledForm
-from engine.records.events import RECORD_CREATED, RecordEvent
+from engine.records.ending import finish_batch
 from engine.records.file_refs import check_files
 from engine.records.links import apply_linked_defaults
 from engine.records.prepare import (
@@ -81,7 +83,7 @@ def create_many(
     policy.require("create")
     if actor.source == "import":
         policy.require("import")
-    context = service.context(actor)
+    context = service.context(conn, compiled, actor)
     now = service.clock.now()
     empty_outside = service.reader.outside_rollups(conn, compiled, None)
     row_errors: dict[int, FieldErrors] = {}
@@ -102,6 +104,11 @@ def create_many(
         for index, raw in enumerate(rows):
             for key, problems in policy.check_writable(raw, grants).items():
                 row_errors.setdefault(index, {}).setdefault(key, []).extend(problems)
+        for index, (data, _, _) in enumerate(datas):
+            if "owner" in data:
+                moved = owner_problems(policy, actor, actor.user_id, data["owner"])
+                if moved:
+                    row_errors.setdefault(index, {}).setdefault("owner", []).extend(moved)
     for index, file_errors in check_files(conn, compiled, [(d[0], d[2]) for d in datas]).items():
         row_errors.setdefault(index, {}).update(file_errors)
     _check_relations(service, conn, compiled, prepared, datas, row_errors, policy.guard())
@@ -132,18 +139,8 @@ def create_many(
     if compiled.subforms or compiled.link_fields:
         for record_id, values in zip(ids, prepared, strict=True):
             service.reader.write_children(conn, compiled, tables, record_id, values, creating=True)
-    service.audit(conn, compiled.form, None, "create_many", actor,
-                  {"count": len(ids), "first_id": ids[0], "last_id": ids[-1]})
-    if service.bus:
-        for record_id, values, row in zip(ids, prepared, main_rows, strict=True):
-            record = {**row, **values, "id": record_id}
-            changed = frozenset(k for k in values if not blank(values[k]))
-            service.bus.publish(RecordEvent(
-                kind=RECORD_CREATED, app=service.app.key, form=form_key, record_id=record_id,
-                changed=changed, record=record, previous=None, user_id=actor.user_id,
-                source=actor.source, connection=conn,
-            ))
-    service.refresh_dependents_of_batch(conn, compiled.form, prepared, actor)
+    finish_batch(service, conn, compiled, actor,
+                 service.created_records(conn, compiled, tables, ids, main_rows, prepared))
     return ids
 
 

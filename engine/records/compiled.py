@@ -10,6 +10,7 @@ form (``evaluate_form``), the record service and imports share it exactly.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from engine.expr import CompiledFormula, EvaluationContext, compile_formula, eva
 from engine.expr.errors import ErrorValue
 from engine.fields.base import FieldType, FieldValueError
 
+_ACTOR_FUNCTIONS = frozenset({"USER", "DEPARTMENT", "ROLE_IN"})
+# The same, found in a formula's text (conservatively: any case, any place).
+_ACTOR_CALL = re.compile(r"\b(?:USER|DEPARTMENT|ROLE_IN)\s*\(", re.IGNORECASE)
 SYSTEM_FIELDS = (
     "id", "owner", "created_by", "created_at", "updated_by", "updated_at", "version", "flow_status",
 )
@@ -99,11 +103,14 @@ class CompiledForm:
         self.input_fields = [
             f for f in form.fields if self.types[f.key].stored and not self.types[f.key].computed
         ]
-        self.stored_fields = [
-            f for f in form.fields if self.types[f.key].stored and self.types[f.key].storage == "column"
-        ]
-        self.subforms = [f for f in form.fields if self.types[f.key].storage == "child_table"]
-        self.link_fields = [f for f in form.fields if self.types[f.key].storage == "link_table"]
+        # Where each field's value lives, asked of the field (see FieldType.storage_for).
+        self.storage: dict[str, str] = {
+            f.key: self.types[f.key].storage_for(f) if self.types[f.key].stored else "none"
+            for f in form.fields
+        }
+        self.stored_fields = [f for f in form.fields if self.storage[f.key] == "column"]
+        self.subforms = [f for f in form.fields if self.storage[f.key] == "child_table"]
+        self.link_fields = [f for f in form.fields if self.storage[f.key] == "link_table"]
         self.relations = self._with_role(form.fields, "relation")
         self.lookups = [
             Lookup(f.key, f.setting("relation"), f.setting("field"))
@@ -113,6 +120,13 @@ class CompiledForm:
         self.serials = self._with_role(form.fields, "serial")
         self.formulas = self._formulas(form.fields)
         self.child_formulas = {sub.key: self._formulas(sub.fields) for sub in self.subforms}
+        # Formula fields whose value depends on who writes (USER, DEPARTMENT,
+        # ROLE_IN), directly or through another such field: a recompute,
+        # which nobody in particular makes, leaves them as they are.
+        self.actor_bound: set[str] = set()
+        for f, formula in self.formulas:  # in evaluation order: dependencies first
+            if formula.functions & _ACTOR_FUNCTIONS or formula.roots & self.actor_bound:
+                self.actor_bound.add(f.key)
         self.default_formulas = {
             f.key: compile_formula(f.default_formula) for f in form.fields if f.default_formula
         }
@@ -123,6 +137,12 @@ class CompiledForm:
             })
             for rule in form.rules
         ]
+        # Whether any formula of the form may read who writes: only then does
+        # a write look the actor's user row and department up.
+        texts = [f"{f.settings!r} {f.default_formula or ''}" for _, f in form.walk()]
+        texts += [rule.when or "" for rule in form.rules]
+        texts += [action.formula or "" for rule in form.rules for action in rule.actions]
+        self.uses_actor = any(_ACTOR_CALL.search(text) for text in texts)
         self._visible = {f.key: not f.hidden for f in form.fields}
         self._required = {f.key: f.required for f in form.fields}
         self._readonly = {f.key: f.readonly or self.types[f.key].computed for f in form.fields}
@@ -141,7 +161,7 @@ class CompiledForm:
         # For coercion: input fields of one column, by key, with their coerce.
         self.plain_inputs = {
             f.key: (f, self.types[f.key].coerce_input) for f in self.input_fields
-            if self.types[f.key].storage == "column"
+            if self.storage[f.key] == "column"
         }
         # For writing: each stored column field, and its to_db unless the value
         # goes into its column as it is.

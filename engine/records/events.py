@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from engine.records.actor import Actor
 
 RECORD_CREATED = "record.created"
 RECORD_UPDATED = "record.updated"
@@ -23,9 +26,14 @@ RECORD_DELETED = "record.deleted"
 @dataclass(frozen=True)
 class RecordEvent:
     """``kind`` is one of the ``RECORD_*`` names; ``changed`` the field keys whose
-    value changed (every non-blank field on create); ``record`` the record after
-    the change (before it, on delete), ``previous`` its values before and
-    ``source`` the channel the write came through."""
+    value changed (every non-blank field on create); ``record`` the full record
+    after the change (before it, on delete): every field, hidden ones too, and
+    every system column, ``flow_status`` included; ``previous`` the full record
+    before (None on create); ``source`` the channel the write came through;
+    ``actor`` who wrote it and ``depth`` how many writes lie between this one
+    and what a person asked for (0: theirs; 1: a rollup recompute it caused).
+    A subscriber that writes passes ``actor.caused()``, so a cycle of rules
+    stops at ``engine.records.actor.MAX_DEPTH``."""
 
     kind: str
     app: str
@@ -39,6 +47,8 @@ class RecordEvent:
     # The channel of the write (web, api, import, rule ...): rules that should
     # not fire on imports unless asked look here.
     source: str = "api"
+    actor: Actor | None = field(default=None, repr=False, compare=False)
+    depth: int = 0
 
 
 Subscriber = Callable[[RecordEvent], None]

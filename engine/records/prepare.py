@@ -60,7 +60,7 @@ def coerce(
                     Label("该字段由系统计算，不能填写", "This field is computed and cannot be written")
                 )
             continue
-        if field_type.storage == "child_table":
+        if compiled.storage[key] == "child_table":
             data[key] = coerce_rows(compiled, f, raw, errors)
             continue
         try:
@@ -159,7 +159,7 @@ def validate_values(
             if (f.key not in errors and state.required.get(f.key) and state.visible.get(f.key, True)
                     and not field_type.computed):
                 errors.setdefault(f.key, []).append(Label("必填", "Required"))
-            elif field_type.storage == "child_table" and (f.key in given or creating) and f.key not in errors:
+            elif compiled.storage[f.key] == "child_table" and (f.key in given or creating) and f.key not in errors:
                 # No rows is still a number of rows (min_rows).
                 problems = field_type.validate_in_record(f, [])
                 if problems:
@@ -169,7 +169,7 @@ def validate_values(
             problems = field_type.validate_in_record(f, value)  # a subform's rows: below, row by row
             if problems:
                 errors[f.key] = list(problems)
-        if field_type.storage == "child_table" and (f.key in given or creating):
+        if compiled.storage[f.key] == "child_table" and (f.key in given or creating):
             validate_rows(compiled, f, value, errors)
     if state.errors:
         errors.setdefault("_record", []).extend(state.errors)
@@ -233,7 +233,7 @@ def check_unique(
         keys = index.fields
         if not index.unique or len(keys) < 2 or not set(keys) & given or set(keys) & set(errors):
             continue
-        if any(compiled.types[k].storage != "column" for k in keys if k in compiled.types):
+        if any(compiled.storage[k] != "column" for k in keys if k in compiled.storage):
             continue
         # SQL unique indexes let rows with a blank part repeat; so do we.
         if any(values.get(k) is None for k in keys) or any(k not in tables.main.c for k in keys):

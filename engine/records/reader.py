@@ -143,7 +143,7 @@ class RecordReader:
                 continue
             relation = compiled.form.get_field(lookup.relation)
             target_ids = {r.get(lookup.relation) for r in records} - {None}
-            if compiled.types[relation.key].storage != "column" or not target_ids:
+            if compiled.storage[relation.key] != "column" or not target_ids:
                 for record in records:
                     record[lookup.key] = None
                 continue
@@ -169,7 +169,7 @@ class RecordReader:
             mapping = row._mapping
             child: Record = {"id": mapping["id"]}
             for c in sub.fields:
-                if types[c.key].stored and types[c.key].storage == "column":
+                if types[c.key].stored and types[c.key].storage_for(c) == "column":
                     child[c.key] = types[c.key].from_db(c, cast(Mapping[str, Any], mapping))
             result.setdefault(int(mapping["parent_id"]), []).append(child)
         return result
@@ -191,7 +191,7 @@ class RecordReader:
         if key in SYSTEM_FIELDS:
             column = tables.main.c[key]
             return dict(conn.execute(sa.select(tables.main.c.id, column).where(tables.main.c.id.in_(ids))).all())
-        if f is None or compiled.types[key].storage != "column":
+        if f is None or compiled.storage[key] != "column":
             return {}
         rows = conn.execute(sa.select(tables.main).where(tables.main.c.id.in_(ids)))
         return {row.id: compiled.types[key].from_db(f, cast(Mapping[str, Any], row._mapping)) for row in rows}
@@ -203,7 +203,7 @@ class RecordReader:
         for key in compiled.related_paths:
             relation = compiled.form.get_field(key)
             target_id = values.get(key)
-            if target_id is None or compiled.types[key].storage != "column":
+            if target_id is None or compiled.storage[key] != "column":
                 related[key] = None
                 continue
             target_key = str(relation.setting("target"))
@@ -386,7 +386,7 @@ class RecordReader:
         for position, row in enumerate(rows):
             data: dict[str, Any] = {"parent_id": record_id, "position": position}
             for c in sub.fields:
-                if types[c.key].stored and types[c.key].storage == "column":
+                if types[c.key].stored and types[c.key].storage_for(c) == "column":
                     data.update(types[c.key].to_db(c, row.get(c.key)))
             row_id = row.get("id")
             if row_id is not None and int(row_id) in existing:

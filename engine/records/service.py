@@ -19,8 +19,7 @@ import datetime as dt
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -38,21 +37,21 @@ from engine.core.registry import Registry
 from engine.definitions.model import AppDef, FormDef
 from engine.expr import EvaluationContext
 from engine.fields.base import FieldType
-from engine.records.access import AppAccess, FormPolicy, filter_paths
+from engine.records.access import FormPolicy, filter_paths
+
+# Actor and SYSTEM are re-exported: callers import them with the service.
+from engine.records.actor import SYSTEM as SYSTEM
+from engine.records.actor import Actor as Actor
+from engine.records.actor import evaluation_context, owner_problems
+from engine.records.blockers import release_or_refuse
 from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, FormState, compiled_form
-from engine.records.events import (
-    RECORD_CREATED,
-    RECORD_DELETED,
-    RECORD_UPDATED,
-    EventBus,
-    RecordEvent,
-)
+from engine.records.ending import AUDIT_INSERT, audit_row, changed_fields, finish
+from engine.records.events import EventBus
 from engine.records.file_refs import check_record_files
 from engine.records.links import apply_linked_defaults
 from engine.records.prepare import (
     FieldErrors,
     apply_defaults,
-    blank,
     check_unique,
     coerce,
     only_taken_values,
@@ -60,35 +59,13 @@ from engine.records.prepare import (
 )
 from engine.records.reader import RecordReader
 from engine.records.serials import draw_serials
-from engine.records.values import jsonable, same
+from engine.records.values import same
 from engine.store.database import Database
-from engine.store.models import AuditEntry
 from engine.store.tables import FormTables, form_tables
 
 Record = dict[str, Any]
-_AUDIT = cast(sa.Table, AuditEntry.__table__)
-# Statement objects are reused: SQLAlchemy memoizes a statement's cache key on
-# the object, so a reused one skips that work on every execution.
-_AUDIT_INSERT = _AUDIT.insert()
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is writing and through what: the user (None for the system), the
-    channel (``web``, ``api``, ``import``, ``rule``) and, for HTTP, the address."""
-
-    user_id: int | None = None
-    source: str = "api"
-    ip: str | None = None
-    request_id: str | None = None
-    # What the actor may do (None: the system itself, which may do anything).
-    access: AppAccess | None = None
-
-    def policy(self, service: RecordService, form_key: str) -> FormPolicy:
-        return FormPolicy(service, self.access, form_key)
-
-
-SYSTEM = Actor(None, "system")
 
 
 class RecordService:
@@ -172,9 +149,17 @@ class RecordService:
         with self.database.reading() as own:
             yield own
 
-    def context(self, actor: Actor, previous: Mapping[str, Any] | None = None) -> EvaluationContext:
-        user = {"id": actor.user_id} if actor.user_id is not None else None
-        return EvaluationContext(clock=self.clock, user=user, previous=previous)
+    def context(
+        self, conn: Connection, compiled: CompiledForm, actor: Actor,
+        previous: Mapping[str, Any] | None = None,
+    ) -> EvaluationContext:
+        """What formulas know besides the record: the actor (user, main
+        department, roles; looked up only for forms whose formulas ask), the
+        clock, the previous values."""
+        if not compiled.uses_actor:
+            return EvaluationContext(clock=self.clock, previous=previous,
+                                     user={"id": actor.user_id} if actor.user_id is not None else None)
+        return evaluation_context(conn, self.clock, actor, previous)
 
     # --- reading -------------------------------------------------------------------
     def get(
@@ -248,7 +233,7 @@ class RecordService:
             previous = self.reader.get(conn, form_key, record_id) if record_id is not None else {}
             clean, problems = coerce_leniently(compiled, values)
             merged = {**previous, **clean}
-            context = self.context(actor, compiled.formula_values(previous) if previous else None)
+            context = self.context(conn, compiled, actor, compiled.formula_values(previous) if previous else None)
             if compiled.has_links:
                 apply_linked_defaults(self, conn, compiled, merged, values, context,
                                       creating=record_id is None)
@@ -273,7 +258,10 @@ class RecordService:
             data, errors = coerce(compiled, values, creating=True)
             for key, problems in policy.check_writable(values, policy.creating_grants()).items():
                 errors.setdefault(key, []).extend(problems)
-            context = self.context(actor)
+            moved = owner_problems(policy, actor, actor.user_id, data["owner"]) if "owner" in data else []
+            if moved:
+                errors.setdefault("owner", []).extend(moved)
+            context = self.context(conn, compiled, actor)
             apply_defaults(compiled, data, values, context)
             if compiled.has_links:
                 apply_linked_defaults(self, conn, compiled, data, values, context, creating=True)
@@ -300,33 +288,32 @@ class RecordService:
             assert inserted is not None
             record_id = int(inserted[0])
             self.reader.write_children(conn, compiled, tables, record_id, state.values, creating=True)
-            record = self._created_record(conn, compiled, tables, record_id, row, state.values)
-            if not policy.unrestricted:
-                record = policy.strip(dict(record))
-            changed = {f.key for f in compiled.form.fields
-                       if compiled.types[f.key].stored and not blank(record.get(f.key))}
-            self.audit(conn, compiled.form, record_id, "create", actor,
-                        {k: [None, jsonable(record[k])] for k in sorted(changed)})
-            self._publish(conn, RECORD_CREATED, compiled.form, record, None, changed, actor)
-            self._refresh_dependents(conn, compiled.form, None, record, actor)
-            return record
+            record = self.created_records(conn, compiled, tables, [record_id], [row], [state.values])[0]
+            finish(self, conn, compiled, "create", actor, record, None,
+                   changed_fields(compiled, None, record))
+            return record if policy.unrestricted else policy.strip(dict(record))
 
-    def _created_record(
-        self, conn: Connection, compiled: CompiledForm, tables: FormTables, record_id: int,
-        row: Mapping[str, Any], values: Mapping[str, Any],
-    ) -> Record:
-        """The record just written, without reading it back: the values are
-        canonical already (coercion gives what the column returns). Child rows
-        and links are read back, for their ids."""
+    def created_records(
+        self, conn: Connection, compiled: CompiledForm, tables: FormTables, ids: Sequence[int],
+        rows: Sequence[Mapping[str, Any]], values: Sequence[Mapping[str, Any]],
+    ) -> builtins.list[Record]:
+        """The records just written, in the shape ``get`` gives (fields and
+        system columns, never storage columns), without reading them back:
+        the values are canonical already (coercion gives what the column
+        returns). Child rows and links are read back, for their ids."""
         if compiled.needs_reading_back:
-            return self.reader.hydrate(conn, compiled, tables, [{**row, "id": record_id}])[0]
-        record: Record = {key: row.get(key) for key in SYSTEM_FIELDS}
-        record["id"] = record_id
-        for f in compiled.stored_fields:
-            record[f.key] = values.get(f.key)
-        for lookup in compiled.lookups:
-            record[lookup.key] = values.get(lookup.key)
-        return record
+            return self.reader.hydrate(conn, compiled, tables,
+                                       [{**row, "id": i} for i, row in zip(ids, rows, strict=True)])
+        records = []
+        for record_id, row, given in zip(ids, rows, values, strict=True):
+            record: Record = {key: row.get(key) for key in SYSTEM_FIELDS}
+            record["id"] = record_id
+            for f in compiled.stored_fields:
+                record[f.key] = given.get(f.key)
+            for lookup in compiled.lookups:
+                record[lookup.key] = given.get(lookup.key)
+            records.append(record)
+        return records
 
     def create_many(
         self,
@@ -368,7 +355,7 @@ class RecordService:
             for key, problems in policy.check_writable(changing, writers).items():
                 errors.setdefault(key, []).extend(problems)
             merged = {**previous, **data}
-            context = self.context(actor, compiled.formula_values(previous))
+            context = self.context(conn, compiled, actor, compiled.formula_values(previous))
             if compiled.has_links:
                 apply_linked_defaults(self, conn, compiled, merged, changes, context, creating=False)
             state = self._compute(conn, compiled, merged, context, record_id=record_id)
@@ -384,16 +371,16 @@ class RecordService:
             if errors:
                 raise _invalid(compiled.form, errors)
             if "owner" in data and not same(previous.get("owner"), data["owner"]):
+                problems = owner_problems(policy, actor, previous.get("owner"), data["owner"])
+                if problems:
+                    raise _invalid(compiled.form, {"owner": problems})
                 changed.add("owner")
             if not changed:  # nothing to write: no new version, no audit entry, no event
                 return previous if policy.unrestricted else policy.strip(dict(previous))
             self._write_update(conn, compiled, tables, record_id, int(previous["version"]),
                                state.values, changed, actor)
             record = self.reader.get(conn, form_key, record_id)
-            diff = {k: [jsonable(previous.get(k)), jsonable(record.get(k))] for k in sorted(changed)}
-            self.audit(conn, compiled.form, record_id, "update", actor, diff)
-            self._publish(conn, RECORD_UPDATED, compiled.form, record, previous, changed, actor)
-            self._refresh_dependents(conn, compiled.form, previous, record, actor)
+            finish(self, conn, compiled, "update", actor, record, previous, changed)
             return record if policy.unrestricted else policy.strip(dict(record))
 
     def delete(
@@ -414,15 +401,11 @@ class RecordService:
             previous = self.reader.get(conn, form_key, record_id)
             if version is not None and int(previous["version"]) != int(version):
                 raise _stale(compiled.form, record_id, int(previous["version"]), int(version))
-            self._check_not_referenced(conn, compiled.form, record_id)
+            release_or_refuse(self, conn, compiled.form, record_id)
             self.reader.delete_children(conn, compiled, tables, record_id)
             conn.execute(tables.main.delete().where(tables.main.c.id == record_id))
-            self.audit(conn, compiled.form, record_id, "delete", actor,
-                        {f.key: [jsonable(previous.get(f.key)), None] for f in compiled.form.fields
-                         if compiled.types[f.key].stored and not blank(previous.get(f.key))})
-            self._publish(conn, RECORD_DELETED, compiled.form, previous, previous,
-                          frozenset(previous) - SYSTEM_FIELDS_SET, actor)
-            self._refresh_dependents(conn, compiled.form, previous, None, actor)
+            finish(self, conn, compiled, "delete", actor, previous, previous,
+                   changed_fields(compiled, previous, None))
 
     def _writable(
         self, conn: Connection, policy: FormPolicy, record_id: int, action: str
@@ -502,15 +485,21 @@ class RecordService:
         values: Mapping[str, Any],
         changed: set[str],
         actor: Actor,
+        *,
+        recompute: bool = False,
     ) -> None:
+        """Write the changed fields, with optimistic locking on ``version``. A
+        person's edit bumps the version and stamps the author; a recompute
+        (computed values only) leaves both, see ``engine.records.ending``."""
         row: dict[str, Any] = {}
         for f in compiled.stored_fields:
             if f.key in changed:
                 row.update(compiled.types[f.key].to_db(f, values.get(f.key)))
         if "owner" in changed:
             row["owner"] = values.get("owner")
-        row.update(updated_by=actor.user_id, updated_at=self.clock.now().astimezone(dt.UTC),
-                   version=version + 1)
+        if not recompute:
+            row.update(updated_by=actor.user_id, updated_at=self.clock.now().astimezone(dt.UTC),
+                       version=version + 1)
         main = tables.main
         statement = main.update().where(
             main.c.id == sa.bindparam("_record_id"), main.c.version == sa.bindparam("_version")
@@ -528,105 +517,55 @@ class RecordService:
         self, conn: Connection, form: FormDef, record_id: int | None, action: str, actor: Actor,
         changes: dict[str, Any],
     ) -> None:
-        conn.execute(_AUDIT_INSERT, {
-            "at": self.clock.now(), "user_id": actor.user_id, "app": self.app.key, "form": form.key,
-            "record_id": record_id, "action": action, "changes": changes, "source": actor.source,
-            "request_id": actor.request_id, "ip": actor.ip,
-        })
+        conn.execute(AUDIT_INSERT, audit_row(self, form.key, record_id, action, actor, changes))
 
-    def _publish(
-        self, conn: Connection, kind: str, form: FormDef, record: Record,
-        previous: Record | None, changed: set[str] | frozenset[str], actor: Actor,
-    ) -> None:
-        if not self.bus:
-            return
-        self.bus.publish(RecordEvent(
-            kind=kind, app=self.app.key, form=form.key, record_id=int(record["id"]),
-            changed=frozenset(changed), record=record, previous=previous,
-            user_id=actor.user_id, source=actor.source, connection=conn,
-        ))
-
-    def _refresh_dependents(
-        self, conn: Connection, form: FormDef, before: Record | None, after: Record | None,
-        actor: Actor,
-    ) -> None:
-        """Recompute the rollups (and what reads them) of records this one counts towards:
-        a payment receipt changes its contract's ``received`` and ``outstanding``."""
-        for parent_form, rollup_key in self._dependents.get(form.key, ()):
-            parent_compiled, _ = self.form(parent_form)
-            rollup = next(r for r in parent_compiled.rollups if r.key == rollup_key)
-            assert rollup.relation is not None
-            ids = {rec.get(rollup.relation) for rec in (before, after) if rec is not None}
-            for parent_id in sorted(i for i in ids if i is not None):
-                self.recompute(parent_form, int(parent_id), actor=actor, connection=conn)
-
-    def refresh_dependents_of_batch(
+    def refresh_dependents(
         self, conn: Connection, form: FormDef, records: Sequence[Mapping[str, Any]], actor: Actor
     ) -> None:
-        """``_refresh_dependents`` for a batch: each parent once."""
-        for parent_form, rollup_key in self._dependents.get(form.key, ()):
+        """Recompute the rollups (and what reads them) of the records these
+        count towards, each parent once, one cascade level deeper: a payment
+        receipt changes its contract's ``received`` and ``outstanding``."""
+        dependents = self._dependents.get(form.key, ())
+        if not dependents:
+            return
+        caused = actor.caused("recompute")
+        for parent_form, rollup_key in dependents:
             parent_compiled, _ = self.form(parent_form)
             rollup = next(r for r in parent_compiled.rollups if r.key == rollup_key)
             assert rollup.relation is not None
             ids = {int(rec[rollup.relation]) for rec in records if rec.get(rollup.relation) is not None}
             for parent_id in sorted(ids):
-                self.recompute(parent_form, int(parent_id), actor=actor, connection=conn)
+                self.recompute(parent_form, parent_id, actor=caused, connection=conn)
 
     def recompute(
         self, form_key: str, record_id: int, *, actor: Actor = SYSTEM,
         connection: Connection | None = None,
     ) -> Record | None:
-        """Recompute a record's computed fields and write those that changed
-        (with a version bump, an audit entry and an event). None when gone."""
+        """Recompute a record's computed fields and write those that changed,
+        with an audit entry (``recompute``, by the system) and an event, but
+        no new version or author: see ``engine.records.ending``. None when gone."""
         compiled, tables = self.form(form_key)
         with self.transaction(connection) as conn:
             try:
                 previous = self.reader.get(conn, form_key, record_id)
             except NotFoundError:
                 return None
-            context = self.context(actor, compiled.formula_values(previous))
+            context = self.context(conn, compiled, actor, compiled.formula_values(previous))
             state = self._compute(conn, compiled, dict(previous), context, record_id=record_id)
             # Computed fields, and fields that form rules set from them
             # (a plan's status follows what was received).
             changed = {
                 f.key for f in compiled.stored_fields
-                if not same(previous.get(f.key), state.values.get(f.key))
+                if f.key not in compiled.actor_bound
+                and not same(previous.get(f.key), state.values.get(f.key))
             }
             if not changed:
                 return previous
             self._write_update(conn, compiled, tables, record_id, int(previous["version"]),
-                               state.values, changed, actor)
+                               state.values, changed, actor, recompute=True)
             record = self.reader.get(conn, form_key, record_id)
-            diff = {k: [jsonable(previous.get(k)), jsonable(record.get(k))] for k in sorted(changed)}
-            self.audit(conn, compiled.form, record_id, "recompute", actor, diff)
-            self._publish(conn, RECORD_UPDATED, compiled.form, record, previous, changed, actor)
-            self._refresh_dependents(conn, compiled.form, previous, record, actor)
+            finish(self, conn, compiled, "recompute", actor, record, previous, changed)
             return record
-
-    def _check_not_referenced(self, conn: Connection, form: FormDef, record_id: int) -> None:
-        for other in self.app.forms:
-            other_compiled, other_tables = self.form(other.key)
-            for f in other_compiled.relations:
-                if f.setting("target") != form.key or f.setting("on_delete") == "set_null":
-                    continue
-                if other_compiled.types[f.key].storage != "column":
-                    continue
-                column = other_tables.main.c[f.key]
-                found = conn.execute(
-                    sa.select(other_tables.main.c.id).where(column == record_id).limit(1)
-                ).scalar()
-                if found is not None:
-                    raise ConflictError(
-                        Label(
-                            f"{form.label.zh} #{record_id} 仍被 {other.label.zh} #{found} 的“{f.label.zh}”引用，不能删除",
-                            f"{form.label.en} #{record_id} is still referenced by {other.label.en} "
-                            f"#{found} ({f.label.en}); it cannot be deleted",
-                        ),
-                        details={"form": other.key, "field": f.key, "record": found},
-                    )
-
-
-SYSTEM_FIELDS_SET = frozenset(SYSTEM_FIELDS)
 
 
 def _sort_paths(sort: Sequence[Mapping[str, Any] | str]) -> list[str]:

@@ -128,7 +128,7 @@ def test_kinds_are_consistent(field: FieldDef) -> None:
     kind = ftype(field)
     assert kind.storage_for(field) in ("column", "child_table", "link_table", "none")
     if kind.layout or kind.key == "lookup":
-        assert not kind.stored and kind.storage == "none" and kind.columns(field) == []
+        assert not kind.stored and kind.storage_for(field) == "none" and kind.columns(field) == []
     if kind.key in ("formula", "rollup", "serial", "lookup"):
         assert kind.computed
     if kind.storage_for(field) == "column" and kind.stored:
