@@ -18,6 +18,7 @@ from engine.definitions.model import AppDef, FieldDef, FormDef
 from engine.fields import FIELD_TYPES
 from engine.records import RecordService
 from engine.store.database import Database
+from engine.store.models import StoredFile
 from engine.store.tables import create_form_tables
 from tests.fields.field_samples import SAMPLES
 
@@ -48,6 +49,10 @@ def value_of(f: FieldDef) -> Any:
         return [2, 3] if f.setting("multiple") else 4
     if f.key == "code":  # the faker does not follow a pattern
         return "AB1234"
+    if f.type in ("attachment", "image", "signature"):  # one stored file each (see the fixture)
+        if isinstance(value, list):
+            return [{**item, "id": f"{f.key}-{i}"} for i, item in enumerate(value)]
+        return {**value, "id": f"{f.key}-0"}
     if f.type == "subform":
         return [{**row, "product": 5 if row.get("product") else None} for row in value]
     return value
@@ -66,6 +71,15 @@ def service(database: Database) -> RecordService:
                          {"i": i, "login": f"u{i}", "now": now})
             conn.execute(sa.text("INSERT INTO departments (id, name) VALUES (:i, :name)"),
                          {"i": i, "name": f"d{i}"})
+        # File values must name stored files: the storage holds the fakes' files.
+        for f in INPUT:
+            if f.type in ("attachment", "image", "signature"):
+                value = value_of(f)
+                for item in value if isinstance(value, list) else [value]:
+                    conn.execute(sa.insert(StoredFile).values(
+                        id=item["id"], name=item["name"], size=item["size"],
+                        content_type=item["content_type"], sha256=item["sha256"],
+                        storage_key=item["sha256"], created_at=now))
     service = RecordService(database, app, field_types=FIELD_TYPES,
                             clock=FixedClock(dt.datetime(2024, 3, 15, 10, 0)))
     for i in range(1, 11):
