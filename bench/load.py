@@ -256,11 +256,11 @@ class Run:
 
 
 def soak(url: str, folder: Path, clients: int, seconds: float, *, scale: float, import_rows: int,
-         tickets: bool) -> tuple[Tally, list[str]]:
+         tickets: bool, serve_options: list[str] | None = None) -> tuple[Tally, list[str]]:
     """A freshly seeded database, ``qiqiao serve`` on it, the clients, then
     the checks: what the clients saw, and the writes lost."""
     token = seed(url, scale)
-    server = Served(url, folder, [])
+    server = Served(url, folder, serve_options or [])
     try:
         client = Client(server.port, token)
         before = {form: count(client, form) for form in ("follow_up", "service_ticket")}
@@ -304,6 +304,8 @@ def main() -> int:
     parser.add_argument("--import-rows", type=int, default=2000)
     parser.add_argument("--scale", type=float, default=1.0, help="demo data scale")
     parser.add_argument("--tickets", action="store_true", help="also create service tickets (serial numbers)")
+    parser.add_argument("--serve-option", action="append", default=[],
+                        help="an option for qiqiao serve (--serve-option=--workers=2); default: its defaults")
     options = parser.parse_args()
     if options.quick:
         options.clients, options.seconds, options.import_rows, options.scale = "8", 3.0, 200, 0.1
@@ -318,7 +320,8 @@ def main() -> int:
                     url, server = postgres_database(options.postgres)
                 try:
                     runs.append(measure(database, url, Path(folder), clients, options.seconds, scale=options.scale,
-                                        import_rows=options.import_rows, tickets=options.tickets))
+                                        import_rows=options.import_rows, tickets=options.tickets,
+                                        serve_options=options.serve_option))
                 finally:
                     if server is not None:
                         server.stop()
