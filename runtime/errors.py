@@ -227,7 +227,18 @@ def retry_transient(app: Flask, database: Database) -> None:
 def _retrying(view: Callable[..., Any], database: Database) -> Callable[..., Any]:
     @functools.wraps(view)
     def run(*args: Any, **kwargs: Any) -> Any:
-        return database.retrying(lambda: view(*args, **kwargs))
+        attempts = 0
+
+        def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # an upload read by the failed attempt is read again from its start
+                for upload in request.files.values():
+                    if upload.stream.seekable():
+                        upload.stream.seek(0)
+            return view(*args, **kwargs)
+
+        return database.retrying(attempt)
 
     return run
 

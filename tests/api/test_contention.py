@@ -13,11 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.store.database import Database
 from engine.store.migrate import upgrade_system_tables
 from runtime.app import create_app
+from runtime.errors import retry_transient
 from tests.api.conftest import World, app_config, populate
 
 FORM = "/api/v1/apps/crm/forms/customer"
@@ -135,3 +139,29 @@ def test_an_import_runs_to_its_end_while_others_write_on_sqlite(tmp_path: Path) 
     with sqlite3.connect(path) as check:
         (total,) = check.execute("SELECT count(*) FROM crm_customer").fetchone()
     assert total == rows + len(statuses)
+
+
+def test_a_view_that_meets_a_deadlock_is_run_again_then_answered_busy(app: Flask, admin: dict[str, str]) -> None:
+    """PostgreSQL breaks a deadlock by failing one transaction with 40P01:
+    the request is run again (nothing of it committed), and when the
+    deadlock keeps coming back it is a 503 busy, not a 500."""
+    runs: list[int] = []
+
+    def deadlocked(times: int) -> Callable[[], Any]:
+        def view() -> Any:
+            runs.append(1)
+            if len(runs) <= times:
+                raise sa.exc.OperationalError("UPDATE", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+            return {"ran": len(runs)}
+
+        return view
+
+    app.add_url_rule("/test/once", "once", deadlocked(1))
+    app.add_url_rule("/test/always", "always", deadlocked(10**6))
+    retry_transient(app, app.extensions["qiqiao"].database)
+    client = app.test_client()
+    assert client.get("/test/once", headers=admin).get_json() == {"ran": 2}
+    runs.clear()
+    refused = client.get("/test/always", headers={**admin, "Accept-Language": "en"})
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+    assert refused.get_json()["error"]["code"] == "busy" and len(runs) == 3
