@@ -31,7 +31,7 @@ from engine.store.migrate import require_current
 from runtime.api import build_api
 from runtime.auth import register_auth
 from runtime.config import app_settings, parse_rate
-from runtime.errors import register_error_handlers
+from runtime.errors import register_error_handlers, retry_transient
 from runtime.identity import Identities
 from runtime.jsonio import QiqiaoJSONProvider
 from runtime.ratelimit import SlidingWindow
@@ -83,6 +83,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_security(app)
     register_auth(app)
     app.register_blueprint(build_api())
+    retry_transient(app, database)
     _register_commands(app)
     return app
 

@@ -12,7 +12,9 @@ no exception text, ever leaves the server.
 from __future__ import annotations
 
 import decimal
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -20,6 +22,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from engine.core.errors import (
+    BusyError,
     ConflictError,
     DefinitionError,
     NotFoundError,
@@ -30,6 +33,8 @@ from engine.core.errors import (
 )
 from engine.core.i18n import Label
 from engine.org.errors import AuthenticationError
+from engine.store.contention import as_busy
+from engine.store.database import Database
 from runtime.request_id import request_id
 
 log = logging.getLogger("qiqiao.runtime")
@@ -95,6 +100,7 @@ STATUS_OF: dict[type[QiqiaoError], int] = {
     ValidationError: 400,
     DefinitionError: 400,
     RegistryError: 400,
+    BusyError: 503,
 }
 
 
@@ -137,7 +143,20 @@ def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | 
 def qiqiao_error(error: QiqiaoError) -> Response:
     status = status_of(error)
     headers = error.headers if isinstance(error, HttpError) else None
+    if isinstance(error, BusyError):
+        headers = {"Retry-After": str(error.retry_after)}
     return error_response(status, error.as_dict(request_locale()), headers)
+
+
+def database_error(error: sa.exc.DBAPIError) -> Response:
+    """A database error: "busy" (SQLite's lock not got in time, a PostgreSQL
+    deadlock retried in vain) is a 503 with ``Retry-After``; anything else a bug."""
+    busy = as_busy(error)
+    if busy is None:
+        return server_error(error)
+    log.warning("database busy in %s %s (request %s): %s", request.method, request.path, request_id(),
+                str(error.orig).splitlines()[0][:300] if error.orig else type(error).__name__)
+    return qiqiao_error(busy)
 
 
 _HTTP = {
@@ -196,10 +215,39 @@ def value_out_of_range(error: Exception) -> Response:
                                 "details": None})
 
 
+def retry_transient(app: Flask, database: Database) -> None:
+    """Each view is one unit of work: when PostgreSQL breaks a deadlock (or
+    a serialization failure) by failing it before anything of it committed,
+    it is run again, a bounded number of times, then answered 503 busy
+    (``Database.retrying``). Call after every view is registered."""
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = _retrying(view, database)
+
+
+def _retrying(view: Callable[..., Any], database: Database) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        attempts = 0
+
+        def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # an upload read by the failed attempt is read again from its start
+                for upload in request.files.values():
+                    if upload.stream.seekable():
+                        upload.stream.seek(0)
+            return view(*args, **kwargs)
+
+        return database.retrying(attempt)
+
+    return run
+
+
 def register_error_handlers(app: Flask) -> None:
     """One handler per family: engine and runtime errors, HTTP errors, values
     the database refuses, anything else."""
     app.register_error_handler(QiqiaoError, qiqiao_error)
+    app.register_error_handler(sa.exc.DBAPIError, database_error)
     app.register_error_handler(sa.exc.DataError, value_out_of_range)
     app.register_error_handler(OverflowError, value_out_of_range)
     app.register_error_handler(decimal.InvalidOperation, value_out_of_range)

@@ -6,7 +6,9 @@ Granian parses HTTP and moves bytes in Rust; each worker process imports
 the workers). Requests run on ``--threads`` Python threads per worker;
 ``--workers`` processes share the port (several use several cores: the
 organization and definitions caches are per process and kept for seconds,
-see ``runtime.identity`` and ``runtime.services``).
+see ``runtime.identity`` and ``runtime.services``). By default SQLite gets
+one worker and PostgreSQL one per core (``default_workers`` says why;
+docs/store.md sizes deployments).
 
 Before the workers start, the command brings the database's system tables
 up to date (``engine.store.migrate``: additive, hand-written migrations in
@@ -90,16 +92,35 @@ def default_threads() -> int:
     return min(8, 2 * (os.cpu_count() or 1) + 1)
 
 
-def serve(host: str, port: int, *, workers: int = 1, threads: int | None = None, database: str | None = None,
-          access_log: bool = False) -> None:
+def default_workers(database_url: str) -> int:
+    """Worker processes: one on SQLite, one per core on PostgreSQL.
+
+    SQLite takes one writer at a time. Within a process, writers queue on a
+    lock that hands over at once (``engine.store.contention``); between
+    processes they can only poll SQLite's lock, which adds up to 100 ms per
+    wait under load. One process with several threads keeps every write
+    in the fast queue (reads run alongside, WAL). PostgreSQL takes writers
+    in parallel, so each core gets a process."""
+    from engine.store.database import normalize_url
+
+    if normalize_url(database_url).get_backend_name() == "sqlite":
+        return 1
+    return max(1, os.cpu_count() or 1)
+
+
+def serve(host: str, port: int, *, workers: int | None = None, threads: int | None = None,
+          database: str | None = None, access_log: bool = False) -> None:
     """Serve the app until interrupted (Ctrl+C, SIGTERM)."""
     threads = threads or default_threads()
     from granian.constants import Interfaces
     from granian.log import LogLevels
     from granian.server import Server
 
+    from runtime.config import app_settings
+
     environ = serve_environment(database)
     check_app(environ)
+    workers = workers or default_workers(str(app_settings(environ)["DATABASE_URL"]))
     check_port(host, port)
     os.environ.update(environ)  # the workers inherit it
     if host not in LOCAL_HOSTS and environ.get("QIQIAO_SECURE", "").lower() not in ("1", "true", "yes", "on"):
@@ -116,14 +137,14 @@ def serve(host: str, port: int, *, workers: int = 1, threads: int | None = None,
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes (one per core to use).")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Worker processes  [default: 1 on SQLite, one per core on PostgreSQL].")
 @click.option("--threads", default=None, type=click.IntRange(1, 512),
               help="Request threads per worker  [default: twice the cores and one, at most 8].")
 @click.option("--database", default=None, metavar="URL",
               help="Database URL (default: $QIQIAO_DATABASE_URL or instance/qiqiao.sqlite3).")
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
-def serve_command(host: str, port: int, workers: int, threads: int | None, database: str | None,
+def serve_command(host: str, port: int, workers: int | None, threads: int | None, database: str | None,
                   access_log: bool) -> None:
     """Serve the web app and REST API with granian."""
     serve(host, port, workers=workers, threads=threads, database=database, access_log=access_log)

@@ -91,3 +91,17 @@ class DuplicateValueError(ConflictError, ValidationError):
     value), with a message per field as a ValidationError has."""
 
     code = "conflict"
+
+
+class BusyError(QiqiaoError):
+    """The database is too busy to take this write now (a writer that waited
+    its turn in vain, a deadlock that kept recurring): nothing was written,
+    and the same request may be sent again after ``retry_after`` seconds."""
+
+    code = "busy"
+
+    def __init__(self, message: str | Label | Mapping[str, str] | None = None, *, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(message or Label("数据库繁忙，未做任何修改，请稍后重试",
+                                          "The database is busy; nothing was changed. Try again shortly"),
+                         details={"retry_after": retry_after})

@@ -104,7 +104,7 @@ def import_file(
                               mapping={c.header: c.path for c in plan.columns})
         batches = _Batches(service, form_key, plan, chosen, actor, report, text_cells=sheet.text_cells)
         records = group_rows(sheet.rows, batches.group_index)
-        with service.database.engine.connect() as conn:
+        with service.database.writer() as conn:  # each batch a write transaction
             while True:
                 with collection_paused():
                     batch = list(itertools.islice(records, chosen.batch_size))

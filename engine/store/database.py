@@ -11,20 +11,36 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from engine.core.errors import ConflictError
+from engine.core.errors import BusyError, ConflictError
 from engine.core.i18n import Label
+from engine.store.contention import (
+    WRITING,
+    begin_sqlite,
+    busy_error,
+    end_sqlite,
+    is_transient,
+    release_on_checkin,
+)
+
+T = TypeVar("T")
 
 DEFAULT_URL = "sqlite:///instance/qiqiao.sqlite3"
 BUSY_TIMEOUT_MS = 5000
+# A unit of work that meets a deadlock or a serialization failure before any of
+# its transactions committed is run again this many times in all, then answered busy.
+RETRY_ATTEMPTS = 3
 # PostgreSQL truncates identifiers at 63 bytes; SQLite has no limit. Names we
 # generate (indexes, constraints, temporary columns) stay under the smaller one.
 MAX_IDENTIFIER = 63
@@ -94,8 +110,11 @@ class Database:
     test fixture) and shared; it is thread-safe the way a SQLAlchemy engine is.
     """
 
-    def __init__(self, url: str | URL = DEFAULT_URL, *, echo: bool = False) -> None:
+    def __init__(self, url: str | URL = DEFAULT_URL, *, echo: bool = False,
+                 busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.url = normalize_url(url)
+        # How long an SQLite writer waits for its turn before the write is refused as busy.
+        self.busy_timeout_ms = busy_timeout_ms
         self.engine: Engine = self._create_engine(echo)
 
     @classmethod
@@ -149,29 +168,57 @@ class Database:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
             cursor.close()
 
-        @sa.event.listens_for(engine, "begin")
-        def begin_sqlite(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN")
-
+        lock = threading.Lock()  # this process's writers queue here (see engine.store.contention)
+        sa.event.listen(engine, "begin", lambda connection: begin_sqlite(connection, lock, self.busy_timeout_ms))
+        sa.event.listen(engine, "commit", end_sqlite)
+        sa.event.listen(engine, "rollback", end_sqlite)
+        sa.event.listen(engine, "checkin", release_on_checkin)
         return engine
 
     # --- transactions ------------------------------------------------------
+    def writer(self) -> Connection:
+        """A connection whose transactions write: on SQLite each one takes the
+        write lock when it begins (``BEGIN IMMEDIATE``, after this process's
+        queue), so it never fails half-way upgrading a read lock. For callers
+        that begin and commit batches themselves (an import)."""
+        return self.engine.connect().execution_options(**{WRITING: True})
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A connection in a transaction: committed when the block ends,
-        rolled back when it raises."""
-        with self.engine.begin() as connection:
+        """A connection in a write transaction: committed when the block ends,
+        rolled back when it raises. A writer that cannot get its turn in time
+        raises ``BusyError``."""
+        with busy_error(), self.writer() as connection, connection.begin():
             yield connection
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A connection for reads only: one consistent snapshot, rolled back
-        at the end (there is nothing to commit, and no commit to wait for)."""
-        with self.engine.connect() as connection:
+        at the end (there is nothing to commit, and no commit to wait for).
+        On SQLite it takes no write lock and waits for no writer (WAL)."""
+        with busy_error(), self.engine.connect() as connection:
             yield connection
+
+    def retrying(self, work: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
+        """``work()``, run again (after a short random pause) when it fails
+        with a deadlock or a serialization failure (PostgreSQL) or a busy
+        database, as long as none of its transactions has committed yet — a
+        unit of work that committed part of itself is not safe to repeat.
+        When the attempts are spent, ``BusyError`` (a 503: try again later)."""
+        for attempt in range(1, attempts + 1):
+            before = _commits()
+            try:
+                return work()
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                if attempt == attempts or _commits() != before:
+                    raise BusyError() from error
+                time.sleep(random.uniform(0.01, 0.05) * attempt)  # apart, so they do not meet again
+        raise AssertionError("unreachable")
 
     @contextmanager
     def schema_transaction(self) -> Iterator[Connection]:
@@ -184,7 +231,7 @@ class Database:
         outside a transaction), and the keys are checked before commit, the
         procedure SQLite documents for altering tables.
         """
-        with self.engine.connect() as connection:
+        with self.writer() as connection:
             if not self.is_sqlite:
                 with connection.begin():
                     yield connection
@@ -231,3 +278,17 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+
+_counter = threading.local()
+
+
+def _commits() -> int:
+    """How many transactions this thread has committed (to tell whether a
+    failed unit of work left anything behind)."""
+    return int(getattr(_counter, "commits", 0))
+
+
+@sa.event.listens_for(Engine, "commit")
+def _count_commit(_connection: Connection) -> None:
+    _counter.commits = _commits() + 1

@@ -105,7 +105,7 @@ def update_records(app_key: str, form_key: str) -> Response:
     actor = actor_for(app_key)
     failures: dict[int, QiqiaoError] = {}
     updated: list[dict[str, Any]] = []
-    with service.database.engine.connect() as conn:
+    with service.database.writer() as conn:
         transaction = conn.begin()
         try:
             for index, row in enumerate(rows):

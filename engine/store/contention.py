@@ -1,0 +1,104 @@
+"""Writers that meet: SQLite's write queue, and which database errors mean
+"busy, try again" rather than a bug.
+
+SQLite allows one writer at a time. A transaction opened with a plain
+(deferred) ``BEGIN`` that reads first and writes later must upgrade its read
+lock; under WAL a second writer cannot wait for that upgrade (SQLite answers
+"database is locked" at once, whatever the busy timeout), which made
+concurrent writes fail. So write transactions begin with ``BEGIN
+IMMEDIATE``: they take the write lock up front and wait for it within the
+busy timeout. Inside one process they first queue on a lock of their own,
+which wakes the next writer as soon as the last one ends (SQLite's busy
+handler polls, sleeping up to 100 ms between tries); processes queue on
+SQLite's lock. Read-only work keeps its deferred ``BEGIN`` and its snapshot,
+and never waits for a writer.
+
+PostgreSQL writers wait on row locks; two that lock the same rows in
+opposite orders are told "deadlock detected" (or, at a stricter isolation,
+"could not serialize"): the unit of work is safe to run again from the
+start (``Database.retrying``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.core.errors import BusyError
+
+WRITING = "qiqiao_writing"  # the execution option that marks a connection's transactions as writes
+_HELD = "qiqiao_write_lock"  # in the connection's info while it holds its process's write lock
+# SQLSTATEs of PostgreSQL errors after which the transaction may simply be run again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def begin_sqlite(connection: Connection, lock: threading.Lock, timeout_ms: int) -> None:
+    """Begin a transaction on SQLite (the ``begin`` event; the sqlite3 module's
+    own transaction handling is off): a writer queues for the lock, then takes
+    SQLite's write lock up front; a reader takes a snapshot when it first reads."""
+    if not connection.get_execution_options().get(WRITING):
+        connection.exec_driver_sql("BEGIN")
+        return
+    if not lock.acquire(timeout=timeout_ms / 1000):
+        raise BusyError()
+    connection.info[_HELD] = lock
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        end_sqlite(connection)
+        raise
+
+
+def end_sqlite(connection: Connection) -> None:
+    """A transaction ended (commit or rollback): the next writer's turn."""
+    held = connection.info.pop(_HELD, None)
+    if held is not None:
+        held.release()
+
+
+def release_on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    """A connection went back to the pool still holding the lock (its
+    transaction was never ended, e.g. invalidated): release it anyway."""
+    held = record.info.pop(_HELD, None)
+    if held is not None:
+        held.release()
+
+
+def is_sqlite_busy(error: BaseException) -> bool:
+    return isinstance(error, sa.exc.OperationalError) and any(
+        text in str(error.orig) for text in _SQLITE_BUSY)
+
+
+def is_transient(error: BaseException) -> bool:
+    """A deadlock or serialization failure: the transaction was rolled back
+    and may be run again as it was."""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def as_busy(error: BaseException) -> BusyError | None:
+    """The ``BusyError`` a database error amounts to, if it is one of "busy"."""
+    if isinstance(error, BusyError):
+        return error
+    if is_sqlite_busy(error) or is_transient(error):
+        return BusyError()
+    return None
+
+
+@contextmanager
+def busy_error() -> Iterator[None]:
+    """SQLite's "database is locked" (a writer that waited the busy timeout
+    in vain) raised as ``BusyError``."""
+    try:
+        yield
+    except sa.exc.OperationalError as error:
+        if is_sqlite_busy(error):
+            raise BusyError() from error
+        raise

@@ -1,0 +1,145 @@
+"""Writers that meet, in the store: a PostgreSQL deadlock is run again (a
+bounded number of times, then busy), a unit of work that committed part of
+itself is not; SQLite writers of one process queue instead of failing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.core.errors import BusyError
+from engine.store.database import Database
+from tests.conftest import admin_execute, postgres_schema_database
+
+ROWS = sa.table("pair", sa.column("id"), sa.column("touched"))
+
+
+@pytest.fixture
+def postgres(postgres_url: str) -> Iterator[Database]:
+    database, schema = postgres_schema_database(postgres_url)
+    with database.transaction() as conn:
+        conn.exec_driver_sql("CREATE TABLE pair (id integer PRIMARY KEY, touched integer NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO pair VALUES (1, 0), (2, 0)")
+    try:
+        yield database
+    finally:
+        database.dispose()
+        admin_execute(postgres_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def touch(conn: sa.Connection, row: int) -> None:
+    conn.execute(ROWS.update().where(ROWS.c.id == row).values(touched=ROWS.c.touched + 1))
+
+
+def test_a_deadlock_is_run_again_and_both_writers_land(postgres: Database) -> None:
+    meet = threading.Barrier(2)
+    attempts = [0, 0]
+
+    def writer(first: int) -> str:
+        def work() -> str:
+            attempts[first - 1] += 1
+            with postgres.transaction() as conn:
+                touch(conn, first)
+                if attempts[first - 1] == 1:
+                    meet.wait()  # both hold their first row: each now waits for the other's
+                touch(conn, 3 - first)
+            return "done"
+
+        return postgres.retrying(work)
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(writer, (1, 2))) == ["done", "done"]
+    assert sorted(attempts) == [1, 2]  # the deadlock's victim ran once more
+    with postgres.reading() as conn:
+        assert conn.execute(sa.select(ROWS.c.touched).order_by(ROWS.c.id)).scalars().all() == [2, 2]
+
+
+def deadlock() -> sa.exc.OperationalError:
+    class Orig(Exception):
+        sqlstate = "40P01"
+
+    return sa.exc.OperationalError("UPDATE", {}, Orig("deadlock detected"))
+
+
+def test_a_deadlock_that_keeps_recurring_is_busy_after_the_attempts(postgres: Database) -> None:
+    runs = []
+
+    def work() -> None:
+        runs.append(1)
+        raise deadlock()
+
+    with pytest.raises(BusyError) as busy:
+        postgres.retrying(work, attempts=3)
+    assert len(runs) == 3 and busy.value.code == "busy" and busy.value.retry_after == 1
+
+
+def test_work_that_committed_part_of_itself_is_not_run_again(postgres: Database) -> None:
+    runs = []
+
+    def work() -> None:
+        runs.append(1)
+        with postgres.transaction() as conn:
+            touch(conn, 1)
+        raise deadlock()
+
+    with pytest.raises(BusyError):
+        postgres.retrying(work)
+    assert len(runs) == 1
+    with postgres.reading() as conn:
+        assert conn.execute(sa.select(ROWS.c.touched).where(ROWS.c.id == 1)).scalar_one() == 1
+
+
+def test_sqlite_writers_queue_and_readers_do_not_wait(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'queue.sqlite3'}", busy_timeout_ms=5000)
+    with database.transaction() as conn:
+        conn.exec_driver_sql("CREATE TABLE pair (id integer PRIMARY KEY, touched integer NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO pair VALUES (1, 0), (2, 0)")
+
+    def writer(_: int) -> None:
+        # Read, then write: under a deferred BEGIN two of these fail at once
+        # with "database is locked" (the read lock cannot be upgraded).
+        with database.transaction() as conn:
+            seen = conn.execute(sa.select(ROWS.c.touched).where(ROWS.c.id == 1)).scalar_one()
+            conn.execute(ROWS.update().where(ROWS.c.id == 1).values(touched=seen + 1))
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(writer, range(200)))
+    with database.transaction() as held:
+        touch(held, 2)
+        with database.reading() as conn:  # a reader sees its snapshot while a writer holds the lock
+            assert conn.execute(sa.select(ROWS.c.touched).order_by(ROWS.c.id)).scalars().all() == [200, 0]
+    database.dispose()
+
+
+def test_an_sqlite_writer_that_waits_in_vain_is_busy(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'busy.sqlite3'}", busy_timeout_ms=100)
+    with database.transaction() as conn:
+        conn.exec_driver_sql("CREATE TABLE pair (id integer PRIMARY KEY, touched integer NOT NULL)")
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with database.transaction():
+            entered.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    entered.wait(10)
+    try:
+        with pytest.raises(BusyError), database.transaction() as conn:  # same process: its queue
+            conn.exec_driver_sql("INSERT INTO pair VALUES (3, 0)")
+        other = Database(database.url, busy_timeout_ms=100)  # as another process would: SQLite's lock
+        with pytest.raises(BusyError), other.transaction() as conn:
+            conn.exec_driver_sql("INSERT INTO pair VALUES (4, 0)")
+        other.dispose()
+    finally:
+        release.set()
+        holder.join()
+    with database.transaction() as conn:  # the lock was given back
+        conn.exec_driver_sql("INSERT INTO pair VALUES (5, 0)")
+    database.dispose()
