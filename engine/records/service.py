@@ -546,6 +546,14 @@ class RecordService:
         no new version or author: see ``engine.records.ending``. None when gone."""
         compiled, tables = self.form(form_key)
         with self.transaction(connection) as conn:
+            # Lock the row before reading it, so nobody's edit lands between the
+            # read and the write (a 409 for a follow-up nobody could have seen).
+            # FOR NO KEY UPDATE leaves the key share that a child's foreign key
+            # check takes alone: two follow-ups of one customer do not deadlock.
+            # SQLite renders no lock clause; its writers are serialized already.
+            main = tables.main
+            conn.execute(sa.select(main.c.id).where(main.c.id == record_id)
+                         .with_for_update(key_share=True))
             try:
                 previous = self.reader.get(conn, form_key, record_id)
             except NotFoundError:

@@ -68,8 +68,11 @@ def post_import(port: int, token: str, content: bytes) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     connection.request("POST", f"{FORM}/import", body=body, headers={
         "Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
-    answer = connection.getresponse()
-    return answer.status, answer.read()
+    try:
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()  # an open keep-alive connection would hold up the server's shutdown
 
 
 def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_clean_restart(database_url: str) -> None:
@@ -113,7 +116,8 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_clean_restart(d
         connection.request("GET", f"{FORM}/records?limit=1&count=true", headers={"Authorization": f"Bearer {token}"})
         answer = connection.getresponse()
         assert answer.status == 200 and b'"count":' in answer.read()
+        connection.close()
     finally:
         os.killpg(again.pid, signal.SIGINT)
-        assert again.wait(timeout=30) == 0
+        assert again.wait(timeout=60) == 0
     assert len(imported(database_url)) == len(names) + 1
