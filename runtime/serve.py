@@ -86,6 +86,13 @@ def serve_environment(database: str | None, base: Mapping[str, str] | None = Non
     return environ
 
 
+# Ctrl+C reaches every process of the group, the workers too; a worker that
+# took the signal mid-start can miss the server's own stop and be waited for
+# forever (seen with two workers). After this long a worker is killed: its
+# requests are over or lost with it, and every write is a transaction.
+WORKERS_KILL_SECONDS = 10
+
+
 def default_threads() -> int:
     """Request threads per worker: enough to overlap database waits, no more
     than granian advises for the cores (twice the cores and one), at most 8."""
@@ -131,7 +138,7 @@ def serve(host: str, port: int, *, workers: int | None = None, threads: int | No
     logging.getLogger("qiqiao.runtime").info("serving on %s:%s", host, port)
     Server(APP_FACTORY, address=host, port=port, interface=Interfaces.WSGI, factory=True,
            workers=workers, blocking_threads=threads, log_level=LogLevels.warning,
-           log_access=access_log).serve()
+           log_access=access_log, workers_kill_timeout=WORKERS_KILL_SECONDS).serve()
 
 
 @click.command("serve")
