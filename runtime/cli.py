@@ -216,7 +216,8 @@ def _fixes(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
               help="Match a relation's values on this field of the target form (default: its title).")
 @click.option("--fix", "fixes", multiple=True, metavar="FIELD:FROM=TO",
               help="Rewrite a source value before matching (repeat), e.g. product:GTXPro=GTX Pro.")
-@click.option("--batch-size", default=1000, show_default=True)
+@click.option("--batch-size", default=None, type=int,
+              help="Records per transaction  [default: 200 on SQLite, 1000 on PostgreSQL].")
 @click.option("--skip-errors", is_flag=True, help="Write the good rows of a batch, report the bad ones.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @click.option("--errors-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -225,7 +226,7 @@ def _fixes(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
 @LOCALE_OPTION
 def import_command(app_key: str, form_key: str, file: Path, mapping: tuple[str, ...],
                    key_field: str | None, on_duplicate: str | None, relation_match: tuple[str, ...],
-                   fixes: tuple[str, ...], batch_size: int, skip_errors: bool, dry_run: bool,
+                   fixes: tuple[str, ...], batch_size: int | None, skip_errors: bool, dry_run: bool,
                    errors_out: Path | None, database: str | None, locale: str) -> None:
     """Import records into APP's FORM from an Excel or CSV FILE."""
     from engine.records.importing import ImportOptions, import_file

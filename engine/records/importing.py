@@ -73,7 +73,7 @@ class ImportOptions:
     key_field: str | None = None
     on_duplicate: str | None = None
     group_by: str | None = None
-    batch_size: int = 1000
+    batch_size: int | None = None  # None: the database's own (Database.import_batch_rows)
     on_error: str = "abort"
     dry_run: bool = False
 
@@ -104,10 +104,11 @@ def import_file(
                               mapping={c.header: c.path for c in plan.columns})
         batches = _Batches(service, form_key, plan, chosen, actor, report, text_cells=sheet.text_cells)
         records = group_rows(sheet.rows, batches.group_index)
+        size = chosen.batch_size or service.database.import_batch_rows
         with service.database.writer() as conn:  # each batch a write transaction
             while True:
                 with collection_paused():
-                    batch = list(itertools.islice(records, chosen.batch_size))
+                    batch = list(itertools.islice(records, size))
                     if not batch:
                         break
                     if not batches.run(conn, batch) and not chosen.dry_run:
@@ -141,7 +142,7 @@ def _check_options(options: ImportOptions) -> None:
                                    f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}"))
     if options.on_duplicate is not None and options.key_field is None:
         raise MappingRefused(Label("on_duplicate 需要同时给出 key_field", "on_duplicate needs a key_field"))
-    if options.batch_size < 1:
+    if options.batch_size is not None and options.batch_size < 1:
         raise MappingRefused(Label("batch_size 至少为 1", "batch_size must be at least 1"))
 
 

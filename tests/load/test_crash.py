@@ -27,7 +27,6 @@ from tests.api.test_serve import free_port, qiqiao, wait_for_port
 from tests.conftest import admin_execute
 
 ROWS = 50_000
-BATCH = 1000  # the import's default batch size
 FORM = "/api/v1/apps/crm/forms/customer"
 
 
@@ -79,6 +78,7 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_clean_restart(d
     database = Database(database_url)
     upgrade_system_tables(database)
     token = populate(database, passwords=False).admin_token
+    batch = database.import_batch_rows  # the import's default batch size on this database
     database.dispose()
     content = ("客户名称\n" + "".join(f"Row {i}\n" for i in range(ROWS))).encode()
 
@@ -95,7 +95,7 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_clean_restart(d
     sender = threading.Thread(target=send)
     sender.start()
     deadline = time.monotonic() + 120
-    while len(imported(database_url)) < 3 * BATCH:  # a few batches are in, more are on their way
+    while len(imported(database_url)) < 3 * batch:  # a few batches are in, more are on their way
         assert time.monotonic() < deadline and not outcome, outcome
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
@@ -104,7 +104,7 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_clean_restart(d
     assert outcome and not isinstance(outcome[0], tuple), "the import finished before the kill"
 
     names = imported(database_url)
-    assert 3 * BATCH <= len(names) < ROWS and len(names) % BATCH == 0, len(names)
+    assert 3 * batch <= len(names) < ROWS and len(names) % batch == 0, len(names)
     assert sorted(names) == sorted(f"Row {i}" for i in range(len(names)))  # whole batches, in order
 
     port = free_port()

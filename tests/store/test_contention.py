@@ -4,7 +4,10 @@ itself is not; SQLite writers of one process queue instead of failing."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -143,3 +146,74 @@ def test_an_sqlite_writer_that_waits_in_vain_is_busy(tmp_path: Path) -> None:
     with database.transaction() as conn:  # the lock was given back
         conn.exec_driver_sql("INSERT INTO pair VALUES (5, 0)")
     database.dispose()
+
+
+def test_the_writer_queue_hands_the_lock_to_waiters_in_the_order_they_came() -> None:
+    from engine.store.contention import WriterQueue
+
+    queue = WriterQueue()
+    assert queue.acquire(timeout=1)
+    order: list[str] = []
+
+    def writer(name: str) -> None:
+        assert queue.acquire(timeout=5)
+        order.append(name)
+        queue.release()
+
+    waiting = []
+    for name in ("first", "second", "third"):
+        thread = threading.Thread(target=writer, args=(name,))
+        thread.start()
+        waiting.append(thread)
+        deadline = time.monotonic() + 5
+        while len(queue._waiters) < len(waiting):  # each is in the queue before the next comes
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+    queue.release()
+    # The releasing thread asks again at once: it goes behind those waiting (a
+    # plain Lock mostly gives it straight back, and an import starves the rest).
+    assert queue.acquire(timeout=5)
+    order.append("again")
+    queue.release()
+    for thread in waiting:
+        thread.join()
+    assert order == ["first", "second", "third", "again"]
+
+
+def test_the_writer_queue_gives_up_after_its_timeout_and_stays_usable() -> None:
+    from engine.store.contention import WriterQueue
+
+    queue = WriterQueue()
+    assert queue.acquire(timeout=1)
+    started = time.monotonic()
+    assert not queue.acquire(timeout=0.05)
+    assert 0.04 <= time.monotonic() - started < 2
+    queue.release()
+    assert queue.acquire(timeout=0.05)
+    queue.release()
+
+
+def test_writers_of_two_processes_take_turns_through_the_file_lock(tmp_path: Path) -> None:
+    from engine.store.contention import WriterQueue
+
+    lock_path = tmp_path / "db.sqlite3.writer-lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom engine.store.contention import WriterQueue\n"
+         f"q = WriterQueue({str(lock_path)!r})\nassert q.acquire(timeout=5)\n"
+         "print('held', flush=True)\nsys.stdin.readline()\nq.release()\nprint('released', flush=True)\n"
+         "time.sleep(30)\n"],
+        cwd=Path(__file__).resolve().parents[2], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().strip() == "held"
+        queue = WriterQueue(str(lock_path))
+        assert not queue.acquire(timeout=0.1)  # the other process's writer holds it
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "released"
+        assert queue.acquire(timeout=1)
+        queue.release()
+    finally:
+        holder.kill()
+        holder.wait()
