@@ -37,6 +37,7 @@ from engine.records.prepare import (
     coerce,
     validate_values,
 )
+from engine.records.reader import missing_records
 from engine.records.serials import draw_serials
 from engine.store.tables import FormTables
 
@@ -247,22 +248,13 @@ def _check_relations(
         wanted.discard(None)
         if not wanted:
             continue
-        target_compiled, target_tables = service.form(str(f.setting("target")))
-        found: set[Any] = set()
-        readable = guard.scope(target_compiled.form, target_tables.main) if guard is not None else None
-        for chunk in _chunks(sorted(wanted)):
-            found.update(conn.execute(
-                sa.select(target_tables.main.c.id).where(target_tables.main.c.id.in_(chunk))
-                .where(*([readable] if readable is not None else []))).scalars())
+        target, found = service.reader.readable_ids(conn, str(f.setting("target")), wanted, guard)
         for index, values in enumerate(prepared):
             value = values.get(f.key)
             ids = value if isinstance(value, list | tuple) else [value]
             missing = [i for i in ids if i is not None and i not in found]
             if missing:
-                text = ", ".join(f"#{i}" for i in missing)
-                row_errors.setdefault(index, {}).setdefault(f.key, []).append(Label(
-                    f"{target_compiled.form.label.zh} {text} 不存在",
-                    f"{target_compiled.form.label.en} {text} does not exist"))
+                row_errors.setdefault(index, {}).setdefault(f.key, []).append(missing_records(target, missing))
 
 
 def _check_unique(

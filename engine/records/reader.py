@@ -9,7 +9,7 @@ page, never one per record.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.core.i18n import Label
-from engine.definitions.model import FieldDef
+from engine.definitions.model import FieldDef, FormDef
 from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, Rollup
 from engine.records.deadline import QUERY_TIMEOUT, deadline
 from engine.records.values import same
@@ -47,6 +47,15 @@ def _page_key(form_key: str, *parts: Any) -> str | None:
     # repr is exact for the JSON-like values a query is made of, and cheap; two
     # spellings of one query (keys in another order) only cost a cache miss.
     return repr((form_key, *parts))
+
+
+ID_CHUNK = 5000  # ids per IN (...) list: well under SQLite's variable limit
+
+
+def missing_records(form: FormDef, ids: Sequence[Any]) -> Label:
+    """What a write is told of related ids that name no record it may read."""
+    text = ", ".join(f"#{i}" for i in ids)
+    return Label(f"{form.label.zh} {text} 不存在", f"{form.label.en} {text} does not exist")
 
 
 class RecordReader:
@@ -335,19 +344,27 @@ class RecordReader:
         ids = [i for i in ids if i is not None]
         if not ids:
             return
-        target_compiled, target_tables = self.service.form(str(f.setting("target")))
-        readable = guard.scope(target_compiled.form, target_tables.main) if guard is not None else None
-        found = set(conn.execute(
-            sa.select(target_tables.main.c.id).where(target_tables.main.c.id.in_(ids))
-            .where(*([readable] if readable is not None else []))
-        ).scalars())
+        target, found = self.readable_ids(conn, str(f.setting("target")), ids, guard)
         missing = [i for i in ids if i not in found]
         if missing:
-            text = ", ".join(f"#{i}" for i in missing)
-            errors.setdefault(where, []).append(Label(
-                f"{target_compiled.form.label.zh} {text} 不存在",
-                f"{target_compiled.form.label.en} {text} does not exist",
-            ))
+            errors.setdefault(where, []).append(missing_records(target, missing))
+
+    def readable_ids(
+        self, conn: Connection, form_key: str, ids: Iterable[Any], guard: PathGuard | None,
+    ) -> tuple[FormDef, set[Any]]:
+        """The form ``form_key`` and which of ``ids`` name its records that the
+        writer may read (``guard``; all of them for the system), in chunks of
+        bound parameters. A record they cannot read counts as missing."""
+        target_compiled, target_tables = self.service.form(form_key)
+        main = target_tables.main
+        readable = guard.scope(target_compiled.form, main) if guard is not None else None
+        wanted = sorted(set(ids))
+        found: set[Any] = set()
+        for start in range(0, len(wanted), ID_CHUNK):
+            found.update(conn.execute(
+                sa.select(main.c.id).where(main.c.id.in_(wanted[start:start + ID_CHUNK]))
+                .where(*([readable] if readable is not None else []))).scalars())
+        return target_compiled.form, found
 
     # --- rows a record owns ------------------------------------------------------
     def write_children(

@@ -202,7 +202,7 @@ def test_writers_of_two_processes_take_turns_through_the_file_lock(tmp_path: Pat
          "import sys, time\nfrom engine.store.contention import WriterQueue\n"
          f"q = WriterQueue({str(lock_path)!r})\nassert q.acquire(timeout=5)\n"
          "print('held', flush=True)\nsys.stdin.readline()\nq.release()\nprint('released', flush=True)\n"
-         "time.sleep(30)\n"],
+         "sys.stdin.readline()\n"],
         cwd=Path(__file__).resolve().parents[2], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdin is not None
