@@ -29,6 +29,7 @@ from engine.definitions.model import (
     IndexDef,
     ListView,
 )
+from engine.definitions.print_templates import load_print_templates
 from engine.definitions.schema_check import make_validator, schema_errors
 from engine.definitions.scope import Catalog, FormEntry
 from engine.definitions.sources import MANIFEST_NAMES, SourceFile, read_package
@@ -111,11 +112,12 @@ def _load(
         if app_data is not None:
             issues.extend(_table_names(str(app_data["key"]), entry, catalog))
 
-    issues = sorted(issues, key=_reading_order)
+    prints, print_issues = load_print_templates(path, {key: entry.form for key, entry in known.items()})
+    issues = sorted([*issues, *print_issues], key=_reading_order)
     if issues or app_data is None:
         return None, issues
     forms = [FormDef.from_dict(valid[entry.file]) for entry in entries.values()]
-    return AppDef.from_dict(app_data, forms), []
+    return AppDef.from_dict(app_data, forms, prints), []
 
 
 def _upgrade(source: SourceFile | None, kind: str) -> SourceFile | None:

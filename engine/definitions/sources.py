@@ -1,9 +1,10 @@
 """Reading a package's files: a folder or a zip, YAML or JSON.
 
 ``read_package`` finds ``app.yaml`` (or ``.yml`` / ``.json``) and
-``forms/*.yaml|yml|json`` and parses each into plain data. Other folders of
-the package (flows, rules, reports, print, data ...) are not read yet and do
-not disturb the reading.
+``forms/*.yaml|yml|json`` and parses each into plain data; ``print/*.html``
+is read by ``print_templates`` through ``read_raw_files``. Other folders of
+the package (flows, rules, reports, data ...) are not read yet and do not
+disturb the reading.
 
 YAML is read with YAML 1.2 scalars: only ``true``/``false`` are booleans (an
 option keyed ``no`` stays the text ``no``), dates and times stay text (the
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -53,19 +54,28 @@ class PackageFiles:
 
 def read_package(path: str | Path) -> PackageFiles:
     """Read and parse the definition files of the package at ``path``."""
-    path = Path(path)
-    if path.is_dir():
-        texts = _folder_files(path)
-    elif path.is_file() and zipfile.is_zipfile(path):
-        texts = _zip_files(path)
-    else:
-        message = Label(f"{path} 不是文件夹或 zip 文件", f"{path} is not a folder or a zip file")
-        return PackageFiles(None, [], [DefinitionIssue(path.name or str(path), "", message)])
+    texts = read_raw_files(path)
+    if isinstance(texts, DefinitionIssue):
+        return PackageFiles(None, [], [texts])
     return _parse_all(texts)
 
 
 # A file's raw content, or the issue that kept it from being read.
 RawFiles = dict[str, bytes | DefinitionIssue]
+
+
+def read_raw_files(path: str | Path, wanted: Callable[[str], bool] | None = None) -> RawFiles | DefinitionIssue:
+    """The unparsed files of the package at ``path`` (a folder or a zip) that
+    ``wanted`` picks by their ``/``-separated name (by default the manifest
+    and the forms); an issue when ``path`` is no package."""
+    path = Path(path)
+    wanted = wanted or _wanted
+    if path.is_dir():
+        return _folder_files(path, wanted)
+    if path.is_file() and zipfile.is_zipfile(path):
+        return _zip_files(path, wanted)
+    message = Label(f"{path} 不是文件夹或 zip 文件", f"{path} is not a folder or a zip file")
+    return DefinitionIssue(path.name or str(path), "", message)
 
 
 def _wanted(name: str) -> bool:
@@ -82,17 +92,17 @@ def _too_large(name: str) -> DefinitionIssue:
     return DefinitionIssue(name, "", Label(f"文件超过 {limit} MB", f"the file is larger than {limit} MB"))
 
 
-def _folder_files(root: Path) -> RawFiles:
+def _folder_files(root: Path, wanted: Callable[[str], bool]) -> RawFiles:
     found: RawFiles = {}
     for file in sorted(root.rglob("*")):
         name = file.relative_to(root).as_posix()
-        if not file.is_file() or not _wanted(name):
+        if not file.is_file() or not wanted(name):
             continue
         found[name] = _too_large(name) if file.stat().st_size > MAX_FILE_BYTES else file.read_bytes()
     return found
 
 
-def _zip_files(path: Path) -> RawFiles:
+def _zip_files(path: Path, wanted: Callable[[str], bool]) -> RawFiles:
     with zipfile.ZipFile(path) as archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
         # A zip of the package folder holds one top folder; a zip of its
@@ -109,7 +119,7 @@ def _zip_files(path: Path) -> RawFiles:
             if not info.filename.startswith(prefix):
                 continue
             name = info.filename[len(prefix):]
-            if not _wanted(name):
+            if not wanted(name):
                 continue
             found[name] = _too_large(name) if info.file_size > MAX_FILE_BYTES else archive.read(info)
         return found

@@ -2,7 +2,7 @@
 
 Installing validates the package (every problem at once), then in one
 transaction creates the forms' tables and records the app and version 1 of
-each definition; on any failure nothing is left behind. What is installed is
+each definition (the manifest, the forms, the print templates); on any failure nothing is left behind. What is installed is
 read back from the published definitions, not from the package files, so an
 app keeps working when its package folder changes.
 """
@@ -21,7 +21,7 @@ from engine.core.errors import ConflictError, NotFoundError
 from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.loader import load_package
-from engine.definitions.model import AppDef, FormDef
+from engine.definitions.model import AppDef, FormDef, PrintTemplateDef
 from engine.definitions.serialize import form_to_dict, label_to_dict, manifest_to_dict
 from engine.fields.base import FieldType
 from engine.store.database import Database
@@ -62,6 +62,7 @@ def install_package(
         ))
         rows: list[dict[str, Any]] = [_definition(app.key, "app", app.key, manifest_to_dict(app), now, user_id)]
         rows += [_definition(app.key, "form", f.key, form_to_dict(f), now, user_id) for f in app.forms]
+        rows += [_definition(app.key, "print", p.key, p.to_dict(), now, user_id) for p in app.prints]
         conn.execute(_DEFINITIONS.insert(), rows)
         if user_id is not None:
             conn.execute(_OWNERS.insert(), {"app": app.key, "user_id": user_id})
@@ -104,16 +105,21 @@ def installed_app(database: Database, key: str, connection: Connection | None = 
             Label(f"应用 {key} 未安装（已安装：{', '.join(names) or '无'}）",
                   f"The app {key} is not installed (installed: {', '.join(names) or 'none'})"),
         )
+    forms = tuple(FormDef.from_dict(body, app=key) for body in _newest(connection, key, "form"))
+    prints = (PrintTemplateDef.from_dict(body) for body in _newest(connection, key, "print"))
+    return AppDef.from_dict(manifest, forms, prints)
+
+
+def _newest(connection: Connection, app: str, kind: str) -> list[dict[str, Any]]:
+    """The newest version of each definition of one kind, in the order they were first published."""
     newest = (
         sa.select(_DEFINITIONS.c.key, sa.func.max(_DEFINITIONS.c.version).label("version"))
-        .where(_DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "form")
+        .where(_DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind)
         .group_by(_DEFINITIONS.c.key)
         .subquery()
     )
-    rows = connection.execute(
+    return list(connection.execute(
         sa.select(_DEFINITIONS.c.body).join(
             newest, sa.and_(_DEFINITIONS.c.key == newest.c.key, _DEFINITIONS.c.version == newest.c.version)
-        ).where(_DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "form").order_by(_DEFINITIONS.c.id)
-    ).scalars()
-    forms = tuple(FormDef.from_dict(body, app=key) for body in rows)
-    return AppDef.from_dict(manifest, forms)
+        ).where(_DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind).order_by(_DEFINITIONS.c.id)
+    ).scalars())
