@@ -100,7 +100,7 @@ def _capital_group(group: int) -> str:
 def money(value: Any, currency: str = "CNY", precision: int = 2) -> str:
     """``values.amount|money`` -> ``¥1,234.50``; ``|money("USD")`` -> ``$1,234.50``."""
     number = _decimal(value)
-    return "" if number is None else money_text(number, currency, precision)
+    return "" if number is None else money_text(_rounded(number, precision), currency, precision)
 
 
 def number(value: Any, precision: int | None = None) -> str:
@@ -109,7 +109,12 @@ def number(value: Any, precision: int | None = None) -> str:
     if found is None:
         return ""
     places = max(-found.as_tuple().exponent, 0) if precision is None else precision  # type: ignore[operator]
-    return grouped(found, places)
+    return grouped(_rounded(found, places), places)
+
+
+def _rounded(number: Decimal, places: int) -> Decimal:
+    """Half away from zero, as people and Excel round amounts (format() would round half to even)."""
+    return number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
 
 
 def _zh(context: Context) -> bool:

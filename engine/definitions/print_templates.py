@@ -191,15 +191,18 @@ class _Checker:
         elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
                 and isinstance(node.arg.value, str):
             self.attribute(node, node.arg.value, scopes)
+        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args \
+                and isinstance(node.args[0], nodes.Const) and str(node.args[0].value).startswith("_"):
+            self.attribute(node, str(node.args[0].value), {})
         for child in node.iter_child_nodes():
             self.visit(child, scopes)
 
-    def attribute(self, node: nodes.Getattr | nodes.Getitem, attr: str, scopes: Scope) -> None:
+    def attribute(self, node: nodes.Getattr | nodes.Getitem | nodes.Filter, attr: str, scopes: Scope) -> None:
         if attr.startswith("_"):
             self.problem(node, f"不允许访问私有属性 {attr}（打印模板在沙箱中运行）",
                          f"the private attribute {attr} is not allowed (print templates run in a sandbox)")
             return
-        if not isinstance(node.node, nodes.Name) or node.node.name not in scopes:
+        if isinstance(node, nodes.Filter) or not isinstance(node.node, nodes.Name) or node.node.name not in scopes:
             return
         where, known = scopes[node.node.name]
         if attr not in known:
@@ -233,9 +236,10 @@ class _Checker:
         relation = other.field(field_key)
         here = self.form.key if self.form is not None else None
         if relation is None or relation.setting("target") != here:
-            self.problem(call, f"{other.label.zh}的 {field_key} 不是指向本表单的关联字段",
-                         f"{other.label.en}'s {field_key} is not a relation pointing at this form",
-                         did_you_mean(field_key, [f.key for f in other.fields if f.setting("target") == here]))
+            pointing = ", ".join(f.key for f in other.fields if f.setting("target") == here) or "-"
+            self.problem(call, f"{other.label.zh}的 {field_key} 不是指向本表单的关联字段（指向本表单的：{pointing}）",
+                         f"{other.label.en}'s {field_key} is not a relation pointing at this form "
+                         f"(those that do: {pointing})")
             return None
         return other.label, _keys(other)
 
