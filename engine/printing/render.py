@@ -154,8 +154,11 @@ class PrintService:
 
         def related(form_key: str, field_key: str) -> list[FieldValues]:
             try:
-                page = service.list(form_key, filter={"field": field_key, "op": "eq", "value": record_id},
-                                    sort=["id"], limit=MAX_RELATED, actor=actor)
+                relation = service.form(form_key)[0].form.field(field_key)
+                many = relation is not None and bool(relation.setting("multiple", False))
+                match = {"field": field_key, "op": "has_any", "value": [record_id]} if many \
+                    else {"field": field_key, "op": "eq", "value": record_id}
+                page = service.list(form_key, filter=match, sort=["id"], limit=MAX_RELATED, actor=actor)
             except (PermissionDenied, NotFoundError, ValidationError):
                 return []  # what they may not read is not printed
             display = RecordDisplay(service, form_key, locale, zone)
