@@ -4,13 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench demo clean
+.PHONY: test lint typecheck pytest bench demo clean assets
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# The front-end libraries (package.json, pinned by package-lock.json) copied
+# where the pages load them from (runtime/static/vendor, ignored by git).
+ASSETS := runtime/static/vendor/.copied
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+$(ASSETS): node_modules/.package-lock.json runtime/vendor.py $(STAMP)
+	$(BIN)/python -m runtime.vendor
+	@touch $(ASSETS)
+assets: $(ASSETS)
 
 test: lint typecheck pytest
 
@@ -20,7 +30,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -36,8 +46,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 INSTANCE ?= instance
 DEMO_ARGS ?=
-demo: $(STAMP)
+demo: $(STAMP) $(ASSETS)
 	$(BIN)/python -m runtime.cli demo --instance '$(INSTANCE)' --host '$(HOST)' --port '$(PORT)' $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules runtime/static/vendor

@@ -5,7 +5,8 @@ environment, overridden by ``test_config``), opens one ``Database`` and one
 ``EventBus``, and wires (through ``engine.composition.compose``, shared
 with the CLI) the organization, the record services (one per installed
 app), then the error handlers, the security headers and the
-blueprints: ``auth`` (browser sign-in) and ``api`` (``/api/v1``).
+blueprints: ``auth`` (browser sign-in), the web pages (``runtime.web``) and
+``api`` (``/api/v1``).
 
 ``test_config`` may carry ready-made objects: ``DATABASE`` (a ``Database``),
 ``CLOCK`` (a ``Clock``) — what tests use to run the app on a database of
@@ -38,13 +39,14 @@ from runtime.ratelimit import SlidingWindow
 from runtime.routing import QiqiaoFlask
 from runtime.security import register_security
 from runtime.services import Services
+from runtime.web import register_web
 
 log = logging.getLogger("qiqiao.runtime")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """A Qiqiao web app: the REST API and browser sign-in."""
-    app = QiqiaoFlask("runtime", instance_relative_config=True)
+    app = QiqiaoFlask("runtime", instance_relative_config=True, static_folder=None)
     app.json_provider_class = QiqiaoJSONProvider
     app.json = QiqiaoJSONProvider(app)
     app.config.from_mapping(app_settings())
@@ -82,6 +84,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_security(app)
     register_auth(app)
+    register_web(app)
     app.register_blueprint(build_api())
     retry_transient(app, database)
     _register_commands(app)

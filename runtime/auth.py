@@ -16,11 +16,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
 from engine.org.errors import AuthenticationError
+from engine.org.model import UserInfo
 from engine.records import Actor
 from runtime.errors import RateLimited, Unauthenticated
 from runtime.identity import Identity
@@ -99,7 +111,7 @@ def actor_for(app_key: str, source: str = "api") -> Actor:
 
 # --- browsers ---------------------------------------------------------------------
 
-def _credentials() -> tuple[str, str]:
+def credentials() -> tuple[str, str]:
     data: Any = json_body() if is_json_request() else request.form
     login, password = data.get("login"), data.get("password")
     problems: dict[str, list[Label]] = {}
@@ -115,11 +127,31 @@ def _credentials() -> tuple[str, str]:
 @bp.post("/login")
 def login() -> Response:
     """Check a login and password and start a session (a row on the server,
-    its key in a signed cookie)."""
+    its key in a signed cookie). A browser's form post goes to the sign-in
+    page's handler, which answers with a page; JSON answers JSON."""
     # A browser form can be posted from any site (login CSRF): it must say where it comes from.
     check_same_origin(required=not is_json_request())
+    if is_form_post():
+        from runtime.web.account import login_form
+
+        return login_form()
+    user = sign_in(*credentials())
+    return jsonify({
+        "user": {"id": user.id, "login": user.login, "name": user.name, "is_admin": user.is_admin,
+                 "locale": user.locale},
+        "csrf_token": csrf_token(),
+    })
+
+
+def is_form_post() -> bool:
+    """Whether the request is an HTML form's (what a page sends), not an API client's."""
+    return request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def sign_in(login_name: str, password: str) -> UserInfo:
+    """Check the credentials (rate limited per address, and per login from an
+    address) and start a session for the browser; the user signed in."""
     services = current_services()
-    login_name, password = _credentials()
     ip = client_ip() or "-"
     # Per address, and per login *from that address*: a stranger cannot lock
     # someone out of their account from elsewhere.
@@ -144,12 +176,8 @@ def login() -> Response:
     session.permanent = True
     lifetime = current_app.permanent_session_lifetime
     session["sid"] = services.org.start_session(user.id, lifetime, client_ip())
-    token = csrf_token()
-    return jsonify({
-        "user": {"id": user.id, "login": user.login, "name": user.name, "is_admin": user.is_admin,
-                 "locale": user.locale},
-        "csrf_token": token,
-    })
+    csrf_token()
+    return user
 
 
 def _end(key: str) -> None:
@@ -167,6 +195,8 @@ def logout() -> Response:
         check_csrf()
         _end(key)
     session.clear()
+    if is_form_post():  # the sign-out button of a page
+        return redirect(url_for("auth.login_page"), 303)  # type: ignore[return-value]
     return Response(status=204)
 
 

@@ -64,6 +64,7 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     QIQIAO_AUTH_CACHE               AUTH_CACHE_SECONDS           5 seconds
     QIQIAO_DEFINITIONS_CHECK        DEFINITIONS_CHECK_SECONDS    2 seconds
     QIQIAO_BULK_LIMIT               BULK_LIMIT                   1000 records
+    QIQIAO_TIME_ZONE                TIME_ZONE                    Asia/Shanghai (pages; a user may pick their own)
     ==============================  ===========================  =====================
     """
     env = os.environ if environ is None else environ
@@ -86,4 +87,5 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DEFINITIONS_CHECK_SECONDS": float(env.get("QIQIAO_DEFINITIONS_CHECK") or 2),
         "BULK_LIMIT": int(env.get("QIQIAO_BULK_LIMIT") or 1000),
         "COUNT_CAP": 10_000,
+        "TIME_ZONE": env.get("QIQIAO_TIME_ZONE") or "Asia/Shanghai",
     }

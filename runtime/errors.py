@@ -131,6 +131,12 @@ def request_locale() -> str:
 def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     from flask import current_app
 
+    # A browser asking for a page gets a page (runtime.web); API clients get JSON.
+    page = current_app.extensions.get("qiqiao.error_page")
+    if page is not None and not request.path.startswith("/api/"):
+        shown = page(status, body, headers or {})
+        if shown is not None:
+            return cast(Response, shown)
     response = cast(Response, current_app.json.response({"error": body}))
     response.status_code = status
     for name, value in (headers or {}).items():

@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import Template, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.core.i18n import Label, label
@@ -58,6 +58,12 @@ def print_environment() -> ImmutableSandboxedEnvironment:
     environment = ImmutableSandboxedEnvironment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(PRINT_FILTERS)
     return environment
+
+
+@lru_cache(maxsize=128)
+def compiled_template(source: str) -> Template:
+    """A template's source compiled once per process (the definitions rarely change)."""
+    return print_environment().from_string(source)
 
 
 def _wanted(name: str) -> bool:

@@ -41,6 +41,7 @@ class UserInfo:
     mobile: str | None = None
     active: bool = True
     locale: str = "zh"
+    time_zone: str | None = None  # an IANA zone; None: the deployment's
     is_admin: bool = False
     has_password: bool = False
     created_at: dt.datetime | None = None
@@ -51,7 +52,7 @@ class UserInfo:
         return cls(
             id=int(row["id"]), login=row["login"], name=row["name"], email=row["email"],
             mobile=row["mobile"], active=bool(row["active"]), locale=row["locale"],
-            is_admin=bool(row["is_admin"]), has_password=row["password_hash"] is not None,
+            time_zone=row["time_zone"], is_admin=bool(row["is_admin"]), has_password=row["password_hash"] is not None,
             created_at=utc(row["created_at"]), last_login_at=utc(row["last_login_at"]),
         )
 

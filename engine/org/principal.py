@@ -28,6 +28,7 @@ class Principal:
     name: str = ""
     is_admin: bool = False
     locale: str = "zh"
+    time_zone: str | None = None
     roles: frozenset[str] = frozenset()
     department_ids: frozenset[int] = frozenset()
     main_department_id: int | None = None

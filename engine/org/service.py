@@ -64,7 +64,7 @@ class OrgService(UserAccounts, DepartmentTree, RoleAssignments, AppOwnership, De
             owned = self._owned_apps(conn, user_id)
         return Principal(
             user_id=user_id, login=user["login"], name=user["name"],
-            is_admin=bool(user["is_admin"]), locale=user["locale"],
+            is_admin=bool(user["is_admin"]), locale=user["locale"], time_zone=user["time_zone"],
             roles=frozenset(r.key for r in roles), department_ids=frozenset(department_ids),
             main_department_id=main,
             department_tree_ids=frozenset(index.subtree_ids(department_ids)),

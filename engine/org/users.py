@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+import zoneinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +40,7 @@ BAD_MOBILE = Message(
     "\"{value}\" is not a valid mobile number (11 digits, or international like +8613812345678)",
 )
 BAD_LOCALE = Message("不支持的语言“{value}”（zh 或 en）", "Unsupported locale \"{value}\" (zh or en)")
+BAD_TIME_ZONE = Message("未知的时区“{value}”（如 Asia/Shanghai）", "Unknown time zone \"{value}\" (like Asia/Shanghai)")
 WRONG_CREDENTIALS = Label("登录名或密码错误", "Wrong login or password")
 DEACTIVATED = Label("此账号已停用", "This account is deactivated")
 LAST_ADMIN = Label("不能停用或降级最后一位管理员", "The last admin cannot be deactivated or demoted")
@@ -91,7 +93,18 @@ def user_problems(values: dict[str, Any]) -> dict[str, list[Label]]:
         problems["mobile"] = [BAD_MOBILE.format(value=mobile)]
     if "locale" in values and values["locale"] not in LOCALES:
         problems["locale"] = [BAD_LOCALE.format(value=values["locale"])]
+    zone = values.get("time_zone")
+    if zone is not None and not _known_zone(zone):
+        problems["time_zone"] = [BAD_TIME_ZONE.format(value=zone)]
     return problems
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return len(name) <= 64
 
 
 def _optional(value: str | None, normalize: Any) -> str | None:
@@ -166,10 +179,12 @@ class UserAccounts(OrgServiceBase):
 
     def update_user(
         self, user_id: int, *, name: str | Keep = KEEP, email: str | Keep | None = KEEP,
-        mobile: str | Keep | None = KEEP, locale: str | Keep = KEEP, actor_id: int | None = None,
+        mobile: str | Keep | None = KEEP, locale: str | Keep = KEEP,
+        time_zone: str | Keep | None = KEEP, actor_id: int | None = None,
     ) -> UserInfo:
         """Change a user's details; what is not passed stays, None clears an
-        email or mobile. A user may change their own details."""
+        email, a mobile or a time zone (back to the deployment's). A user may
+        change their own details."""
         values: dict[str, Any] = {}
         if not isinstance(name, Keep):
             values["name"] = name.strip()
@@ -179,6 +194,8 @@ class UserAccounts(OrgServiceBase):
             values["mobile"] = _optional(mobile, normalize_mobile)
         if not isinstance(locale, Keep):
             values["locale"] = locale
+        if not isinstance(time_zone, Keep):
+            values["time_zone"] = time_zone or None
         problems = user_problems(values)
         if problems:
             raise ValidationError(INVALID_USER, field_errors=problems)

@@ -37,7 +37,7 @@ from engine.core.clock import DEFAULT_TIMEZONE
 from engine.core.errors import DefinitionError, NotFoundError, PermissionDenied, ValidationError
 from engine.core.i18n import Label
 from engine.definitions.model import PrintTemplateDef
-from engine.definitions.print_templates import print_environment, templates_of
+from engine.definitions.print_templates import compiled_template, templates_of
 from engine.fields.files import ImageType
 from engine.printing.values import FieldValues, RecordDisplay, raw_values
 from engine.records.actor import Actor
@@ -81,7 +81,7 @@ class PrintService:
         template = self.template(form_key, template_key)
         context = self.context(form_key, record_id, template, actor=actor, locale=locale, time_zone=time_zone)
         try:
-            return print_environment().from_string(template.source).render(context)
+            return compiled_template(template.source).render(context)
         except (TemplateError, ValueError, TypeError, ArithmeticError, LookupError) as exc:
             raise DefinitionError(Label(f"打印模板 {template.key} 无法生成：{exc}",
                                         f"The print template {template.key} could not be rendered: {exc}"),

@@ -98,6 +98,7 @@ class User(Base):
     mobile: Mapped[str | None] = mapped_column(sa.String(30))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     locale: Mapped[str] = mapped_column(sa.String(10), default="zh", server_default="zh")
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime]
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     is_admin: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

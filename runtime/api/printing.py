@@ -4,9 +4,9 @@
   the addresses that print a record through each;
 - ``GET /apps/{app}/forms/{form}/records/{id}/print/{template}``: the record
   printed, as HTML; ``?format=pdf`` as PDF (``inline``, with the template's
-  label and the record's id as the file name). ``locale`` (zh, en; by
-  default from ``Accept-Language``) and ``tz`` (an IANA zone; by default the
-  deployment's) say how values read.
+  label and the record's id as the file name). ``locale`` (zh, en) and
+  ``tz`` (an IANA zone) say how values read; by default the reader's own
+  language and zone (their settings), else the deployment's zone.
 
 The record is read as ``GET .../records/{id}`` reads it: 404 outside the
 caller's data scope, 403 without the right to read the form, and fields
@@ -19,14 +19,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
 from engine.definitions.model import PrintTemplateDef
 from engine.printing import PrintService
 from runtime.api.records import RECORDS, check_id, check_parameters, form_service
-from runtime.auth import actor_for
+from runtime.auth import actor_for, authenticate_request
 from runtime.errors import request_locale
 from runtime.jsonio import json_response
 from runtime.services import current_services
@@ -69,8 +69,12 @@ def print_record(app_key: str, form_key: str, record_id: int, template_key: str)
                         f"format must be html or pdf, not {wanted[:20]}")
         raise ValidationError(message, field_errors={"format": [message]})
     printer = _printer(app_key)
-    options: dict[str, Any] = {"actor": actor_for(app_key), "locale": request.args.get("locale") or request_locale(),
-                               "time_zone": request.args.get("tz") or None}
+    principal = authenticate_request().principal
+    options: dict[str, Any] = {
+        "actor": actor_for(app_key),
+        "locale": request.args.get("locale") or principal.locale or request_locale(),
+        "time_zone": request.args.get("tz") or principal.time_zone or current_app.config.get("TIME_ZONE"),
+    }
     if wanted == "pdf":
         template = printer.template(form_key, template_key)
         pdf = printer.pdf(form_key, record_id, template_key, **options)

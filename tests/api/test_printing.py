@@ -4,12 +4,14 @@ rights; and the engine's PrintService on a template of the test's own."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import struct
 import zlib
 from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
@@ -74,6 +76,7 @@ def test_a_quote_prints_what_its_reader_may_read(world: World) -> None:
     alice = world.auth(people.user_token)
     own = world.client.get(print_url("quote", mine["id"], "quote"), headers=alice)
     assert own.status_code == 200 and mine["code"] in own.get_data(as_text=True)
+    assert "QUOTATION" in own.get_data(as_text=True)  # in the reader's own language
     assert SECRET_TERMS not in own.get_data(as_text=True)  # a hidden field is not printed, nor its label
     assert "Terms" not in own.get_data(as_text=True) and "报价条款" not in own.get_data(as_text=True)
     assert world.client.get(print_url("quote", theirs["id"], "quote"), headers=alice).status_code == 404
@@ -159,5 +162,9 @@ def print_service_embeds_images_and_keeps_its_sandbox(world: World) -> None:
     html = printer.render("product", product["id"], "card", locale="en", time_zone="UTC")
     assert "alt='dot.png' src='data:image/png;base64," in html and "¥1.00" in html
     assert printer.pdf("product", product["id"], "card").startswith(b"%PDF")
+    created = dt.datetime.fromisoformat(product["created_at"])
+    for zone in ("UTC", "America/New_York", "Asia/Shanghai"):
+        moment = created.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+        assert moment in printer.render("product", product["id"], "card", time_zone=zone), zone
     with pytest.raises(DefinitionError, match="could not be rendered"):
         printer.render("product", product["id"], "escape")

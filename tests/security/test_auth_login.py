@@ -59,8 +59,8 @@ def test_a_sign_in_form_post_must_name_its_origin(auth_world: World) -> None:
     assert bare.status_code == 403 and bare.get_json()["error"]["code"] == "csrf_failed"
     assert client.post("/auth/login", data=form, headers={"Origin": "https://evil.example"}).status_code == 403
     assert client.post("/auth/login", data=form, headers={"Referer": "https://evil.example/x"}).status_code == 403
-    assert client.post("/auth/login", data=form, headers={"Referer": "http://localhost/login"}).status_code == 200
-    assert client.post("/auth/login", data=form, headers=ORIGIN).status_code == 200
+    assert client.post("/auth/login", data=form, headers={"Referer": "http://localhost/login"}).status_code == 303
+    assert client.post("/auth/login", data=form, headers=ORIGIN).status_code == 303
     # A text/plain post (what a cross-site form can send as "JSON") is a form post too.
     plain = client.post("/auth/login", data='{"login": "alice", "password": "x"}', content_type="text/plain")
     assert plain.status_code == 403

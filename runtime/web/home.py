@@ -1,0 +1,33 @@
+"""Where a reader starts: ``/`` (the sign-in page, or their home), the apps
+they can use, and an app's home with its menu."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, url_for
+
+from runtime.web.context import page, render, signed_in
+from runtime.web.navigation import app_context, visible_apps
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def root() -> Response:
+    if signed_in() is None:
+        return redirect(url_for("auth.login_page"))  # type: ignore[return-value]
+    apps = visible_apps()
+    if len(apps) == 1:  # one app (a CRM): straight in
+        return redirect(apps[0].url)  # type: ignore[return-value]
+    return redirect(url_for("home.apps"))  # type: ignore[return-value]
+
+
+@bp.get("/apps")
+@page
+def apps() -> Response:
+    return render("home/apps.html", apps=visible_apps())
+
+
+@bp.get("/a/<app_key>")
+@page
+def app_home(app_key: str) -> Response:
+    return render("home/app.html", **app_context(app_key))

@@ -1,0 +1,163 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium (never a
+downloaded browser), against the real app served on loopback.
+
+``site`` is the demo CRM (small) served by a real HTTP server in a thread,
+on a database of each kind, made once per session per kind; tests that write
+make their own records (unique names) so they do not depend on each other.
+``browser_page`` opens a fresh browser context at a viewport and language
+(desktop zh and phone en by default, see ``VIEWS``); every page load is
+checked for Content-Security-Policy violations and script errors.
+``axe`` runs axe-core (from npm) on the current page: no serious or critical
+violations. ``shot`` keeps a screenshot under ``test-artifacts/screenshots``
+(git ignores it) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine.store.database import Database
+from runtime.app import create_app
+from runtime.demo import set_up_demo
+from tests.api.conftest import app, client, people, sqlite_copy, template_database  # noqa: F401 (fixtures)
+from tests.conftest import postgres_schema_database
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = Path(os.environ.get("QIQIAO_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
+CHROMIUM = os.environ.get("QIQIAO_CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "web-test-password-1"
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class Site:
+    """The CRM served on loopback, and who can sign in to it."""
+
+    kind: str
+    url: str
+    database: Database
+    app: Any
+    logins: dict[str, str] = field(default_factory=dict)  # login -> user id
+
+
+def _serve(database: Database, tmp: Path, kind: str) -> Iterator[Site]:
+    url = database.url.render_as_string(hide_password=False)
+    set_up_demo(url, seed=11, scale=0.02)
+    flask_app = create_app({"DATABASE": database, "SECRET_KEY": "web-tests", "DEFINITIONS_CHECK_SECONDS": 0,
+                      "FILES": str(tmp / "files"), "LOGIN_RATE": "1000/minute"})
+    org = flask_app.extensions["qiqiao"].org
+    logins = {}
+    for login in ("admin", "zhang.wei", "li.na"):
+        user = org.find_user_by_login(login)
+        assert user is not None
+        org.set_password(user.id, PASSWORD)
+        logins[login] = user.id
+    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(kind, f"http://127.0.0.1:{server.server_port}", database, flask_app, logins)
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("web-sqlite")
+    database = Database(f"sqlite:///{tmp / 'qiqiao.sqlite3'}")
+    yield from _serve(database, tmp, "sqlite")
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_site(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("web-postgresql")
+    database, _schema = postgres_schema_database(postgres_url)
+    yield from _serve(database, tmp, "postgresql")
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def site(request: pytest.FixtureRequest) -> Site:
+    return request.getfixturevalue(f"{request.param}_site")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
+
+
+class Problems:
+    """Script errors and CSP violations a page reported."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def watch(self, page: Any) -> None:
+        page.on("console", lambda m: self.messages.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.messages.append(f"page error: {e}"))
+
+
+def open_page(browser: Any, site: Site, *, viewport: dict[str, int] = DESKTOP, language: str = "zh") -> Any:
+    """A new browser context (no cookies) and page on ``site``."""
+    context = browser.new_context(
+        viewport=viewport, base_url=site.url, locale="zh-CN" if language == "zh" else "en-US",
+        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9" if language == "zh" else "en-US,en;q=0.9"},
+        has_touch=viewport == PHONE, is_mobile=viewport == PHONE)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    problems = Problems()
+    problems.watch(page)
+    page.problems = problems
+    return page
+
+
+def sign_in(page: Any, login: str = "admin", password: str = PASSWORD, *, next_path: str = "/") -> None:
+    page.goto(f"/auth/login?next={next_path}")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.click("form[action='/auth/login'] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def axe(page: Any, *, context: str | None = None) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page (evaluated over
+    DevTools, which the page's CSP does not govern)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("(ctx) => axe.run(ctx || document, {resultTypes: ['violations']})", context)
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"] if v["impact"] in ("serious", "critical")
+    ]
+
+
+def shot(page: Any, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def no_problems(page: Any) -> None:
+    assert page.problems.messages == [], page.problems.messages
