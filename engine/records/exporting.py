@@ -23,7 +23,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, cast
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.core.errors import NotFoundError
@@ -33,12 +32,11 @@ from engine.fields.base import FieldType, plain_json
 from engine.records.columns import system_field
 from engine.records.compiled import CompiledForm
 from engine.records.filters import SYSTEM_FIELDS
+from engine.records.names import NAMERS, Namer
 from engine.records.service import SYSTEM, Actor, RecordService
 from engine.records.sheets import SheetWriter, write_sheet
-from engine.store.models import Department, User
 
 PAGE_SIZE = 500
-Namer = Callable[[Connection, set[int]], dict[int, Any]]
 _PROBE = Decimal("1234.5")
 _NUMBER_TEXT = re.compile(r"^(?P<prefix>[^\d,.]*)(?P<whole>[\d,]+)(?:\.(?P<places>\d+))?(?P<suffix>[^\d]*)$")
 
@@ -199,43 +197,6 @@ def _column(service: RecordService, compiled: CompiledForm, path: str, locale: s
     column.names = namer(service, column.field) if namer else None
     return column
 
-
-
-def _people(table: sa.Table) -> Callable[[RecordService, FieldDef], Namer | None]:
-    def make(service: RecordService, f: FieldDef) -> Namer:
-        def names(conn: Connection, ids: set[int]) -> dict[int, Any]:
-            query = sa.select(table.c.id, table.c.name).where(table.c.id.in_(sorted(ids)))
-            return {int(i): text for i, text in conn.execute(query)}
-
-        return names
-
-    return make
-
-
-def _titles(service: RecordService, f: FieldDef) -> Namer | None:
-    """Records of the relation's target by their title (ids when it has none)."""
-    target_compiled, target_tables = service.form(str(f.setting("target")))
-    title_key = target_compiled.form.title_field
-    if not title_key or title_key not in target_tables.main.c:
-        return None
-    title_field = target_compiled.form.get_field(title_key)
-    title_type = target_compiled.types[title_key]
-    main = target_tables.main
-
-    def titles(conn: Connection, ids: set[int]) -> dict[int, Any]:
-        query = sa.select(main).where(main.c.id.in_(sorted(ids)))
-        return {int(row.id): title_type.export_value(title_field, title_type.from_db(title_field, cast(Mapping[str, Any], row._mapping)))
-                for row in conn.execute(query)}
-
-    return titles
-
-
-# Field type key -> how ids held by that type are named in a file (matching.MATCHERS reads them back).
-NAMERS: dict[str, Callable[[RecordService, FieldDef], Namer | None]] = {
-    "relation": _titles,
-    "member": _people(cast(sa.Table, User.__table__)),
-    "department": _people(cast(sa.Table, Department.__table__)),
-}
 
 
 def _names_for_page(conn: Connection, out: list[_Column], records: list[dict[str, Any]]) -> dict[str, dict[int, Any]]:

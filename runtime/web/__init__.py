@@ -36,7 +36,7 @@ def register_web(app: Flask) -> None:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(asset_url=assets.url, csrf_token=csrf_token, language=current_language,
                        html_lang=lambda: HTML_LANG[current_language()], languages=LANGUAGES,
-                       label=label_text, reader=_reader)
+                       label=label_text, reader=_reader, options_css_url=home.options_css_url)
     env.filters.update(moment=format_moment, day=format_day, number=format_number, label=label_text)
     register_error_pages(app)
     app.register_blueprint(account.bp)

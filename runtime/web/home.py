@@ -3,9 +3,10 @@ they can use, and an app's home with its menu."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
 
-from runtime.web.context import page, render, signed_in
+from runtime.web.context import page, render, services, signed_in
+from runtime.web.display import options_css
 from runtime.web.navigation import app_context, visible_apps
 
 bp = Blueprint("home", __name__)
@@ -19,6 +20,23 @@ def root() -> Response:
     if len(apps) == 1:  # one app (a CRM): straight in
         return redirect(apps[0].url)  # type: ignore[return-value]
     return redirect(url_for("home.apps"))  # type: ignore[return-value]
+
+
+@bp.get("/a/<app_key>/options.css")
+def options_stylesheet(app_key: str) -> Response:
+    """The colours of the app's select options (classes ``opt-c-<hex>``)."""
+    if app_key not in services().records.app_keys():
+        abort(404)
+    css, digest = options_css(services().records.app(app_key))
+    response = Response(css, mimetype="text/css")
+    response.headers["Cache-Control"] = ("public, max-age=31536000, immutable"
+                                         if request.args.get("v") == digest else "no-cache")
+    return response
+
+
+def options_css_url(app_key: str) -> str:
+    _css, digest = options_css(services().records.app(app_key))
+    return f"/a/{app_key}/options.css?v={digest}"
 
 
 @bp.get("/apps")

@@ -1,0 +1,216 @@
+"""Values shown by their field type, for every page (list cells, the record
+page, related lists, history): money with its currency and precision, a
+select as a coloured tag, a member by name, a relation as a link to its
+record, files as download links and images as thumbnails, rich text as the
+engine sanitized it, and everything else as the type's own ``display`` text.
+
+``RENDERERS`` maps a field type key to a renderer; a type without one shows
+its ``display`` text, escaped. ``Shown`` prepares a page of records once:
+the names behind member, department and relation ids are fetched in one
+query per field (``engine.records.names``), within the reader's read scope.
+
+Option colours are definition data, and the CSP forbids ``style=``: a tag
+carries the class ``opt-c-<hex>`` and ``/a/<app>/options.css`` (made from
+the app's definitions, cached by their version) gives each its colour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from engine.definitions.model import AppDef, FieldDef
+from engine.fields.base import FieldType
+from engine.fields.choice import options_of
+from engine.fields.sanitize import sanitize_html
+from engine.records.access import ReadGuard
+from engine.records.names import ids_in, names_for
+from engine.records.service import RecordService
+from runtime.web.i18n import current_language, format_moment
+
+STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
+HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+
+@dataclass
+class Shown:
+    """How one page shows the values of one form's records."""
+
+    service: RecordService
+    app_key: str
+    form_key: str
+    names: dict[str, dict[int, Any]] = field(default_factory=dict)
+    record_id: int | None = None  # the record whose files are linked (record page)
+    compact: bool = True  # a list cell (short) or the record page (whole)
+
+    @classmethod
+    def prepare(cls, service: RecordService, app_key: str, form_key: str, fields: Iterable[FieldDef],
+                records: Iterable[Mapping[str, Any]], *, guard: ReadGuard | None,
+                compact: bool = True, record_id: int | None = None) -> Shown:
+        return cls(service, app_key, form_key,
+                   names_for(service, list(fields), list(records), guard=guard),
+                   record_id=record_id, compact=compact)
+
+    def value(self, f: FieldDef, value: Any, ftype: FieldType | None = None) -> Markup:
+        """``value`` of field ``f``, ready for a template."""
+        if value is None or value == "" or value == []:
+            return Markup("")
+        ftype = ftype or self.service.field_types.get(f.type)
+        renderer = RENDERERS.get(f.type, text)
+        return renderer(self, f, ftype, value)
+
+
+Renderer = Callable[[Shown, FieldDef, FieldType, Any], Markup]
+
+
+def text(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    return escape(ftype.display(f, value, current_language()))
+
+
+def _number(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    return Markup('<span class="num">{}</span>').format(ftype.display(f, value, current_language()))
+
+
+def option_class(color: str | None) -> str:
+    found = HEX.match(color or "")
+    return f"opt-c-{found.group(1).lower()}" if found else "opt-plain"
+
+
+def _tags(shown: Shown, f: FieldDef, keys: list[Any]) -> Markup:
+    options = {o.key: o for o in options_of(f)}
+    parts = []
+    for key in keys:
+        option = options.get(key)
+        label = option.label.text(current_language()) if option else str(key)
+        parts.append(Markup('<span class="tag {}">{}</span>').format(
+            option_class(option.color if option else None), label))
+    return Markup(" ").join(parts)
+
+
+def _select(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    return _tags(shown, f, [value])
+
+
+def _multiselect(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    return _tags(shown, f, list(value))
+
+
+def _named(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    names = shown.names.get(f.key, {})
+    return Markup("、" if current_language() == "zh" else ", ").join(
+        escape(names.get(i, f"#{i}")) for i in ids_in(value))
+
+
+def _relation(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    target = str(f.setting("target"))
+    names = shown.names.get(f.key, {})
+    links = []
+    for i in ids_in(value):
+        if i in names:  # readable: a link with its title
+            links.append(Markup('<a href="/a/{}/{}/{}">{}</a>').format(
+                shown.app_key, target, i, names[i] if names[i] not in (None, "") else f"#{i}"))
+        else:  # out of the reader's scope: the id only, no link
+            links.append(Markup('<span class="muted">#{}</span>').format(i))
+    return Markup("、" if current_language() == "zh" else ", ").join(links)
+
+
+def _file_url(shown: Shown, item: Mapping[str, Any]) -> str | None:
+    if shown.record_id is None:
+        return None
+    return (f"/api/v1/apps/{shown.app_key}/forms/{shown.form_key}/records/{shown.record_id}"
+            f"/files/{item['id']}")
+
+
+def _files(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    items = value if isinstance(value, list) else [value]
+    if shown.compact:
+        return escape(ftype.display(f, value, current_language()))
+    parts = []
+    for item in items:
+        url = _file_url(shown, item)
+        name = item.get("name") or item.get("id")
+        if url is None:
+            parts.append(escape(name))
+        elif f.type in ("image", "signature") or str(item.get("content_type", "")).startswith("image/"):
+            parts.append(Markup('<a class="thumb" href="{0}"><img src="{0}" alt="{1}" loading="lazy"></a>')
+                         .format(url, name))
+        else:
+            parts.append(Markup('<a href="{}?download=1" download>{}</a>').format(url, name))
+    return Markup('<span class="files">{}</span>').format(Markup(" ").join(parts))
+
+
+def _rich_text(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    if shown.compact:
+        return escape(ftype.display(f, value, current_language()))
+    # Sanitized again on the way out (whatever wrote it), and without the
+    # style attributes the sanitizer keeps: the page's CSP refuses inline styles.
+    clean = STYLE_ATTRIBUTE.sub("", sanitize_html(str(value)))
+    return Markup('<div class="rich-text">{}</div>').format(Markup(clean))
+
+
+def _textarea(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    if shown.compact:
+        return escape(str(value))
+    return Markup('<span class="multiline">{}</span>').format(value)
+
+
+def _datetime(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    return Markup("<time>{}</time>").format(format_moment(value))
+
+
+def _link(scheme: str) -> Renderer:
+    def render(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+        href = f"{scheme}{value}" if scheme else str(value)
+        if not scheme and not re.match(r"^https?://", href, re.IGNORECASE):
+            return escape(value)  # only web links are links
+        return Markup('<a href="{}" rel="noopener noreferrer">{}</a>').format(href, value)
+
+    return render
+
+
+RENDERERS: dict[str, Renderer] = {
+    "number": _number, "money": _number, "percent": _number,
+    "select": _select, "multiselect": _multiselect,
+    "member": _named, "department": _named, "relation": _relation,
+    "attachment": _files, "image": _files, "signature": _files,
+    "rich_text": _rich_text, "textarea": _textarea, "datetime": _datetime,
+    "email": _link("mailto:"), "phone": _link("tel:"), "url": _link(""),
+}
+
+
+_CSS: dict[str, tuple[AppDef, str, str]] = {}
+
+
+def options_css(app: AppDef) -> tuple[str, str]:
+    """The CSS giving each option colour of ``app`` its class, and its digest
+    (worked out once per published version of the app)."""
+    cached = _CSS.get(app.key)
+    if cached is not None and cached[0] is app:
+        return cached[1], cached[2]
+    css, digest = _options_css(app)
+    _CSS[app.key] = (app, css, digest)
+    return css, digest
+
+
+def _options_css(app: AppDef) -> tuple[str, str]:
+    colors: set[str] = set()
+    for form in app.forms:
+        for f in _all_fields(form.fields):
+            for option in options_of(f) if f.type in ("select", "multiselect") else ():
+                found = HEX.match(option.color or "")
+                if found:
+                    colors.add(found.group(1).lower())
+    rules = [f".tag.opt-c-{c}{{--opt:#{c}}}" for c in sorted(colors)]
+    css = "\n".join(rules) + "\n"
+    return css, hashlib.sha256(css.encode()).hexdigest()[:12]
+
+
+def _all_fields(fields: Iterable[FieldDef]) -> Iterable[FieldDef]:
+    for f in fields:
+        yield f
+        yield from _all_fields(f.fields or ())
