@@ -40,6 +40,7 @@ from engine.definitions.model import PrintTemplateDef
 from engine.definitions.print_templates import compiled_template, templates_of
 from engine.fields.files import ImageType
 from engine.printing.values import FieldValues, RecordDisplay, raw_values
+from engine.records.access import ReadGuard
 from engine.records.actor import Actor
 from engine.records.columns import system_field
 from engine.records.service import SYSTEM, RecordService
@@ -103,7 +104,8 @@ class PrintService:
         service = self.records
         record = service.get(form_key, record_id, actor=actor)
         compiled, _ = service.form(form_key)
-        display = RecordDisplay(service, form_key, locale, zone)
+        guard = actor.policy(service, form_key).guard()
+        display = RecordDisplay(service, form_key, locale, zone, guard)
         with service.reading() as conn:
             shown = display.shown(conn, [record])[0]
         labels = {key: f.label.text(locale) for key in record
@@ -114,7 +116,7 @@ class PrintService:
             "values": raw_values(compiled, record, zone),
             "fields": FieldValues(labels),
             "images": FieldValues(self._images(compiled.types, record)),
-            "related": self._related(record_id, actor, locale, zone),
+            "related": self._related(record_id, actor, locale, zone, guard),
             "app": service.app.label.text(locale),
             "form": compiled.form.label.text(locale),
             "template": template.label.text(locale),
@@ -148,8 +150,8 @@ class PrintService:
             out[key] = pictures
         return out
 
-    def _related(self, record_id: int, actor: Actor, locale: str,
-                 zone: ZoneInfo) -> Callable[[str, str], list[FieldValues]]:
+    def _related(self, record_id: int, actor: Actor, locale: str, zone: ZoneInfo,
+                 guard: ReadGuard | None) -> Callable[[str, str], list[FieldValues]]:
         service = self.records
 
         def related(form_key: str, field_key: str) -> list[FieldValues]:
@@ -161,7 +163,7 @@ class PrintService:
                 page = service.list(form_key, filter=match, sort=["id"], limit=MAX_RELATED, actor=actor)
             except (PermissionDenied, NotFoundError, ValidationError):
                 return []  # what they may not read is not printed
-            display = RecordDisplay(service, form_key, locale, zone)
+            display = RecordDisplay(service, form_key, locale, zone, guard)
             with service.reading() as conn:
                 return display.shown(conn, page["records"])
 

@@ -2,15 +2,16 @@
 
 Each field is shown by its own type (``display``), except what only the
 database can name: relations by their target's title, members and
-departments by name (the export's ``NAMERS``), and moments in the viewer's
-time zone. Fields the actor may not read never reach here: the record comes
+departments by name (``engine.records.names``, within the reader's read
+scope), and moments in the viewer's time zone. Fields the actor may not read never reach here: the record comes
 from ``RecordService.get`` with the actor's rights.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,9 +19,10 @@ from sqlalchemy.engine import Connection
 
 from engine.definitions.model import FieldDef
 from engine.fields.base import FieldType
+from engine.records.access import ReadGuard
 from engine.records.columns import system_field
 from engine.records.compiled import CompiledForm
-from engine.records.exporting import NAMERS
+from engine.records.names import NAMERS, ids_in, names_for
 from engine.records.service import RecordService
 
 
@@ -56,24 +58,24 @@ class FieldValues:
 
 
 class RecordDisplay:
-    """Shows the records of one form: their fields, subform rows included."""
+    """Shows the records of one form: their fields, subform rows included.
 
-    def __init__(self, service: RecordService, form_key: str, locale: str, zone: ZoneInfo) -> None:
-        self.service, self.locale, self.zone = service, locale, zone
+    Given the reader's ``guard``, a related record they may not read keeps
+    no title (it shows as ``#id``), as on the pages."""
+
+    def __init__(self, service: RecordService, form_key: str, locale: str, zone: ZoneInfo,
+                 guard: ReadGuard | None = None) -> None:
+        self.service, self.locale, self.zone, self.guard = service, locale, zone, guard
         self.compiled, _ = service.form(form_key)
 
     def shown(self, conn: Connection, records: list[Mapping[str, Any]]) -> list[FieldValues]:
         """The records' display texts (one query per named field, whatever the count)."""
         compiled = self.compiled
         fields = {key: self._field(key) for key in {k for r in records for k in r}}
-        names = {key: self._names(conn, f, ftype, (r.get(key) for r in records))
-                 for key, (f, ftype) in fields.items() if f is not None}
-        child_names: dict[tuple[str, str], dict[int, Any] | None] = {}
-        for key, children in compiled.child_types.items():
-            parent = compiled.form.get_field(key)
-            for child in parent.fields:
-                values = (row.get(child.key) for r in records for row in r.get(key) or ())
-                child_names[key, child.key] = self._names(conn, child, children[child.key], values)
+        names = self._names(conn, [f for f, _ in fields.values() if f is not None], records)
+        rows_names = {key: self._names(conn, list(compiled.form.get_field(key).fields),
+                                       [row for r in records for row in r.get(key) or ()])
+                      for key in compiled.child_types}
         shown = []
         for record in records:
             out: dict[str, Any] = {}
@@ -82,11 +84,11 @@ class RecordDisplay:
                 if f is None or ftype is None:
                     continue
                 if key in compiled.child_types and isinstance(value, list):
-                    parent = compiled.form.get_field(key)
+                    children = compiled.child_types[key]
                     out[key] = [FieldValues({
-                        child.key: self.text(child, compiled.child_types[key][child.key], row.get(child.key),
-                                             child_names.get((key, child.key)))
-                        for child in parent.fields if child.key in row
+                        child.key: self.text(child, children[child.key], row.get(child.key),
+                                             rows_names[key].get(child.key))
+                        for child in compiled.form.get_field(key).fields if child.key in row
                     }) for row in value]
                 else:
                     out[key] = self.text(f, ftype, value, names.get(key))
@@ -101,33 +103,28 @@ class RecordDisplay:
         ftype = compiled.types.get(key) or self.service.field_types.get(f.type)
         lookup = next((found for found in compiled.lookups if found.key == key), None)
         if lookup is not None:
-            # A lookup holds the related record's field: shown the way that field shows it.
+            # A lookup holds the related record's field: shown the way that field
+            # shows it (under the lookup's key, where this record holds it).
             relation = compiled.form.get_field(lookup.relation)
             target, _ = self.service.form(str(relation.setting("target")))
             shown = target.form.field(lookup.field)
             if shown is not None:
-                return shown, target.types[shown.key]
+                return replace(shown, key=key), target.types[shown.key]
         return f, ftype
 
-    def _names(self, conn: Connection, f: FieldDef, ftype: FieldType | None,
-               values: Iterable[Any]) -> dict[int, Any] | None:
-        make = NAMERS.get(f.type)
-        namer = make(self.service, f) if make is not None else None
-        if namer is None:
-            return None
-        ids: set[int] = set()
-        for value in values:
-            ids.update(int(i) for i in (value if isinstance(value, list) else [value]) if i is not None)
-        return namer(conn, ids) if ids else {}
+    def _names(self, conn: Connection, fields: list[FieldDef],
+               records: list[Mapping[str, Any]]) -> dict[str, dict[int, Any] | None]:
+        """Per field that holds ids, their names (``{}`` when there are none); None for other fields."""
+        named = names_for(self.service, fields, records, guard=self.guard, connection=conn)
+        return {f.key: named.get(f.key, {}) if f.type in NAMERS else None for f in fields}
 
     def text(self, f: FieldDef, ftype: FieldType, value: Any, names: dict[int, Any] | None) -> str:
         """One value as the viewer reads it."""
         if value is None:
             return ""
         if names is not None:
-            items = value if isinstance(value, list) else [value]
             joiner = "、" if self.locale.startswith("zh") else ", "
-            return joiner.join(str(names.get(int(i), f"#{i}")) for i in items)
+            return joiner.join(str(names.get(i, f"#{i}")) for i in ids_in(value))
         if isinstance(value, dt.datetime):
             local = value.astimezone(self.zone) if value.tzinfo else value
             return local.strftime("%Y-%m-%d %H:%M")

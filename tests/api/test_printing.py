@@ -77,6 +77,9 @@ def test_a_quote_prints_what_its_reader_may_read(world: World) -> None:
     own = world.client.get(print_url("quote", mine["id"], "quote"), headers=alice)
     assert own.status_code == 200 and mine["code"] in own.get_data(as_text=True)
     assert "QUOTATION" in own.get_data(as_text=True)  # in the reader's own language
+    # Alice may not read customers: the quote's customer prints as its id, not its name.
+    assert f"#{mine['customer']}" in own.get_data(as_text=True)
+    assert f"alert({people.user_id})" not in own.get_data(as_text=True)
     assert SECRET_TERMS not in own.get_data(as_text=True)  # a hidden field is not printed, nor its label
     assert "Terms" not in own.get_data(as_text=True) and "报价条款" not in own.get_data(as_text=True)
     assert world.client.get(print_url("quote", theirs["id"], "quote"), headers=alice).status_code == 404
