@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.core.i18n import Label, label
+
+if TYPE_CHECKING:  # they build on this module's FormDef
+    from engine.definitions.menus import MenuDef
+    from engine.definitions.role_files import RoleDef
 
 SCHEMA_VERSION = 1
 
@@ -213,7 +217,10 @@ class FormDef:
 
 @dataclass(frozen=True)
 class AppDef:
-    """An app: its manifest and its forms (flows, rules, reports come later)."""
+    """An app: its manifest, its forms, its menu (``menus.yaml``, None when
+    the package has none) and the roles it ships (``roles.yaml``; an
+    installed app's live roles are the organization's, see engine.org.roles).
+    Flows, rules and reports come later."""
 
     key: str
     label: Label
@@ -227,6 +234,8 @@ class AppDef:
     author: str | None = None
     license: str | None = None
     homepage: str | None = None
+    menus: MenuDef | None = None
+    roles: tuple[RoleDef, ...] = ()
 
     def form(self, key: str) -> FormDef | None:
         return next((f for f in self.forms if f.key == key), None)
@@ -238,7 +247,8 @@ class AppDef:
         return found
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], forms: Iterable[FormDef] = ()) -> AppDef:
+    def from_dict(cls, data: Mapping[str, Any], forms: Iterable[FormDef] = (), *,
+                  menus: MenuDef | None = None, roles: Iterable[RoleDef] = ()) -> AppDef:
         """The app of a manifest (``app.yaml``) and its forms, each given the app's key."""
         key = data["key"]
         return cls(
@@ -254,6 +264,8 @@ class AppDef:
             author=data.get("author"),
             license=data.get("license"),
             homepage=data.get("homepage"),
+            menus=menus,
+            roles=tuple(roles),
         )
 
 

@@ -1,8 +1,9 @@
 """Installing an app package, and reading installed apps back.
 
 Installing validates the package (every problem at once), then in one
-transaction creates the forms' tables and records the app and version 1 of
-each definition; on any failure nothing is left behind. What is installed is
+transaction creates the forms' tables, records the app and version 1 of each
+definition (the manifest, the forms, the menu) and creates the package's
+roles (``engine.packages.parts``); on any failure nothing is left behind. What is installed is
 read back from the published definitions, not from the package files, so an
 app keeps working when its package folder changes.
 """
@@ -21,9 +22,11 @@ from engine.core.errors import ConflictError, NotFoundError
 from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.loader import load_package
+from engine.definitions.menus import MenuDef
 from engine.definitions.model import AppDef, FormDef
 from engine.definitions.serialize import form_to_dict, label_to_dict, manifest_to_dict
 from engine.fields.base import FieldType
+from engine.packages.parts import install_parts, newest_body
 from engine.store.database import Database
 from engine.store.models import App, AppOwner, Definition
 from engine.store.tables import create_form_tables
@@ -63,6 +66,7 @@ def install_package(
         rows: list[dict[str, Any]] = [_definition(app.key, "app", app.key, manifest_to_dict(app), now, user_id)]
         rows += [_definition(app.key, "form", f.key, form_to_dict(f), now, user_id) for f in app.forms]
         conn.execute(_DEFINITIONS.insert(), rows)
+        install_parts(database, conn, app, now, user_id)
         if user_id is not None:
             conn.execute(_OWNERS.insert(), {"app": app.key, "user_id": user_id})
     return app
@@ -88,16 +92,13 @@ def installed_apps(database: Database, connection: Connection | None = None) -> 
 
 
 def installed_app(database: Database, key: str, connection: Connection | None = None) -> AppDef:
-    """The app as published: the newest version of each of its definitions."""
+    """The app as published: the newest version of each of its definitions
+    (its ``roles`` are left out: the live roles are the organization's)."""
     if connection is None:
         with database.transaction() as conn:
             return installed_app(database, key, conn)
     manifest_row = connection.execute(sa.select(_APPS).where(_APPS.c.key == key)).first()
-    manifest = connection.execute(
-        sa.select(_DEFINITIONS.c.body).where(
-            _DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "app", _DEFINITIONS.c.key == key
-        ).order_by(_DEFINITIONS.c.version.desc()).limit(1)
-    ).scalar()
+    manifest = newest_body(connection, key, "app")
     if manifest_row is None or manifest is None:
         names = installed_apps(database, connection)
         raise NotFoundError(
@@ -116,4 +117,5 @@ def installed_app(database: Database, key: str, connection: Connection | None = 
         ).where(_DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "form").order_by(_DEFINITIONS.c.id)
     ).scalars()
     forms = tuple(FormDef.from_dict(body, app=key) for body in rows)
-    return AppDef.from_dict(manifest, forms)
+    menus = newest_body(connection, key, "menus")
+    return AppDef.from_dict(manifest, forms, menus=MenuDef.from_dict(menus) if menus is not None else None)
