@@ -5,7 +5,7 @@ Pages call ``navigation`` on every request, so it reads nothing from the
 database: the apps come from the record services' cache of published
 definitions (``engine.composition.RecordServices``, rebuilt when a
 definition changes), and the viewer's rights from their ``AppAccess``
-(itself cached by the runtime). For the CRM it takes a few microseconds
+(itself cached by the runtime). For the CRM it takes 30-150 µs
 (``tests/packages/test_navigation.py`` keeps it under a millisecond).
 """
 
