@@ -15,16 +15,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Any
 
 from engine.core.i18n import Label, label
-from engine.definitions.issues import DefinitionIssue, did_you_mean, join, json_path
+from engine.definitions.issues import DefinitionIssue, Path, did_you_mean, join, json_path
 from engine.definitions.model import FormDef
 from engine.definitions.scope import SYSTEM_FIELDS
 from engine.definitions.serialize import label_to_dict
 
-SCHEMA_FILE = Path(__file__).with_name("schemas") / "roles.schema.json"
+SCHEMA_FILE = FilePath(__file__).with_name("schemas") / "roles.schema.json"
 ANY_FORM = "*"
 
 
@@ -96,15 +96,41 @@ def check_roles(file: str, raw: Mapping[str, Any], forms: Mapping[str, FormDef],
                         did_you_mean(form_key, forms))))
                 continue
             issues.extend(_field_issues(file, where, grant.get("fields") or {}, form))
+            for scope in ("read", "write"):
+                issues.extend(_filter_issues(file, (*where, scope, "filter"), grant.get(scope), form))
     return issues
 
 
-def _field_issues(file: str, where: tuple[str | int, ...], rights: Mapping[str, str],
+def _field_issues(file: str, where: Path, rights: Mapping[str, str],
                   form: FormDef) -> list[DefinitionIssue]:
-    known = [f.key for f in form.fields] + list(SYSTEM_FIELDS)
-    return [
-        DefinitionIssue(file, json_path((*where, "fields", key)), join(Label(
-            f"表单 '{form.key}' 没有字段 '{key}'", f"form '{form.key}' has no field '{key}'"),
-            did_you_mean(key, known)))
-        for key in rights if key not in known
-    ]
+    return [_no_field(file, (*where, "fields", key), key, form) for key in rights
+            if key not in _known(form)]
+
+
+def _filter_issues(file: str, where: Path, scope: Any, form: FormDef) -> list[DefinitionIssue]:
+    """A custom data scope names fields of its form (``customer.name``: the
+    first step is checked here, the rest when the filter is compiled)."""
+    if not isinstance(scope, Mapping) or not isinstance(scope.get("filter"), Mapping):
+        return []
+    issues = []
+    stack: list[tuple[Path, Any]] = [(where, scope["filter"])]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(((*path, i), item) for i, item in enumerate(node))
+        elif isinstance(node, Mapping):
+            name = node.get("field")
+            if isinstance(name, str) and name.split(".", 1)[0] not in _known(form):
+                issues.append(_no_field(file, (*path, "field"), name.split(".", 1)[0], form))
+            stack.extend(((*path, k), v) for k, v in node.items() if k in ("and", "or", "not"))
+    return sorted(issues, key=lambda issue: issue.json_path)
+
+
+def _known(form: FormDef) -> list[str]:
+    return [f.key for f in form.fields] + list(SYSTEM_FIELDS)
+
+
+def _no_field(file: str, path: Path, key: str, form: FormDef) -> DefinitionIssue:
+    return DefinitionIssue(file, json_path(path), join(Label(
+        f"表单 '{form.key}' 没有字段 '{key}'", f"form '{form.key}' has no field '{key}'"),
+        did_you_mean(key, _known(form))))

@@ -153,6 +153,10 @@ def role(grants: dict[str, Any], key: str = "rep") -> dict[str, Any]:
     ([role({"product": {"actions": ["read"], "fields": {"prise": "hidden"}}})],
      "roles.yaml: roles[0].grants.product.fields.prise: form 'product' has no field 'prise' "
      "— did you mean 'price'?"),
+    ([role({"quote": {"actions": ["read"], "read": {"filter": {"or": [
+        {"field": "owner", "op": "is_me"}, {"not": {"field": "custmer.name", "op": "eq", "value": "x"}}]}}}})],
+     "roles.yaml: roles[0].grants.quote.read.filter.or[1].not.field: form 'quote' has no field 'custmer' "
+     "— did you mean 'customer'?"),
     ([role({}), role({}, key="boss"), role({})],
      "roles.yaml: roles[2].key: the role 'rep' is already defined at roles[0]"),
     ([role({"customer": {"actions": ["read"], "scope": "all"}})],
