@@ -50,7 +50,8 @@ def install_package(
     who installs it (``user_id``) publishes its definitions and owns it
     (``engine.org.owners``)."""
     app = load_package(path, field_types)
-    now = (clock or SystemClock()).now()
+    clock = clock or SystemClock()
+    now = clock.now()
     with database.transaction() as conn:
         if conn.execute(sa.select(_APPS.c.key).where(_APPS.c.key == app.key)).first():
             raise ConflictError(
@@ -66,7 +67,7 @@ def install_package(
         rows: list[dict[str, Any]] = [_definition(app.key, "app", app.key, manifest_to_dict(app), now, user_id)]
         rows += [_definition(app.key, "form", f.key, form_to_dict(f), now, user_id) for f in app.forms]
         conn.execute(_DEFINITIONS.insert(), rows)
-        install_parts(database, conn, app, now, user_id)
+        install_parts(database, conn, app, clock, user_id)
         if user_id is not None:
             conn.execute(_OWNERS.insert(), {"app": app.key, "user_id": user_id})
     return app

@@ -52,13 +52,14 @@ class PartsReport:
     menus_published: bool = False
 
 
-def install_parts(database: Database, conn: Connection, app: AppDef, now: dt.datetime,
+def install_parts(database: Database, conn: Connection, app: AppDef, clock: Clock,
                   user_id: int | None) -> None:
     """Publish the menu and roles of a package being installed and create its
     roles, on the install's connection (so a failure undoes the install)."""
+    now = clock.now()
     _publish(conn, app.key, "menus", _menus_body(app), now, user_id)
     _publish(conn, app.key, "roles", roles_to_dict(app.roles), now, user_id)
-    org = OrgService(database).within(conn)
+    org = OrgService(database, clock).within(conn)
     for role in app.roles:
         _create(org, app.key, role)
 
@@ -71,14 +72,15 @@ def upgrade_parts(database: Database, path: str | Path, field_types: Registry[Fi
     from engine.packages.install import installed_app  # install imports this module
 
     app = load_package(path, field_types)
-    now = (clock or SystemClock()).now()
+    clock = clock or SystemClock()
+    now = clock.now()
     report = PartsReport()
     with database.transaction() as conn:
         installed_app(database, app.key, conn)  # NotFoundError when it is not installed
         report.menus_published = _publish(conn, app.key, "menus", _menus_body(app), now, user_id)
         shipped_body = newest_body(conn, app.key, "roles")
         shipped = {r.key: r for r in roles_from_dict(shipped_body or {})}
-        org = OrgService(database).within(conn)
+        org = OrgService(database, clock).within(conn)
         current = {r.key: r for r in org.list_roles(app.key) if r.app == app.key}
         for role in app.roles:
             have = current.get(role.key)
