@@ -29,6 +29,7 @@ from engine.definitions.model import (
     IndexDef,
     ListView,
 )
+from engine.definitions.parts import load_parts
 from engine.definitions.print_templates import load_print_templates
 from engine.definitions.schema_check import make_validator, schema_errors
 from engine.definitions.scope import Catalog, FormEntry
@@ -113,11 +114,14 @@ def _load(
             issues.extend(_table_names(str(app_data["key"]), entry, catalog))
 
     prints, print_issues = load_print_templates(path, {key: entry.form for key, entry in known.items()})
-    issues = sorted([*issues, *print_issues], key=_reading_order)
+    parts, part_issues = load_parts(files.parts, {k: e.form for k, e in known.items()},
+                                    catalog.open_world)
+    issues = sorted([*issues, *print_issues, *part_issues], key=_reading_order)
     if issues or app_data is None:
         return None, issues
     forms = [FormDef.from_dict(valid[entry.file]) for entry in entries.values()]
-    return AppDef.from_dict(app_data, forms, prints), []
+    return AppDef.from_dict(app_data, forms, prints, menus=parts.get("menus"),
+                            roles=parts.get("roles", ())), []
 
 
 def _upgrade(source: SourceFile | None, kind: str) -> SourceFile | None:

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.core.i18n import Label, label
+
+if TYPE_CHECKING:  # they build on this module's FormDef
+    from engine.definitions.menus import MenuDef
+    from engine.definitions.role_files import RoleDef
 
 SCHEMA_VERSION = 1
 
@@ -236,7 +240,10 @@ class PrintTemplateDef:
 
 @dataclass(frozen=True)
 class AppDef:
-    """An app: its manifest, its forms and print templates (flows, rules, reports come later)."""
+    """An app: its manifest, its forms, its print templates, its menu
+    (``menus.yaml``, None when the package has none) and the roles it ships
+    (``roles.yaml``; an installed app's live roles are the organization's,
+    see engine.org.roles). Flows, rules and reports come later."""
 
     key: str
     label: Label
@@ -251,6 +258,8 @@ class AppDef:
     license: str | None = None
     homepage: str | None = None
     prints: tuple[PrintTemplateDef, ...] = ()
+    menus: MenuDef | None = None
+    roles: tuple[RoleDef, ...] = ()
 
     def form(self, key: str) -> FormDef | None:
         return next((f for f in self.forms if f.key == key), None)
@@ -266,9 +275,10 @@ class AppDef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], forms: Iterable[FormDef] = (),
-                  prints: Iterable[PrintTemplateDef] = ()) -> AppDef:
+                  prints: Iterable[PrintTemplateDef] = (), *,
+                  menus: MenuDef | None = None, roles: Iterable[RoleDef] = ()) -> AppDef:
         """The app of a manifest (``app.yaml``), its forms (each given the
-        app's key) and its print templates."""
+        app's key), its print templates, menu and roles."""
         key = data["key"]
         return cls(
             key=key,
@@ -284,6 +294,8 @@ class AppDef:
             license=data.get("license"),
             homepage=data.get("homepage"),
             prints=tuple(prints),
+            menus=menus,
+            roles=tuple(roles),
         )
 
 

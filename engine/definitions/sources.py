@@ -1,10 +1,11 @@
 """Reading a package's files: a folder or a zip, YAML or JSON.
 
-``read_package`` finds ``app.yaml`` (or ``.yml`` / ``.json``) and
-``forms/*.yaml|yml|json`` and parses each into plain data; ``print/*.html``
-is read by ``print_templates`` through ``read_raw_files``. Other folders of
-the package (flows, rules, reports, data ...) are not read yet and do not
-disturb the reading.
+``read_package`` finds ``app.yaml`` (or ``.yml`` / ``.json``),
+``forms/*.yaml|yml|json`` and the one-file parts ``menus.yaml`` and
+``roles.yaml`` (``PART_NAMES``), and parses each into plain data;
+``print/*.html`` is read by ``print_templates`` through ``read_raw_files``.
+Other folders of the package (flows, rules, reports, data ...) are not read
+yet and do not disturb the reading.
 
 YAML is read with YAML 1.2 scalars: only ``true``/``false`` are booleans (an
 option keyed ``no`` stays the text ``no``), dates and times stay text (the
@@ -19,7 +20,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -30,6 +31,11 @@ from engine.definitions.issues import DefinitionIssue
 
 MANIFEST_NAMES = ("app.yaml", "app.yml", "app.json")
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
+# The parts of a package that are one file at its top, by kind.
+PART_NAMES: dict[str, tuple[str, ...]] = {
+    kind: tuple(kind + suffix for suffix in DEFINITION_SUFFIXES) for kind in ("menus", "roles")
+}
+_TOP_NAMES = frozenset(MANIFEST_NAMES).union(*PART_NAMES.values())
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_VALUES = 500_000
 
@@ -44,12 +50,14 @@ class SourceFile:
 
 @dataclass
 class PackageFiles:
-    """What ``read_package`` found: the manifest, the forms (by file name)
-    and the problems met while reading."""
+    """What ``read_package`` found: the manifest, the forms (by file name),
+    the one-file parts by kind (``menus``, ``roles``) and the problems met
+    while reading."""
 
     manifest: SourceFile | None
     forms: list[SourceFile]
     issues: list[DefinitionIssue]
+    parts: dict[str, SourceFile] = field(default_factory=dict)
 
 
 def read_package(path: str | Path) -> PackageFiles:
@@ -83,7 +91,7 @@ def _wanted(name: str) -> bool:
     if any(part.startswith(".") or part == "__MACOSX" for part in parts):
         return False
     if len(parts) == 1:
-        return parts[0] in MANIFEST_NAMES
+        return parts[0] in _TOP_NAMES
     return len(parts) == 2 and parts[0] == "forms" and parts[1].endswith(DEFINITION_SUFFIXES)
 
 
@@ -149,7 +157,21 @@ def _parse_all(files: RawFiles) -> PackageFiles:
             f"a package has one manifest: {manifests[0]} is already there",
         )))
     forms = [source for name, source in parsed.items() if name.startswith("forms/")]
-    return PackageFiles(manifest, forms, issues)
+    return PackageFiles(manifest, forms, issues, _parts(files, parsed, issues))
+
+
+def _parts(files: RawFiles, parsed: dict[str, SourceFile], issues: list[DefinitionIssue]) -> dict[str, SourceFile]:
+    found: dict[str, SourceFile] = {}
+    for kind, names in PART_NAMES.items():
+        present = [name for name in names if name in files]
+        for extra in present[1:]:
+            issues.append(DefinitionIssue(extra, "", Label(
+                f"{kind} 只能有一个文件：已经有 {present[0]}",
+                f"a package has one {kind} file: {present[0]} is already there",
+            )))
+        if present and present[0] in parsed:
+            found[kind] = parsed[present[0]]
+    return found
 
 
 def parse_text(name: str, content: bytes) -> SourceFile | DefinitionIssue:
