@@ -8,6 +8,10 @@
     root.querySelectorAll("select[data-picker]").forEach(function (select) {
       if (select.tomselect) return;
       var multiple = select.multiple;
+      // Tom Select points the <label> at its own search box; the <select> it
+      // keeps (hidden, for the form post) keeps its name through aria-label.
+      var label = select.id ? document.querySelector('label[for="' + select.id + '"]') : null;
+      if (label) select.setAttribute("aria-label", label.textContent.trim());
       new window.TomSelect(select, {
         plugins: multiple ? ["remove_button"] : [],
         maxOptions: 500,
