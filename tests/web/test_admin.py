@@ -130,6 +130,11 @@ def test_a_non_admin_gets_403_and_an_admin_manages_departments_and_tokens_on_a_p
         assert axe(admin) == []
         shot(admin, f"admin-departments-{site.kind}-phone-en")
 
+        admin.goto("/admin/roles")  # one app: its roles
+        assert admin.url.endswith("/admin/roles/crm")
+        assert axe(admin) == []
+        shot(admin, f"admin-roles-{site.kind}-phone-en")
+
         admin.goto("/admin/tokens")
         admin.fill("#name", "nightly export")
         admin.fill("#expires_in_days", "30")
