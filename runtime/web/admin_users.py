@@ -52,8 +52,10 @@ def _choices() -> dict[str, Any]:
     service = org()
     index = service.department_index()
     departments = [(d, index.path(d.id)) for d in service.list_departments()]
+    records = services().records
     return {"departments": sorted(departments, key=lambda pair: pair[1]),
-            "roles": service.list_roles(), "languages": LANGUAGES, "zones": ZONES}
+            "roles": service.list_roles(), "languages": LANGUAGES, "zones": ZONES,
+            "app_labels": {key: records.app(key).label for key in records.app_keys()}}
 
 
 def _direct_roles(service: OrgService) -> dict[int, list[RoleInfo]]:
