@@ -47,6 +47,9 @@ def test_a_role_made_here_decides_what_a_new_user_sees_and_deactivation_ends_the
         admin.fill("#login", login)
         admin.fill("#name", "<script>alert(1)</script>")
         admin.check(f"#roles input[value='{role_id}']")
+        admin.click("#departments-ts-control")  # the searching picker, by keyboard
+        admin.keyboard.type("销售")
+        admin.keyboard.press("Enter")
         admin.click("#user-form button[type=submit]")
         password = admin.locator("#secret").inner_text().strip()
         assert len(password) >= 12
@@ -55,7 +58,8 @@ def test_a_role_made_here_decides_what_a_new_user_sees_and_deactivation_ends_the
         shot(admin, f"admin-user-created-{site.kind}-desktop-zh")
         admin.goto(f"/admin/users?q={login}")
         assert admin.locator("#users tbody tr").count() == 1
-        assert f"只看客户{key}" in admin.locator("#users tbody tr").inner_text()
+        row = admin.locator("#users tbody tr").inner_text()
+        assert f"只看客户{key}" in row and "销售部" in row
         user_url = admin.locator("#users tbody a").first.get_attribute("href")
 
         person = open_page(browser, site)
