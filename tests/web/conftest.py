@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 from engine.store.database import Database
 from runtime.app import create_app
 from runtime.demo import set_up_demo
-from tests.api.conftest import app, client, people, sqlite_copy, template_database  # noqa: F401 (fixtures)
+from tests.api.conftest import app, client, people, sqlite_copy, template_database, world  # noqa: F401 (fixtures)
 from tests.conftest import postgres_schema_database
 
 ROOT = Path(__file__).resolve().parents[2]
