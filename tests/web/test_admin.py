@@ -49,6 +49,9 @@ def test_a_role_made_here_decides_what_a_new_user_sees_and_deactivation_ends_the
         admin.check(f"#roles input[value='{role_id}']")
         admin.click("#departments-ts-control")  # the searching picker, by keyboard
         admin.keyboard.type("销售")
+        # Enter picks the active option: wait until the search has narrowed the list to it.
+        admin.wait_for_function("() => [...document.querySelectorAll('.ts-dropdown .option')]"
+                                ".every(o => o.textContent.includes('销售'))")
         admin.keyboard.press("Enter")
         admin.click("#user-form button[type=submit]")
         password = admin.locator("#secret").inner_text().strip()
