@@ -1,0 +1,104 @@
+"""The record page without a browser (Flask's test client, bearer tokens):
+the parts of the page and its partials for an admin and for a restricted
+reader, and what is refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.api.conftest import People
+
+HTML = {"Accept": "text/html"}
+
+
+def _crm(app: Flask) -> Any:
+    return app.extensions["qiqiao"].records.get("crm")
+
+
+def _admin(people: People, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {people.admin_token}", **HTML, **headers}
+
+
+def _alice(people: People) -> dict[str, str]:
+    return {"Authorization": f"Bearer {people.user_token}", **HTML}
+
+
+def test_fields_related_lists_and_history_of_a_customer(app: Flask, client: FlaskClient, people: People) -> None:
+    service = _crm(app)
+    customer = service.create("customer", {"name": "Acme <b>Ltd</b>", "level": "a", "industry": "retail",
+                                           "address": {"province": "上海市", "city": "上海市", "district": "浦东新区",
+                                                       "detail": "世纪大道 100 号"}})
+    service.create("contact", {"name": "Ann", "customer": customer["id"]})
+    service.update("customer", customer["id"], {"level": "b"}, version=customer["version"])
+    url = f"/a/crm/customer/{customer['id']}"
+    html = client.get(url, headers=_admin(people)).get_data(as_text=True)
+    assert "Acme &lt;b&gt;Ltd&lt;/b&gt;" in html and "<b>Ltd" not in html
+    assert '<span class="address">上海市 上海市 浦东新区<br>世纪大道 100 号</span>' in html
+    assert f'hx-get="{url}/related/contact/customer"' in html
+    assert f'href="{url}/edit"' in html and 'data-open-dialog="delete-dialog"' in html
+    # The history: the change of level, old -> new, as tags.
+    assert 'class="tag opt-c-cf1322">A（重点客户）</span></del>' in html
+    assert 'class="tag opt-c-fa8c16">B（普通客户）</span></ins>' in html
+    body = client.get(f"{url}/related/contact/customer", headers=_admin(people)).get_data(as_text=True)
+    assert ">Ann</a>" in body and f'href="/a/crm/contact/new?customer={customer["id"]}"' in body
+    # Not a relation to a customer: no such list.
+    assert client.get(f"{url}/related/contact/name", headers=_admin(people)).status_code == 404
+    assert client.get(f"{url}/related/nope/customer", headers=_admin(people)).status_code == 404
+
+
+def test_history_pages_with_show_more(app: Flask, client: FlaskClient, people: People) -> None:
+    service = _crm(app)
+    record = service.create("customer", {"name": "Busy Co"})
+    for n in range(21):
+        record = service.update("customer", record["id"], {"employees": n + 1}, version=record["version"])
+    url = f"/a/crm/customer/{record['id']}"
+    html = client.get(url, headers=_admin(people)).get_data(as_text=True)
+    assert html.count('class="history-entry"') == 20 and "history?before=" in html
+    before = html.split("history?before=")[1].split('"')[0]
+    more = client.get(f"{url}/history?before={before}", headers=_admin(people)).get_data(as_text=True)
+    assert more.count('class="history-entry"') == 2 and "history?before=" not in more  # the rest, and the creation
+
+
+def test_a_restricted_reader_sees_no_hidden_field_and_no_one_elses_record(
+        app: Flask, client: FlaskClient, people: People) -> None:
+    service = _crm(app)
+    org = app.extensions["qiqiao"].org
+    org.create_role("own_no_revenue", "自己的客户", {
+        "customer": {"actions": ["read", "update"], "read": "own", "write": "own", "fields": {"revenue": "hidden"}},
+        "contact": {"actions": ["read"], "read": "own", "fields": {"mobile": "hidden"}}}, app="crm")
+    org.assign_role("own_no_revenue", people.user_id)
+    mine = service.create("customer", {"name": "Mine Co", "revenue": "12345.67", "owner": people.user_id})
+    service.update("customer", mine["id"], {"revenue": "76543.21", "employees": 9}, version=mine["version"])
+    service.create("contact", {"name": "My contact", "customer": mine["id"], "mobile": "13800138000",
+                               "owner": people.user_id})
+    theirs = service.create("customer", {"name": "Not yours", "owner": people.admin_id})
+    html = client.get(f"/a/crm/customer/{mine['id']}", headers=_alice(people)).get_data(as_text=True)
+    assert "Mine Co" in html and "12,345.67" not in html and "76,543.21" not in html
+    assert 'data-field="revenue"' not in html and 'data-field="employees"' in html
+    assert ">Annual revenue" not in html and "data-open-dialog" not in html  # no delete right
+    body = client.get(f"/a/crm/customer/{mine['id']}/related/contact/customer",
+                      headers=_alice(people)).get_data(as_text=True)
+    assert "My contact" in body and "13800138000" not in body and "Mobile" not in body
+    assert "/a/crm/contact/new" not in body  # no create right: no "add"
+    refused = client.get(f"/a/crm/customer/{theirs['id']}", headers=_alice(people))
+    assert refused.status_code == 404 and "text/html" in refused.content_type
+    assert client.get(f"/a/crm/customer/{theirs['id']}/history", headers=_alice(people)).status_code == 404
+
+
+def test_delete_goes_back_to_the_list_with_a_notice(app: Flask, client: FlaskClient, people: People) -> None:
+    service = _crm(app)
+    doomed = service.create("customer", {"name": "Doomed <i>Co</i>"})
+    kept = service.create("customer", {"name": "Kept Co"})
+    service.create("contact", {"name": "Holds on", "customer": kept["id"]})
+    headers = _admin(people)
+    gone = client.post(f"/a/crm/customer/{doomed['id']}/delete", data={"version": doomed["version"]}, headers=headers)
+    assert gone.status_code == 302 and gone.headers["Location"] == "/a/crm/customer"
+    assert client.get(f"/a/crm/customer/{doomed['id']}", headers=headers).status_code == 404
+    # A customer its contacts still point at stays, and its page says why.
+    refused = client.post(f"/a/crm/customer/{kept['id']}/delete", data={"version": kept["version"]}, headers=headers)
+    assert refused.headers["Location"] == f"/a/crm/customer/{kept['id']}"
+    page = client.get(f"/a/crm/customer/{kept['id']}", headers=headers).get_data(as_text=True)
+    assert '<p class="notice error" role="alert">客户 #' in page and "仍被引用" in page
