@@ -102,3 +102,26 @@ def test_delete_goes_back_to_the_list_with_a_notice(app: Flask, client: FlaskCli
     assert refused.headers["Location"] == f"/a/crm/customer/{kept['id']}"
     page = client.get(f"/a/crm/customer/{kept['id']}", headers=headers).get_data(as_text=True)
     assert '<p class="notice error" role="alert">客户 #' in page and "仍被引用" in page
+
+
+def test_subform_rows_show_as_a_table_with_totals(app: Flask, client: FlaskClient, people: People) -> None:
+    service = _crm(app)
+    customer = service.create("customer", {"name": "Quote Co"})
+    pen = service.create("product", {"name": "Pen <i>", "sales_price": "2.50"})
+    ink = service.create("product", {"name": "Ink", "sales_price": "10"})
+    quote = service.create("quote", {"customer": customer["id"], "items": [
+        {"product": pen["id"], "quantity": 4, "unit_price": "2.50", "discount": 0},
+        {"product": ink["id"], "quantity": 1, "unit_price": "10", "discount": "0.1"}]})
+    html = client.get(f"/a/crm/quote/{quote['id']}", headers=_admin(people)).get_data(as_text=True)
+    table = html.split('<table class="subform-table">')[1].split("</table>")[0]
+    assert f'<a href="/a/crm/product/{pen["id"]}">Pen &lt;i&gt;</a>' in table  # child relations named and linked
+    assert '<td><span class="num">90.00%</span></td>' not in table  # a percent is not summed
+    assert "<tfoot><tr><td></td><td><strong><span class=\"num\">5.00</span></strong></td>" in table
+    assert '<strong><span class="num">¥19.00</span></strong>' in table  # subtotals 10 + 9
+    assert 'data-field="total"' in html and "¥19.00" in html.split('data-field="total"')[1][:200]
+
+
+def test_unknown_forms_and_ids_are_not_found_pages(client: FlaskClient, people: People) -> None:
+    for url in ("/a/crm/nope/1", "/a/crm/customer/99999999999", "/a/nope/customer/1", "/a/crm/customer/424242"):
+        answer = client.get(url, headers=_admin(people))
+        assert answer.status_code == 404 and "text/html" in answer.content_type, url
