@@ -171,7 +171,8 @@ def template_install(name: str, owner: str | None, database: str | None, locale:
         owner_id = _owner_id(db, owner) if owner else None
         app_def = install_package(db, path, FIELD_TYPES, package=name, user_id=owner_id)
         owned = f", owned by {owner}" if owner else ""
-        click.echo(f"Installed {app_def.key} {app_def.version}: {len(app_def.forms)} forms{owned}")
+        click.echo(f"Installed {app_def.key} {app_def.version}: {len(app_def.forms)} forms, "
+                   f"{len(app_def.roles)} roles{owned}")
 
 
 def _owner_id(db: Any, login: str) -> int:

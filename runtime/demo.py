@@ -1,8 +1,12 @@
 """``qiqiao demo``: a CRM to try, in one command (what ``make demo`` runs).
 
 It creates the database (``--instance``, default ``instance/``), installs the
-CRM template, creates an admin (``admin``, a new random password each run,
-printed) and a small sales team, generates demo data from the field types'
+CRM template (or brings an installed one's menu and roles up to date),
+creates an admin (``admin``, a new random password each run, printed) and a
+small company (``PEOPLE``: a sales team and its manager, service, finance,
+marketing and management, each holding the CRM role of their job; one new
+password for all of them each run, printed with their logins and roles),
+generates demo data from the field types'
 fake values — a few hundred customers, contacts, leads, opportunities and
 follow-ups, created over the last two years — issues an API token for the
 admin, prints the sign-in and an example API call, and serves the app on
@@ -37,7 +41,21 @@ PLAN: tuple[tuple[str, int, bool], ...] = (
 )
 MONTHS = 24
 SKIPPED_TYPES = frozenset({"attachment", "image", "signature", "subform", "department"})
-TEAM = (("zhang.wei", "张伟"), ("li.na", "李娜"), ("wang.fang", "王芳"), ("chen.jie", "陈杰"))
+# The demo's people: login, name, department (path, code), position, CRM
+# role. The first of a department heads it; the sales reps own the demo data.
+PEOPLE: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("zhao.lei", "赵磊", "销售部", "sales", "销售经理", "sales_manager"),
+    ("zhang.wei", "张伟", "销售部", "sales", "销售代表", "sales"),
+    ("li.na", "李娜", "销售部", "sales", "销售代表", "sales"),
+    ("wang.fang", "王芳", "销售部", "sales", "销售代表", "sales"),
+    ("chen.jie", "陈杰", "销售部", "sales", "销售代表", "sales"),
+    ("liu.yang", "刘洋", "客服部", "service", "客服经理", "service_manager"),
+    ("zhou.min", "周敏", "客服部", "service", "客服专员", "service_agent"),
+    ("sun.li", "孙丽", "财务部", "finance", "会计", "finance"),
+    ("wu.hao", "吴昊", "市场部", "marketing", "市场专员", "marketing"),
+    ("ma.jun", "马骏", "总经办", "management", "总经理", "management"),
+)
+DATA_OWNER_ROLE = "sales"
 DEMO_TOKEN = "demo"  # the name of the admin's token, followed by when it was issued
 EXAMPLE_PATH = "/api/v1/apps/crm/forms/customer/records?limit=5&sort=-created_at"
 
@@ -52,6 +70,8 @@ class DemoSetup:
     token: str
     created: Mapping[str, int]
     base_url: str = "http://127.0.0.1:5000"
+    people_password: str = ""
+    people: tuple[tuple[str, str, str], ...] = ()  # login, name, role key
 
     @property
     def example_call(self) -> str:
@@ -66,6 +86,7 @@ def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url
     from engine.fields import FIELD_TYPES
     from engine.org.service import OrgService
     from engine.packages import install_package, installed_apps
+    from engine.packages.parts import upgrade_parts
     from engine.store.database import Database
     from engine.store.migrate import upgrade_system_tables
     from templates_lib import TEMPLATES
@@ -76,6 +97,8 @@ def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url
         upgrade_system_tables(database)
         if "crm" not in installed_apps(database):
             install_package(database, TEMPLATES.get("crm").path, FIELD_TYPES, package="crm")
+        else:  # a demo made by an older Qiqiao: its people need the package's roles
+            upgrade_parts(database, TEMPLATES.get("crm").path, FIELD_TYPES)
         org = OrgService(database, clock)
         password = secrets.token_urlsafe(12)
         admin = org.find_user_by_login("admin")
@@ -83,11 +106,14 @@ def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url
             admin = org.create_user("admin", "管理员 Admin", password=password, is_admin=True, locale="zh")
         else:
             org.set_password(admin.id, password)
-        team = _team(org, admin.id)
-        created = _generate(database, clock, [admin.id, *team], random.Random(seed), scale)
+        people_password = secrets.token_urlsafe(9)
+        team = _people(org, people_password)
+        owners = [admin.id, *(team[login] for login, *_, role in PEOPLE if role == DATA_OWNER_ROLE)]
+        created = _generate(database, clock, owners, random.Random(seed), scale)
         token = _replace_demo_token(org, admin.id, clock.now())
         return DemoSetup(database.url.render_as_string(hide_password=True), "admin", password, token,
-                         created, base_url)
+                         created, base_url, people_password,
+                         tuple((login, name, role) for login, name, *_, role in PEOPLE))
     finally:
         database.dispose()
 
@@ -103,19 +129,23 @@ def _replace_demo_token(org: Any, admin_id: int, now: dt.datetime) -> str:
     return str(token)
 
 
-def _team(org: Any, admin_id: int) -> list[int]:
-    """A sales department of four, headed by the admin (once)."""
-    department = org.find_department_by_path("销售部")
-    if department is None:
-        department = org.create_department("销售部", head_id=admin_id, code="sales")
-    people = []
-    for login, name in TEAM:
+def _people(org: Any, password: str) -> dict[str, int]:
+    """The people of ``PEOPLE`` in their departments, each holding their CRM
+    role, all with ``password`` (new each run, like the admin's); by login."""
+    ids: dict[str, int] = {}
+    for login, name, path, code, position, role in PEOPLE:
         user = org.find_user_by_login(login)
         if user is None:
-            user = org.create_user(login, name, password=secrets.token_urlsafe(12))
-            org.add_member(user.id, department.id, main=True, position="销售代表")
-        people.append(user.id)
-    return people
+            user = org.create_user(login, name, password=password)
+            department = org.find_department_by_path(path)
+            if department is None:
+                department = org.create_department(path, head_id=user.id, code=code)
+            org.add_member(user.id, department.id, main=True, position=position)
+        else:
+            org.set_password(user.id, password)
+        org.assign_role(f"crm:{role}", user.id)  # False when they hold it already
+        ids[login] = user.id
+    return ids
 
 
 def _generate(database: Any, clock: Any, users: list[int], rng: random.Random, scale: float) -> dict[str, int]:
@@ -290,6 +320,9 @@ def demo_command(instance: Path, database: str | None, serve: bool, host: str, p
     click.echo(f"Database:  {setup.database_url}")
     click.echo(f"Sign in:   {setup.base_url}/auth/login  login: {setup.admin_login}  "
                f"password: {setup.admin_password}")
+    click.echo(f"People:    each signs in with the password {setup.people_password}")
+    for login, name, role in setup.people:
+        click.echo(f"  {login:<10} {name}  crm:{role}")
     click.echo(f"API token: {setup.token}")
     click.echo("Try:")
     click.echo(f"  {setup.example_call}")

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.core.i18n import Label, label
+
+if TYPE_CHECKING:  # they build on this module's FormDef
+    from engine.definitions.menus import MenuDef
+    from engine.definitions.role_files import RoleDef
 
 SCHEMA_VERSION = 1
 
@@ -212,8 +216,34 @@ class FormDef:
 
 
 @dataclass(frozen=True)
+class PrintTemplateDef:
+    """A print template (``print/<key>.html``): the Jinja2 source and, from
+    its front matter, the form it prints, its label and its paper."""
+
+    key: str
+    form: str
+    label: Label
+    source: str
+    paper: str = "A4"
+    orientation: str = "portrait"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "form": self.form, "label": {"zh": self.label.zh, "en": self.label.en},
+                "paper": self.paper, "orientation": self.orientation, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PrintTemplateDef:
+        return cls(key=data["key"], form=data["form"], label=label(data.get("label") or data["key"]),
+                   source=data["source"], paper=data.get("paper", "A4"),
+                   orientation=data.get("orientation", "portrait"))
+
+
+@dataclass(frozen=True)
 class AppDef:
-    """An app: its manifest and its forms (flows, rules, reports come later)."""
+    """An app: its manifest, its forms, its print templates, its menu
+    (``menus.yaml``, None when the package has none) and the roles it ships
+    (``roles.yaml``; an installed app's live roles are the organization's,
+    see engine.org.roles). Flows, rules and reports come later."""
 
     key: str
     label: Label
@@ -227,9 +257,15 @@ class AppDef:
     author: str | None = None
     license: str | None = None
     homepage: str | None = None
+    prints: tuple[PrintTemplateDef, ...] = ()
+    menus: MenuDef | None = None
+    roles: tuple[RoleDef, ...] = ()
 
     def form(self, key: str) -> FormDef | None:
         return next((f for f in self.forms if f.key == key), None)
+
+    def print_template(self, key: str) -> PrintTemplateDef | None:
+        return next((p for p in self.prints if p.key == key), None)
 
     def get_form(self, key: str) -> FormDef:
         found = self.form(key)
@@ -238,8 +274,11 @@ class AppDef:
         return found
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], forms: Iterable[FormDef] = ()) -> AppDef:
-        """The app of a manifest (``app.yaml``) and its forms, each given the app's key."""
+    def from_dict(cls, data: Mapping[str, Any], forms: Iterable[FormDef] = (),
+                  prints: Iterable[PrintTemplateDef] = (), *,
+                  menus: MenuDef | None = None, roles: Iterable[RoleDef] = ()) -> AppDef:
+        """The app of a manifest (``app.yaml``), its forms (each given the
+        app's key), its print templates, menu and roles."""
         key = data["key"]
         return cls(
             key=key,
@@ -254,6 +293,9 @@ class AppDef:
             author=data.get("author"),
             license=data.get("license"),
             homepage=data.get("homepage"),
+            prints=tuple(prints),
+            menus=menus,
+            roles=tuple(roles),
         )
 
 

@@ -1,9 +1,11 @@
 """Reading a package's files: a folder or a zip, YAML or JSON.
 
-``read_package`` finds ``app.yaml`` (or ``.yml`` / ``.json``) and
-``forms/*.yaml|yml|json`` and parses each into plain data. Other folders of
-the package (flows, rules, reports, print, data ...) are not read yet and do
-not disturb the reading.
+``read_package`` finds ``app.yaml`` (or ``.yml`` / ``.json``),
+``forms/*.yaml|yml|json`` and the one-file parts ``menus.yaml`` and
+``roles.yaml`` (``PART_NAMES``), and parses each into plain data;
+``print/*.html`` is read by ``print_templates`` through ``read_raw_files``.
+Other folders of the package (flows, rules, reports, data ...) are not read
+yet and do not disturb the reading.
 
 YAML is read with YAML 1.2 scalars: only ``true``/``false`` are booleans (an
 option keyed ``no`` stays the text ``no``), dates and times stay text (the
@@ -17,8 +19,8 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -29,6 +31,11 @@ from engine.definitions.issues import DefinitionIssue
 
 MANIFEST_NAMES = ("app.yaml", "app.yml", "app.json")
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
+# The parts of a package that are one file at its top, by kind.
+PART_NAMES: dict[str, tuple[str, ...]] = {
+    kind: tuple(kind + suffix for suffix in DEFINITION_SUFFIXES) for kind in ("menus", "roles")
+}
+_TOP_NAMES = frozenset(MANIFEST_NAMES).union(*PART_NAMES.values())
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_VALUES = 500_000
 
@@ -43,24 +50,21 @@ class SourceFile:
 
 @dataclass
 class PackageFiles:
-    """What ``read_package`` found: the manifest, the forms (by file name)
-    and the problems met while reading."""
+    """What ``read_package`` found: the manifest, the forms (by file name),
+    the one-file parts by kind (``menus``, ``roles``) and the problems met
+    while reading."""
 
     manifest: SourceFile | None
     forms: list[SourceFile]
     issues: list[DefinitionIssue]
+    parts: dict[str, SourceFile] = field(default_factory=dict)
 
 
 def read_package(path: str | Path) -> PackageFiles:
     """Read and parse the definition files of the package at ``path``."""
-    path = Path(path)
-    if path.is_dir():
-        texts = _folder_files(path)
-    elif path.is_file() and zipfile.is_zipfile(path):
-        texts = _zip_files(path)
-    else:
-        message = Label(f"{path} 不是文件夹或 zip 文件", f"{path} is not a folder or a zip file")
-        return PackageFiles(None, [], [DefinitionIssue(path.name or str(path), "", message)])
+    texts = read_raw_files(path)
+    if isinstance(texts, DefinitionIssue):
+        return PackageFiles(None, [], [texts])
     return _parse_all(texts)
 
 
@@ -68,12 +72,26 @@ def read_package(path: str | Path) -> PackageFiles:
 RawFiles = dict[str, bytes | DefinitionIssue]
 
 
+def read_raw_files(path: str | Path, wanted: Callable[[str], bool] | None = None) -> RawFiles | DefinitionIssue:
+    """The unparsed files of the package at ``path`` (a folder or a zip) that
+    ``wanted`` picks by their ``/``-separated name (by default the manifest
+    and the forms); an issue when ``path`` is no package."""
+    path = Path(path)
+    wanted = wanted or _wanted
+    if path.is_dir():
+        return _folder_files(path, wanted)
+    if path.is_file() and zipfile.is_zipfile(path):
+        return _zip_files(path, wanted)
+    message = Label(f"{path} 不是文件夹或 zip 文件", f"{path} is not a folder or a zip file")
+    return DefinitionIssue(path.name or str(path), "", message)
+
+
 def _wanted(name: str) -> bool:
     parts = PurePosixPath(name).parts
     if any(part.startswith(".") or part == "__MACOSX" for part in parts):
         return False
     if len(parts) == 1:
-        return parts[0] in MANIFEST_NAMES
+        return parts[0] in _TOP_NAMES
     return len(parts) == 2 and parts[0] == "forms" and parts[1].endswith(DEFINITION_SUFFIXES)
 
 
@@ -82,17 +100,17 @@ def _too_large(name: str) -> DefinitionIssue:
     return DefinitionIssue(name, "", Label(f"文件超过 {limit} MB", f"the file is larger than {limit} MB"))
 
 
-def _folder_files(root: Path) -> RawFiles:
+def _folder_files(root: Path, wanted: Callable[[str], bool]) -> RawFiles:
     found: RawFiles = {}
     for file in sorted(root.rglob("*")):
         name = file.relative_to(root).as_posix()
-        if not file.is_file() or not _wanted(name):
+        if not file.is_file() or not wanted(name):
             continue
         found[name] = _too_large(name) if file.stat().st_size > MAX_FILE_BYTES else file.read_bytes()
     return found
 
 
-def _zip_files(path: Path) -> RawFiles:
+def _zip_files(path: Path, wanted: Callable[[str], bool]) -> RawFiles:
     with zipfile.ZipFile(path) as archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
         # A zip of the package folder holds one top folder; a zip of its
@@ -109,7 +127,7 @@ def _zip_files(path: Path) -> RawFiles:
             if not info.filename.startswith(prefix):
                 continue
             name = info.filename[len(prefix):]
-            if not _wanted(name):
+            if not wanted(name):
                 continue
             found[name] = _too_large(name) if info.file_size > MAX_FILE_BYTES else archive.read(info)
         return found
@@ -139,7 +157,21 @@ def _parse_all(files: RawFiles) -> PackageFiles:
             f"a package has one manifest: {manifests[0]} is already there",
         )))
     forms = [source for name, source in parsed.items() if name.startswith("forms/")]
-    return PackageFiles(manifest, forms, issues)
+    return PackageFiles(manifest, forms, issues, _parts(files, parsed, issues))
+
+
+def _parts(files: RawFiles, parsed: dict[str, SourceFile], issues: list[DefinitionIssue]) -> dict[str, SourceFile]:
+    found: dict[str, SourceFile] = {}
+    for kind, names in PART_NAMES.items():
+        present = [name for name in names if name in files]
+        for extra in present[1:]:
+            issues.append(DefinitionIssue(extra, "", Label(
+                f"{kind} 只能有一个文件：已经有 {present[0]}",
+                f"a package has one {kind} file: {present[0]} is already there",
+            )))
+        if present and present[0] in parsed:
+            found[kind] = parsed[present[0]]
+    return found
 
 
 def parse_text(name: str, content: bytes) -> SourceFile | DefinitionIssue:

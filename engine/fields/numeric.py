@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from engine.core.i18n import Label, Message
+from engine.core.numbers import grouped, money_text
 from engine.definitions.model import FieldDef
 from engine.fields.base import DefinitionProblem, FieldType, FieldValueError
 from engine.fields.inputs import is_blank_input, parse_decimal, round_half_up, shorten
@@ -41,13 +42,7 @@ BELOW_MIN = Message("不能小于 {min}", "Must be at least {min}")
 ABOVE_MAX = Message("不能大于 {max}", "Must be at most {max}")
 ROUNDED = Message("由 {old} 舍入为 {new}", "rounded from {old} to {new}")
 TOO_LARGE = Message("数值 {value} 太大", "The number {value} is too large")
-CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "HKD": "HK$"}
 DECIMAL_JSON_PATTERN = r"^-?\d+(\.\d+)?$"
-
-
-def grouped(number: Decimal, places: int) -> str:
-    """``1234.5`` -> ``1,234.50`` (thousands separators, fixed decimals)."""
-    return f"{number:,.{places}f}"
 
 
 class DecimalType(FieldType):
@@ -237,12 +232,7 @@ class MoneyType(DecimalType):
     def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
         if value is None:
             return ""
-        number = Decimal(value)
-        code = self.currency(field)
-        symbol = CURRENCY_SYMBOLS.get(code)
-        amount = grouped(abs(number), self.precision(field))
-        sign = "-" if number < 0 else ""
-        return f"{sign}{symbol}{amount}" if symbol else f"{sign}{code} {amount}"
+        return money_text(Decimal(value), self.currency(field), self.precision(field))
 
     def fake_range(self, field: FieldDef) -> tuple[Decimal, Decimal]:
         return Decimal(100), Decimal(500000)

@@ -1,8 +1,10 @@
 """Installing an app package, and reading installed apps back.
 
 Installing validates the package (every problem at once), then in one
-transaction creates the forms' tables and records the app and version 1 of
-each definition; on any failure nothing is left behind. What is installed is
+transaction creates the forms' tables, records the app and version 1 of each
+definition (the manifest, the forms, the print templates, the menu) and
+creates the package's roles (``engine.packages.parts``); on any failure
+nothing is left behind. What is installed is
 read back from the published definitions, not from the package files, so an
 app keeps working when its package folder changes.
 """
@@ -21,9 +23,11 @@ from engine.core.errors import ConflictError, NotFoundError
 from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.loader import load_package
-from engine.definitions.model import AppDef, FormDef
+from engine.definitions.menus import MenuDef
+from engine.definitions.model import AppDef, FormDef, PrintTemplateDef
 from engine.definitions.serialize import form_to_dict, label_to_dict, manifest_to_dict
 from engine.fields.base import FieldType
+from engine.packages.parts import install_parts, newest_body
 from engine.store.database import Database
 from engine.store.models import App, AppOwner, Definition
 from engine.store.tables import create_form_tables
@@ -47,7 +51,8 @@ def install_package(
     who installs it (``user_id``) publishes its definitions and owns it
     (``engine.org.owners``)."""
     app = load_package(path, field_types)
-    now = (clock or SystemClock()).now()
+    clock = clock or SystemClock()
+    now = clock.now()
     with database.transaction() as conn:
         if conn.execute(sa.select(_APPS.c.key).where(_APPS.c.key == app.key)).first():
             raise ConflictError(
@@ -62,7 +67,9 @@ def install_package(
         ))
         rows: list[dict[str, Any]] = [_definition(app.key, "app", app.key, manifest_to_dict(app), now, user_id)]
         rows += [_definition(app.key, "form", f.key, form_to_dict(f), now, user_id) for f in app.forms]
+        rows += [_definition(app.key, "print", p.key, p.to_dict(), now, user_id) for p in app.prints]
         conn.execute(_DEFINITIONS.insert(), rows)
+        install_parts(database, conn, app, clock, user_id)
         if user_id is not None:
             conn.execute(_OWNERS.insert(), {"app": app.key, "user_id": user_id})
     return app
@@ -88,32 +95,36 @@ def installed_apps(database: Database, connection: Connection | None = None) -> 
 
 
 def installed_app(database: Database, key: str, connection: Connection | None = None) -> AppDef:
-    """The app as published: the newest version of each of its definitions."""
+    """The app as published: the newest version of each of its definitions
+    (its ``roles`` are left out: the live roles are the organization's)."""
     if connection is None:
         with database.transaction() as conn:
             return installed_app(database, key, conn)
     manifest_row = connection.execute(sa.select(_APPS).where(_APPS.c.key == key)).first()
-    manifest = connection.execute(
-        sa.select(_DEFINITIONS.c.body).where(
-            _DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "app", _DEFINITIONS.c.key == key
-        ).order_by(_DEFINITIONS.c.version.desc()).limit(1)
-    ).scalar()
+    manifest = newest_body(connection, key, "app")
     if manifest_row is None or manifest is None:
         names = installed_apps(database, connection)
         raise NotFoundError(
             Label(f"应用 {key} 未安装（已安装：{', '.join(names) or '无'}）",
                   f"The app {key} is not installed (installed: {', '.join(names) or 'none'})"),
         )
+    forms = tuple(FormDef.from_dict(body, app=key) for body in _newest(connection, key, "form"))
+    prints = (PrintTemplateDef.from_dict(body) for body in _newest(connection, key, "print"))
+    menus = newest_body(connection, key, "menus")
+    return AppDef.from_dict(manifest, forms, prints,
+                            menus=MenuDef.from_dict(menus) if menus is not None else None)
+
+
+def _newest(connection: Connection, app: str, kind: str) -> list[dict[str, Any]]:
+    """The newest version of each definition of one kind, in the order they were first published."""
     newest = (
         sa.select(_DEFINITIONS.c.key, sa.func.max(_DEFINITIONS.c.version).label("version"))
-        .where(_DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "form")
+        .where(_DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind)
         .group_by(_DEFINITIONS.c.key)
         .subquery()
     )
-    rows = connection.execute(
+    return list(connection.execute(
         sa.select(_DEFINITIONS.c.body).join(
             newest, sa.and_(_DEFINITIONS.c.key == newest.c.key, _DEFINITIONS.c.version == newest.c.version)
-        ).where(_DEFINITIONS.c.app == key, _DEFINITIONS.c.kind == "form").order_by(_DEFINITIONS.c.id)
-    ).scalars()
-    forms = tuple(FormDef.from_dict(body, app=key) for body in rows)
-    return AppDef.from_dict(manifest, forms)
+        ).where(_DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind).order_by(_DEFINITIONS.c.id)
+    ).scalars())

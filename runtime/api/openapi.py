@@ -14,7 +14,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app
 
+from engine.definitions.print_templates import templates_of
 from runtime.api.openapi_forms import ID_SCHEMA, MOMENT, FormSchemas, ref
+from runtime.api.printing import print_paths
 from runtime.auth import authenticate_request
 from runtime.jsonio import json_response
 from runtime.services import RecordServices, current_services
@@ -181,6 +183,8 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
             schemas.update(part.schemas())
             paths.update(part.form_paths(errors))
             paths.update(part.paths(errors))
+            paths.update(print_paths(app_key, form.key, form.label.en, part.name,
+                                     templates_of(service.app.prints, form.key), errors))
             tags.append({"name": part.name, "description": f"{form.label.en} / {form.label.zh}"})
     responses = {f"E{status}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
                  for status, text in _STATUS_TEXT.items() if status in _ERROR_STATUSES}

@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from runtime.app import create_app
@@ -43,12 +44,33 @@ def test_demo_set_up_answers_its_example_call(runner: FlaskCliRunner, tmp_path: 
 
     signed_in = client.post("/auth/login", json={"login": "admin", "password": login.group(2)})
     assert signed_in.status_code == 200
+    people_hold_their_roles(app, output)
 
     again = runner.invoke(demo_command, ["--instance", str(tmp_path), "--no-serve", "--scale", "0.1"])
     assert again.exit_code == 0, again.output
     assert "customer:" not in again.output  # the data is kept, not doubled
     total = client.get("/api/v1/apps/crm/forms/customer/records?count=true&limit=1", headers={name: value})
     assert total.get_json()["count"] == count_of(output, "customer")
+
+
+def people_hold_their_roles(app: Flask, output: str) -> None:
+    """The printed people sign in with the printed password, and each sees
+    what their CRM role allows: a sales rep no payment plans, finance no
+    campaigns, management everything."""
+    password = re.search(r"each signs in with the password (\S+)", output)
+    assert password is not None
+    people = dict(re.findall(r"^\s+([a-z.]+)\s+\S+\s+crm:([a-z_]+)$", output, re.MULTILINE))
+    assert set(people.values()) == {"sales", "sales_manager", "service_agent", "service_manager", "finance",
+                                    "marketing", "management"}
+    expected = {"sales": {"customer": 200, "payment_plan": 403, "campaign": 403},
+                "finance": {"customer": 200, "payment_plan": 200, "campaign": 403},
+                "management": {"customer": 200, "payment_plan": 200, "campaign": 200}}
+    for role, answers in expected.items():
+        login = next(who for who, held in people.items() if held == role)
+        client = app.test_client()
+        assert client.post("/auth/login", json={"login": login, "password": password.group(1)}).status_code == 200
+        for form, status in answers.items():
+            assert client.get(f"/api/v1/apps/crm/forms/{form}/records?limit=1").status_code == status, (role, form)
 
 
 def count_of(output: str, form: str) -> int:

@@ -103,7 +103,7 @@ def test_other_folders_and_files_are_left_alone(tmp_path: Path, field_types: Reg
         (root / folder / "x.yaml").write_text("not: [valid", encoding="utf-8")
     (root / "forms" / "README.md").write_text("# notes", encoding="utf-8")
     (root / "forms" / ".hidden.yaml").write_text("{", encoding="utf-8")
-    (root / "roles.yaml").write_text("{", encoding="utf-8")
+    (root / "notes.yaml").write_text("{", encoding="utf-8")  # menus.yaml and roles.yaml are read
     assert validate_package(root, field_types) == []
 
 

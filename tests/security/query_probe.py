@@ -78,9 +78,10 @@ def make_probe(database: Database) -> Probe:
     bob_token, _ = org.issue_token(bob.id, "tests")
     org.add_member(people.user_id, east.id)
     org.add_member(bob.id, west.id)
-    org.create_role("sales", "Sales", app="crm", grants=SALES)
-    org.assign_role("crm:sales", people.user_id)
-    org.assign_role("crm:sales", bob.id)
+    # Not "sales": the CRM package ships a role with that key.
+    org.create_role("probe_sales", "Sales", app="crm", grants=SALES)
+    org.assign_role("crm:probe_sales", people.user_id)
+    org.assign_role("crm:probe_sales", bob.id)
     service = RecordService(database, installed_app(database, "crm"), field_types=FIELD_TYPES)
     epsilon = service.create("customer", {"name": "Epsilon", "revenue": SECRET_REVENUE, "notes": SECRET_NOTES})
     alpha = service.create("customer", {"name": "Alpha", "subsidiary_of": epsilon["id"], "revenue": "5",
