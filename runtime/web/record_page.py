@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, request
 
 from engine.core.errors import ConflictError, PermissionDenied
+from engine.definitions.print_templates import templates_of
 from engine.records.columns import system_field
 from runtime.api.records import check_id, form_service
 from runtime.web.context import page, page_actor, render, services
@@ -63,7 +64,7 @@ def record_page(app_key: str, form_key: str, record_id: int) -> Response:
                           guard=policy.guard(), compact=False, record_id=record_id)
     tags = [f for f in form.fields if f.type == "select" and record.get(f.key) not in (None, "")]
     entries, next_before = history_page(service, app_key, form_key, record_id, actor)
-    prints = [p for p in getattr(context["app"], "prints", ()) if getattr(p, "form", None) == form_key]
+    prints = templates_of(context["app"].prints, form_key)
     return render(
         "records/page.html", **context, form=form, record=record, record_id=record_id,
         form_key=form_key, entries=entries, next_before=next_before,

@@ -119,6 +119,11 @@ def test_subform_rows_show_as_a_table_with_totals(app: Flask, client: FlaskClien
     assert "<tfoot><tr><td></td><td><strong><span class=\"num\">5.00</span></strong></td>" in table
     assert '<strong><span class="num">¥19.00</span></strong>' in table  # subtotals 10 + 9
     assert 'data-field="total"' in html and "¥19.00" in html.split('data-field="total"')[1][:200]
+    # The quote has a print template: print view and PDF (the print API's addresses).
+    printed = f"/api/v1/apps/crm/forms/quote/records/{quote['id']}/print/quote"
+    assert f'href="{printed}"' in html and f'href="{printed}?format=pdf"' in html
+    customer_page = client.get(f"/a/crm/customer/{customer['id']}", headers=_admin(people)).get_data(as_text=True)
+    assert "/print/" not in customer_page  # no template for customers, no print action
 
 
 def test_unknown_forms_and_ids_are_not_found_pages(client: FlaskClient, people: People) -> None:
