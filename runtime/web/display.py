@@ -190,7 +190,7 @@ def _location(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup
 
 def _subform(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
     """All rows as a table (record page), each cell by its own type, with the
-    sums of the number and money columns; a list cell says how many rows."""
+    totals of the columns the form sums; a list cell says how many rows."""
     if shown.compact or not isinstance(value, list):
         return text(shown, f, ftype, value)
     children = [(c, shown.service.field_types.get(c.type)) for c in f.fields]
@@ -203,7 +203,8 @@ def _subform(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
         Markup("<tr>{}</tr>").format(Markup("").join(
             Markup("<td>{}</td>").format(rows.value(c, row.get(c.key), t)) for c, t in children))
         for row in value)
-    totals = [_column_total(rows, c, t, value) for c, t in children]
+    summed = _summed_columns(shown, f)
+    totals = [_column_total(rows, c, t, value, summed) for c, t in children]
     foot = Markup("")
     if any(totals):
         foot = Markup('<tfoot><tr>{}</tr></tfoot>').format(Markup("").join(
@@ -212,18 +213,23 @@ def _subform(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
                   '<tbody>{}</tbody>{}</table></div>').format(head, body, foot)
 
 
-def _column_total(rows: Shown, child: FieldDef, ftype: FieldType, value: list[Any]) -> Markup:
-    numeric = child.type in ("number", "money") or (
-        child.type == "formula" and child.setting("result_type") in ("number", "money"))
-    if not numeric:
+def _summed_columns(shown: Shown, f: FieldDef) -> set[str]:
+    """The columns of subform ``f`` the form sums in a rollup (a quote's
+    subtotals): those get a total; a sum of unit prices would mean nothing."""
+    form = shown.service.form(shown.form_key)[0].form
+    return {str(r.setting("field")) for r in form.fields
+            if r.type == "rollup" and r.setting("source") == f.key and r.setting("aggregate") == "sum"
+            and not r.setting("where")}
+
+
+def _column_total(rows: Shown, child: FieldDef, ftype: FieldType, value: list[Any], summed: set[str]) -> Markup:
+    if child.key not in summed:
         return Markup("")
     try:
         amounts = [Decimal(str(r[child.key])) for r in value if r.get(child.key) not in (None, "")]
     except InvalidOperation:
         return Markup("")
-    if not amounts:
-        return Markup("")
-    return Markup('<strong>{}</strong>').format(rows.value(child, sum(amounts, Decimal(0)), ftype))
+    return Markup("<strong>{}</strong>").format(rows.value(child, sum(amounts, Decimal(0)), ftype))
 
 
 def _computed(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:

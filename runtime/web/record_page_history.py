@@ -23,6 +23,7 @@ from runtime.web.display import Shown
 from runtime.web.i18n import N_
 
 PAGE = 20
+COMPACT_IN_HISTORY = frozenset({"attachment", "image", "signature", "subform", "rich_text"})
 
 # What an entry's action says ("Zhang Wei changed it").
 ACTIONS = {
@@ -92,8 +93,9 @@ def history_page(service: RecordService, app_key: str, form_key: str, record_id:
 
 
 def _shown(shown: Shown, f: FieldDef, value: Any) -> Markup:
-    # An old file no longer belongs to the record: its name is enough.
-    if f.type in ("attachment", "image", "signature"):
+    # Old files no longer belong to the record (their names are enough), and
+    # a whole subform table or article twice per change would bury the rest.
+    if f.type in COMPACT_IN_HISTORY:
         compact = Shown(shown.service, shown.app_key, shown.form_key, shown.names)
         return compact.value(f, value)
     return shown.value(f, value)

@@ -73,6 +73,17 @@ def test_a_customer_shows_its_values_related_lists_and_history(browser: Any, sit
         page.evaluate("window.scrollTo(0, 0)")
         shot(page, f"record-customer-{site.kind}-desktop-zh")
         no_problems(page)
+        # A quote: its line items as a table, with the sums.
+        product = service.create("product", {"name": _name(site, "云主机"), "sales_price": "1200"})
+        quote = service.create("quote", {"customer": customer["id"], "status": "sent", "items": [
+            {"product": product["id"], "quantity": 3, "unit_price": "1200", "discount": "0.05"}]})
+        page.goto(f"/a/crm/quote/{quote['id']}")
+        table = page.locator("[data-field='items'] table.subform-table")
+        assert table.locator("tbody td a").inner_text() == product["name"]
+        assert table.locator("tfoot").inner_text().split() == ["¥3,420.00"]
+        assert axe(page) == []
+        shot(page, f"record-quote-{site.kind}-desktop-zh")
+        no_problems(page)
     finally:
         page.context.close()
 
