@@ -4,12 +4,14 @@ reader, and what is refused."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.api.conftest import People
+from tests.api.test_printing import tiny_png
 
 HTML = {"Accept": "text/html"}
 
@@ -130,3 +132,31 @@ def test_unknown_forms_and_ids_are_not_found_pages(client: FlaskClient, people: 
     for url in ("/a/crm/nope/1", "/a/crm/customer/99999999999", "/a/nope/customer/1", "/a/crm/customer/424242"):
         answer = client.get(url, headers=_admin(people))
         assert answer.status_code == 404 and "text/html" in answer.content_type, url
+
+
+def test_images_show_as_thumbnails_and_attachments_download(app: Flask, client: FlaskClient,
+                                                            people: People) -> None:
+    def upload(name: str, content: bytes, kind: str) -> Any:
+        answer = client.post("/api/v1/files", headers=_admin(people),
+                             data={"file": (io.BytesIO(content), name, kind)})
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        return answer.get_json()
+
+    service = _crm(app)
+    picture = upload("dot <1>.png", tiny_png(), "image/png")
+    product = service.create("product", {"name": "Dot", "sales_price": "1", "images": [picture]})
+    html = client.get(f"/a/crm/product/{product['id']}", headers=_admin(people)).get_data(as_text=True)
+    src = f"/api/v1/apps/crm/forms/product/records/{product['id']}/files/{picture['id']}"
+    assert f'<a class="thumb" href="{src}"><img src="{src}" alt="dot _1_.png" loading="lazy"></a>' in html
+    image = client.get(src, headers=_admin(people))
+    assert image.status_code == 200 and image.mimetype == "image/png"
+    sheet = upload("terms.csv", b"a,b\n1,2\n", "text/csv")
+    customer = service.create("customer", {"name": "Visited Co"})
+    follow_up = service.create("follow_up", {"method": "visit", "followed_at": "2026-12-01T10:00:00+08:00",
+                                             "content": "Visited", "customer": customer["id"],
+                                             "next_step": "Call back", "attachments": [sheet]})
+    html = client.get(f"/a/crm/follow_up/{follow_up['id']}", headers=_admin(people)).get_data(as_text=True)
+    href = f"/api/v1/apps/crm/forms/follow_up/records/{follow_up['id']}/files/{sheet['id']}?download=1"
+    assert f'<a href="{href}" download>terms.csv</a>' in html
+    assert client.get(href, headers=_admin(people)).status_code == 200
+
