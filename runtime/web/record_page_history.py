@@ -67,28 +67,24 @@ def history_page(service: RecordService, app_key: str, form_key: str, record_id:
     """A page of entries, and the ``before`` of the next page (None: no more)."""
     records = record_history(service, form_key, record_id, actor=actor, limit=PAGE, before=before)
     form = service.form(form_key)[0].form
-    fields: dict[str, FieldDef] = {}
-    values: list[dict[str, Any]] = []
+    changed: list[list[tuple[FieldDef, Any, Any]]] = []  # per entry: field, before, after
     for entry in records:
+        pairs = []
         for key, pair in (entry.changes or {}).items():
-            f = fields.get(key) or form.field(key) or system_field(key)
-            if f is None or service.field_types.get(f.type).layout or not isinstance(pair, list | tuple):
+            f = form.field(key) or system_field(key)
+            if f is None or service.field_types.get(f.type).layout or not isinstance(pair, list) or len(pair) < 2:
                 continue
-            fields[key] = f
-            values += [{key: _value(f, service, v)} for v in pair[:2]]
+            pairs.append((f, _value(f, service, pair[0]), _value(f, service, pair[1])))
+        changed.append(pairs)
+    fields = {f.key: f for pairs in changed for f, _, _ in pairs}
+    values = [{f.key: v} for pairs in changed for f, old, new in pairs for v in (old, new)]
     shown = Shown.prepare(service, app_key, form_key, fields.values(), values,
                           guard=actor.policy(service, form_key).guard(), compact=False, record_id=record_id)
-    entries = []
-    for entry in records:
-        changes = []
-        for key, pair in (entry.changes or {}).items():
-            f = fields.get(key)
-            if f is None or len(pair) < 2:
-                continue
-            before_value, after_value = (_value(f, service, v) for v in pair[:2])
-            changes.append(Change(f.label, _shown(shown, f, before_value), _shown(shown, f, after_value)))
-        entries.append(Entry(entry, ACTIONS.get(entry.action, entry.action),
-                             SOURCES.get(entry.source or ""), changes))
+    entries = [
+        Entry(entry, ACTIONS.get(entry.action, entry.action), SOURCES.get(entry.source or ""),
+              [Change(f.label, _shown(shown, f, old), _shown(shown, f, new)) for f, old, new in pairs])
+        for entry, pairs in zip(records, changed, strict=True)
+    ]
     return entries, (records[-1].id if len(records) == PAGE else None)
 
 

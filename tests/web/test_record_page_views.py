@@ -160,3 +160,22 @@ def test_images_show_as_thumbnails_and_attachments_download(app: Flask, client: 
     assert f'<a href="{href}" download>terms.csv</a>' in html
     assert client.get(href, headers=_admin(people)).status_code == 200
 
+
+
+def test_addresses_and_locations_in_full_on_the_record_page_short_in_lists(app: Flask) -> None:
+    from engine.core.i18n import Label
+    from engine.definitions.model import FieldDef
+    from runtime.web.display import Shown
+
+    service = _crm(app)
+    spot = FieldDef(key="spot", type="location", label=Label("位置", "Location"))
+    place = {"lat": "31.2397", "lng": "121.4998", "address": "外滩 <1>"}
+    address = service.form("customer")[0].form.field("address")
+    parts = {"province": "上海市", "city": "上海市", "district": None, "detail": "中山东一路 1 号"}
+    with app.test_request_context("/"):
+        full = Shown(service, "crm", "customer", compact=False)
+        assert str(full.value(spot, place)) == '外滩 &lt;1&gt;<br><span class="num muted">31.2397, 121.4998</span>'
+        assert str(full.value(address, parts)) == '<span class="address">上海市 上海市<br>中山东一路 1 号</span>'
+        short = Shown(service, "crm", "customer")
+        assert str(short.value(spot, place)) == "外滩 &lt;1&gt; (31.2397,121.4998)"
+        assert str(short.value(address, parts)) == "上海市 上海市 中山东一路 1 号"
