@@ -1,22 +1,23 @@
-"""What the reader can reach: the apps they may use, and each app's menu of
-forms, grouped as the package's ``menus.yaml`` says, with only what their
-roles let them list (DESIGN §3, §10).
+"""What the reader can reach: the apps they may use, and each app's menu,
+grouped as the package's ``menus.yaml`` says, with only what their roles let
+them open (``engine.packages.navigation``: no database read, from cached
+definitions and the reader's cached access).
 
-``Menu`` is what the layout draws (the side bar on a desktop, a drawer on a
-phone); the views never decide visibility themselves.
+``app_context`` is what the layout draws on every page of an app (the side
+bar on a desktop, a drawer on a phone); views never decide visibility.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, url_for
 
 from engine.core.i18n import Label
+from engine.packages.navigation import AppNav, NavItem, navigation
 from runtime.web.context import identity, services
-
-OTHER = Label("其他", "Other")
 
 
 @dataclass(frozen=True)
@@ -46,25 +47,36 @@ def form_url(app_key: str, form_key: str) -> str:
     return f"/a/{app_key}/{form_key}"
 
 
+# Menu item kind -> the page it opens (reports and dashboards add theirs).
+ITEM_URLS: dict[str, Callable[[str, NavItem], str]] = {
+    "form": lambda app_key, item: form_url(app_key, item.key),
+}
+
+
+def _navigation(app_keys: list[str]) -> list[AppNav]:
+    records = services().records
+    me = identity().user_id
+    return navigation([records.app(k) for k in app_keys],
+                      lambda key: services().identities.access(me, key))
+
+
 def visible_apps() -> list[AppEntry]:
-    """The installed apps in which the reader may list at least one form."""
-    found = []
-    for key in services().records.app_keys():
-        if app_menu(key):
-            app = services().records.app(key)
-            found.append(AppEntry(key, app.label, app.description, url_for("home.app_home", app_key=key)))
-    return found
+    """The installed apps in which the reader may open something."""
+    records = services().records
+    return [AppEntry(nav.key, nav.label, records.app(nav.key).description,
+                     url_for("home.app_home", app_key=nav.key))
+            for nav in _navigation(records.app_keys())]
 
 
 def app_menu(app_key: str) -> list[MenuGroup]:
-    """The menu of ``app_key`` for the reader: groups with the forms they may list."""
-    access = services().identities.access(identity().user_id, app_key)
-    app = services().records.app(app_key)
-    items = tuple(
-        MenuItem(form.key, form.label, form_url(app_key, form.key))
-        for form in app.forms if access.rights(form.key).allows("read")
-    )
-    return [MenuGroup("forms", OTHER, items)] if items else []
+    """The menu of ``app_key`` for the reader: groups with what they may open."""
+    found = _navigation([app_key])
+    if not found:
+        return []
+    return [MenuGroup(group.key, group.label,
+                      tuple(MenuItem(item.key, item.label, ITEM_URLS[item.kind](app_key, item))
+                            for item in group.items if item.kind in ITEM_URLS))
+            for group in found[0].groups]
 
 
 def app_context(app_key: str, active_form: str | None = None) -> dict[str, Any]:
