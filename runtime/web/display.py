@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -52,9 +53,15 @@ class Shown:
     def prepare(cls, service: RecordService, app_key: str, form_key: str, fields: Iterable[FieldDef],
                 records: Iterable[Mapping[str, Any]], *, guard: ReadGuard | None,
                 compact: bool = True, record_id: int | None = None) -> Shown:
-        return cls(service, app_key, form_key,
-                   names_for(service, list(fields), list(records), guard=guard),
-                   record_id=record_id, compact=compact)
+        fields, records = list(fields), list(records)
+        names = names_for(service, fields, records, guard=guard)
+        if not compact:  # the record page shows subform rows: name their ids too
+            for f in fields:
+                rows = [row for record in records for row in record.get(f.key) or ()] if f.fields else []
+                if rows and f.type == "subform":
+                    for key, found in names_for(service, f.fields, rows, guard=guard).items():
+                        names[f"{f.key}.{key}"] = found
+        return cls(service, app_key, form_key, names, record_id=record_id, compact=compact)
 
     def value(self, f: FieldDef, value: Any, ftype: FieldType | None = None) -> Markup:
         """``value`` of field ``f``, ready for a template."""
@@ -163,6 +170,73 @@ def _datetime(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup
     return Markup("<time>{}</time>").format(format_moment(value))
 
 
+def _address(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    if shown.compact or not isinstance(value, Mapping):
+        return text(shown, f, ftype, value)
+    region = " ".join(str(value[p]) for p in ("province", "city", "district") if value.get(p))
+    detail = value.get("detail") or ""
+    if region and detail:
+        return Markup('<span class="address">{}<br>{}</span>').format(region, detail)
+    return Markup('<span class="address">{}</span>').format(region or detail)
+
+
+def _location(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    if shown.compact or not isinstance(value, Mapping):
+        return text(shown, f, ftype, value)
+    point = Markup('<span class="num muted">{}, {}</span>').format(value.get("lat"), value.get("lng"))
+    place = value.get("address")
+    return Markup("{}<br>{}").format(place, point) if place else point
+
+
+def _subform(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    """All rows as a table (record page), each cell by its own type, with the
+    totals of the columns the form sums; a list cell says how many rows."""
+    if shown.compact or not isinstance(value, list):
+        return text(shown, f, ftype, value)
+    children = [(c, shown.service.field_types.get(c.type)) for c in f.fields]
+    children = [(c, t) for c, t in children if not t.layout]
+    rows = Shown(shown.service, shown.app_key, shown.form_key, record_id=shown.record_id, compact=False,
+                 names={k.split(".", 1)[1]: v for k, v in shown.names.items() if k.startswith(f"{f.key}.")})
+    head = Markup("").join(Markup('<th scope="col">{}</th>').format(c.label.text(current_language()))
+                           for c, _ in children)
+    body = Markup("").join(
+        Markup("<tr>{}</tr>").format(Markup("").join(
+            Markup("<td>{}</td>").format(rows.value(c, row.get(c.key), t)) for c, t in children))
+        for row in value)
+    summed = _summed_columns(shown, f)
+    totals = [_column_total(rows, c, t, value, summed) for c, t in children]
+    foot = Markup("")
+    if any(totals):
+        foot = Markup('<tfoot><tr>{}</tr></tfoot>').format(Markup("").join(
+            Markup("<td>{}</td>").format(t) for t in totals))
+    return Markup('<div class="table-scroll"><table class="subform-table"><thead><tr>{}</tr></thead>'
+                  '<tbody>{}</tbody>{}</table></div>').format(head, body, foot)
+
+
+def _summed_columns(shown: Shown, f: FieldDef) -> set[str]:
+    """The columns of subform ``f`` the form sums in a rollup (a quote's
+    subtotals): those get a total; a sum of unit prices would mean nothing."""
+    form = shown.service.form(shown.form_key)[0].form
+    return {str(r.setting("field")) for r in form.fields
+            if r.type == "rollup" and r.setting("source") == f.key and r.setting("aggregate") == "sum"
+            and not r.setting("where")}
+
+
+def _column_total(rows: Shown, child: FieldDef, ftype: FieldType, value: list[Any], summed: set[str]) -> Markup:
+    if child.key not in summed:
+        return Markup("")
+    try:
+        amounts = [Decimal(str(r[child.key])) for r in value if r.get(child.key) not in (None, "")]
+    except InvalidOperation:
+        return Markup("")
+    return Markup("<strong>{}</strong>").format(rows.value(child, sum(amounts, Decimal(0)), ftype))
+
+
+def _computed(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    """A formula or rollup looks like a field of its result type."""
+    return RENDERERS.get(str(f.setting("result_type") or "number"), text)(shown, f, ftype, value)
+
+
 def _link(scheme: str) -> Renderer:
     def render(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
         href = f"{scheme}{value}" if scheme else str(value)
@@ -180,6 +254,8 @@ RENDERERS: dict[str, Renderer] = {
     "attachment": _files, "image": _files, "signature": _files,
     "rich_text": _rich_text, "textarea": _textarea, "datetime": _datetime,
     "email": _link("mailto:"), "phone": _link("tel:"), "url": _link(""),
+    "address": _address, "location": _location, "subform": _subform,
+    "formula": _computed, "rollup": _computed,
 }
 
 
