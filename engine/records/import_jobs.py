@@ -24,9 +24,11 @@ A job is visible to the user who started it and to whoever manages its app
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +59,7 @@ ACTIVE = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled")
 COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
 STALE_SECONDS = 60.0
+_FILE_ID = re.compile(r"^[0-9a-fA-F-]{1,36}$")
 
 _NO_JOB = Message("导入任务 {id} 不存在", "There is no import job {id}")
 _NO_FILE = Message("文件 {id} 不存在", "There is no file {id}")
@@ -171,10 +174,10 @@ class ImportJobs:
 
     def file(self, file_id: str, *, actor: Actor) -> FileInfo:
         """A stored file the actor uploaded (admins: any); NotFoundError otherwise."""
-        try:
-            info = self.files.info(file_id)
-        except NotFoundError:
-            info = None
+        info = None
+        if _FILE_ID.match(file_id):  # anything else names no file (nor reaches the database)
+            with contextlib.suppress(NotFoundError):
+                info = self.files.info(file_id)
         admin = actor.access is None or actor.access.principal.is_admin
         if info is None or not (admin or info.created_by == actor.user_id):
             raise NotFoundError(_NO_FILE.format(id=file_id[:36]), details={"file": file_id[:36]})
