@@ -80,6 +80,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                    stale_seconds=float(app.config["IMPORT_STALE_SECONDS"])),
     )
 
+    # Jobs left running by a server that stopped are failed now, not when someone looks.
+    app.extensions["qiqiao"].imports.reap()
+
     proxies = int(app.config.get("PROXIES") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

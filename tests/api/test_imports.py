@@ -1,7 +1,10 @@
 """Imports in the background (the import wizard's API): preview and
 auto-mapping, jobs with progress, dry runs, cancelling, failed rows to fix
 and import again, who may see a job, and API writes while a job runs — on
-SQLite and PostgreSQL."""
+SQLite and PostgreSQL.
+
+The tests of a module share one CRM per database (installing it is most of
+a test's time): each imports names of its own and counts only those."""
 
 from __future__ import annotations
 
@@ -9,16 +12,44 @@ import io
 import json
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import openpyxl
+import pytest
 import sqlalchemy as sa
 
 from engine.org.service import OrgService
-from tests.api.conftest import World
+from engine.store.database import Database
+from engine.store.migrate import upgrade_system_tables
+from runtime.app import create_app
+from tests.api.conftest import World, app_config, populate
+from tests.conftest import admin_execute, postgres_schema_database
 
 FORM = "/api/v1/apps/crm/forms/customer"
 CUSTOMERS = sa.table("crm_customer", sa.column("id"), sa.column("name"))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The CRM and its people on a database of each kind, for the whole module."""
+    folder = tmp_path_factory.mktemp("imports")
+    schema = None
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{folder / 'qiqiao.sqlite3'}")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        database, schema = postgres_schema_database(url)
+    try:
+        upgrade_system_tables(database)
+        people = populate(database, passwords=False)
+        # Roles given during a test count at once (no cached access).
+        yield World(create_app(app_config(database, FILES=str(folder / "files"), AUTH_CACHE_SECONDS=0)),
+                    database, people)
+    finally:
+        database.dispose()
+        if schema is not None:
+            admin_execute(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def multipart(content: bytes | None = None, name: str = "customers.csv", file_id: str | None = None,
@@ -118,10 +149,11 @@ def test_preview_of_a_workbook_lists_its_sheets_and_subform_columns(world: World
 def test_a_large_job_reports_progress_while_api_clients_write(world: World) -> None:
     """5,000 rows in batches of 250: progress goes up batch by batch to the
     right counts, while other clients create and change records (none lost)."""
-    job = start(world, names_csv(5000), batch_size=250)
+    job = start(world, names_csv(5000, "Big"), batch_size=250)
     assert job["status"] in ("queued", "running") and job["progress"]["processed"] == 0
     written: list[int] = []
     problems: list[Any] = []
+    during: list[bool] = []  # whether the job was half-way when a write went in
 
     def client_writes(worker: int) -> None:
         client = world.client
@@ -137,6 +169,8 @@ def test_a_large_job_reports_progress_while_api_clients_write(world: World) -> N
                 problems.append(changed.get_json())
                 continue
             written.append(record["id"])
+            state = client.get(f"/api/v1/imports/{job['id']}", headers=world.auth()).get_json()
+            during.append(state["status"] == "running" and 0 < state["progress"]["processed"] < 5000)
 
     writers = [threading.Thread(target=client_writes, args=(w,)) for w in range(3)]
     for thread in writers:
@@ -153,21 +187,22 @@ def test_a_large_job_reports_progress_while_api_clients_write(world: World) -> N
     processed = [s["progress"]["processed"] for s in seen]
     assert processed == sorted(processed) and len(set(processed)) >= 3, processed  # it moved, batch by batch
     assert all(p % 250 == 0 for p in processed)
-    assert count(world, "Imp") == 5000
+    assert count(world, "Big") == 5000
     with world.database.reading() as conn:
         notes = conn.execute(sa.text("select count(*) from crm_customer where name like 'Api %' "
                                      "and notes = 'changed'")).scalar_one()
     assert len(written) == 45 and notes == 45
+    assert any(during), "no API write went in while the job was half-way"
 
 
 def test_a_dry_run_writes_nothing(world: World) -> None:
-    content = names_csv(30) + b",\xe9\x9b\xb6\xe5\x94\xae\n"  # a row without its required name
+    content = names_csv(30, "Dry") + b",\xe9\x9b\xb6\xe5\x94\xae\n"  # a row without its required name
     job = start(world, content, dry_run=True, on_error="skip")
     done = wait(world, job["id"])
     assert done["status"] == "done" and done["dry_run"] is True
     assert done["counts"]["created"] == 30 and done["counts"]["failed"] == 1
     assert done["report"]["dry_run"] is True and done["report"]["failures"][0]["row"] == 32
-    assert count(world, "Imp") == 0
+    assert count(world, "Dry") == 0
 
 
 def test_failed_rows_round_trip(world: World) -> None:
@@ -206,7 +241,7 @@ def test_failed_rows_round_trip(world: World) -> None:
 
 
 def test_cancel_stops_after_the_current_batch(world: World) -> None:
-    job = start(world, names_csv(20_000), batch_size=50)
+    job = start(world, names_csv(20_000, "Cancel"), batch_size=50)
     while world.client.get(f"/api/v1/imports/{job['id']}", headers=world.auth()).get_json()["progress"][
             "processed"] == 0:
         time.sleep(0.01)
@@ -216,7 +251,7 @@ def test_cancel_stops_after_the_current_batch(world: World) -> None:
     assert done["status"] == "cancelled" and done["report"]["cancelled"] is True
     processed = done["progress"]["processed"]
     assert 0 < processed < 20_000 and processed % 50 == 0
-    assert count(world, "Imp") == done["counts"]["created"] == processed
+    assert count(world, "Cancel") == done["counts"]["created"] == processed
     again = world.client.post(f"/api/v1/imports/{job['id']}/cancel", headers=world.auth())
     assert again.status_code == 200 and again.get_json()["status"] == "cancelled"
 
@@ -229,7 +264,7 @@ def test_jobs_are_their_users_and_admins(world: World) -> None:
     org.assign_role("crm:importer", bob.id)
     bob_token, _ = org.issue_token(bob.id, "tests")
     alice = world.people.user_token
-    job = start(world, names_csv(3), token=alice, on_error="skip")
+    job = start(world, names_csv(3, "Mine"), token=alice, on_error="skip")
     assert wait(world, job["id"], token=alice)["counts"]["created"] == 3
     assert wait(world, job["id"])["status"] == "done"  # the admin sees it too
     for path in ("", "/failed-rows?format=csv"):
@@ -244,10 +279,20 @@ def test_jobs_are_their_users_and_admins(world: World) -> None:
     assert borrowed.status_code == 404
 
 
+def jobs(world: World) -> int:
+    with world.database.reading() as conn:
+        return int(conn.execute(sa.text("select count(*) from import_jobs")).scalar_one())
+
+
 def test_refusals_come_before_the_job(world: World) -> None:
-    no_right = world.client.post(f"{FORM}/imports", data=multipart(names_csv(2)),
-                                 headers=world.auth(world.people.user_token), content_type="multipart/form-data")
-    assert no_right.status_code == 403
+    org = OrgService(world.database)
+    nobody = org.create_user("nobody", "Nobody")
+    token, _ = org.issue_token(nobody.id, "tests")
+    before = jobs(world)
+    for path in ("/imports", "/imports/preview"):
+        no_right = world.client.post(f"{FORM}{path}", data=multipart(names_csv(2, "Refused")),
+                                     headers=world.auth(token), content_type="multipart/form-data")
+        assert no_right.status_code == 403
     bad_mapping = world.client.post(f"{FORM}/imports", data=multipart(names_csv(2), mapping={"客户名称": "nmae"}),
                                     headers=world.auth(), content_type="multipart/form-data")
     assert bad_mapping.status_code == 400 and bad_mapping.get_json()["error"]["code"] == "mapping_refused"
@@ -258,9 +303,8 @@ def test_refusals_come_before_the_job(world: World) -> None:
     assert nothing.status_code == 400 and "file" in nothing.get_json()["error"]["details"]
     as_json = world.client.post(f"{FORM}/imports", json={"file_id": "x"}, headers=world.auth())
     assert as_json.status_code == 415
-    with world.database.reading() as conn:
-        assert conn.execute(sa.text("select count(*) from import_jobs")).scalar_one() == 0
-    unfinished = start(world, names_csv(5))
+    assert jobs(world) == before and count(world, "Refused") == 0
+    unfinished = start(world, names_csv(5, "Refusal"))
     done = wait(world, unfinished["id"])
     assert done["status"] == "done"
     bad_format = world.client.get(f"/api/v1/imports/{unfinished['id']}/failed-rows?format=pdf", headers=world.auth())
