@@ -45,6 +45,7 @@ from engine.records.import_preview import ImportPreview, preview_import
 from engine.records.import_report import ImportReport
 from engine.records.import_runner import JobRunner, ThreadRunner
 from engine.records.importing import ImportOptions, check_import, import_file
+from engine.records.reader import utc
 from engine.records.service import RecordService
 from engine.records.sheets import SUFFIXES, FileRefused, open_sheet
 from engine.store.database import Database
@@ -107,8 +108,8 @@ class ImportJob:
         return cls(int(data["id"]), data["app"], data["form"], data["user_id"], data["file_id"], data["file_name"],
                    dict(data["options"]), data["status"], data["total_rows"], int(data["processed_rows"]),
                    {name: int(data[name]) for name in COUNTS}, bool(data["cancel_requested"]),
-                   label(data["error"]) if data["error"] else None, data["created_at"], data["started_at"],
-                   data["finished_at"], data["report"])
+                   label(data["error"]) if data["error"] else None, _utc(data["created_at"]),
+                   utc(data["started_at"]), utc(data["finished_at"]), data["report"])
 
     @property
     def dry_run(self) -> bool:
@@ -283,8 +284,12 @@ class ImportJobs:
     def run(self, job_id: int, actor: Actor) -> None:
         """Run a queued job to its end (what a runner calls). Never raises:
         whatever stops the import is the job's ``error``."""
-        if not self._claim(job_id):
-            return  # cancelled while queued, or taken by another runner
+        try:
+            if not self._claim(job_id):
+                return  # cancelled while queued, or taken by another runner
+        except Exception:  # left queued: marked failed once stale
+            log.exception("import job %s could not be begun", job_id)
+            return
         stop = threading.Event()
         threading.Thread(target=self._beat, args=(job_id, stop), daemon=True,
                          name=f"qiqiao-import-beat-{job_id}").start()
@@ -365,6 +370,12 @@ class ImportJobs:
         if actor.access is None:
             return True  # the system
         return job.user_id == actor.user_id or actor.access.principal.manages(job.app)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    found = utc(moment)
+    assert found is not None
+    return found
 
 
 def _with_format(options: ImportOptions, name: str) -> ImportOptions:

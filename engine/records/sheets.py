@@ -214,9 +214,9 @@ def _open_xlsx(source: Source, sheet: str | int | None) -> Iterator[Sheet]:
     try:
         if sheet is None:
             worksheet = workbook.worksheets[0]
-        elif isinstance(sheet, int):
+        elif isinstance(sheet, int) and 0 <= sheet < len(workbook.worksheets):
             worksheet = workbook.worksheets[sheet]
-        elif sheet in workbook.sheetnames:
+        elif isinstance(sheet, str) and sheet in workbook.sheetnames:
             worksheet = workbook[sheet]
         else:
             names = "、".join(workbook.sheetnames)

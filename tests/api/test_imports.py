@@ -144,6 +144,11 @@ def test_preview_of_a_workbook_lists_its_sheets_and_subform_columns(world: World
     assert body["format"] == "xlsx" and body["sheets"] == ["说明", "报价"] and body["sheet"] == "报价"
     assert body["mapping"]["明细.产品"] == "items.product" and body["mapping"]["Items.Quantity"] == "items.quantity"
     assert body["rows"] == [{"row": 2, "cells": ["Q1", "Acme", "GTX Pro", "2", "10"]}]
+    for missing in (2, "报价单"):
+        refused = world.client.post("/api/v1/apps/crm/forms/quote/imports/preview", headers=world.auth(),
+                                    data=multipart(file_id=body["file"]["id"], sheet=missing),
+                                    content_type="multipart/form-data")
+        assert refused.status_code == 400 and "说明、报价" in refused.get_json()["error"]["message"]
 
 
 def test_a_large_job_reports_progress_while_api_clients_write(world: World) -> None:
@@ -183,7 +188,8 @@ def test_a_large_job_reports_progress_while_api_clients_write(world: World) -> N
     assert done["status"] == "done", done
     assert done["progress"] == {"processed": 5000, "total": 5000}
     assert done["counts"] == {"created": 5000, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
-    assert done["report"]["totals"]["created"] == 5000 and done["finished_at"] is not None
+    assert done["report"]["totals"]["created"] == 5000
+    assert done["created_at"].endswith("Z") and done["created_at"] <= done["started_at"] <= done["finished_at"]
     processed = [s["progress"]["processed"] for s in seen]
     assert processed == sorted(processed) and len(set(processed)) >= 3, processed  # it moved, batch by batch
     assert all(p % 250 == 0 for p in processed)
@@ -242,8 +248,10 @@ def test_failed_rows_round_trip(world: World) -> None:
 
 def test_cancel_stops_after_the_current_batch(world: World) -> None:
     job = start(world, names_csv(20_000, "Cancel"), batch_size=50)
-    while world.client.get(f"/api/v1/imports/{job['id']}", headers=world.auth()).get_json()["progress"][
-            "processed"] == 0:
+    deadline = time.monotonic() + 60
+    while (state := world.client.get(f"/api/v1/imports/{job['id']}", headers=world.auth()).get_json())[
+            "progress"]["processed"] == 0:
+        assert time.monotonic() < deadline and state["status"] in ("queued", "running"), state
         time.sleep(0.01)
     response = world.client.post(f"/api/v1/imports/{job['id']}/cancel", headers=world.auth())
     assert response.status_code == 200 and response.get_json()["cancel_requested"] is True
