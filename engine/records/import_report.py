@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from engine.core.i18n import Label, label
 from engine.records.columns import IgnoredColumn
@@ -186,7 +186,7 @@ class ImportReport:
     def stored(self) -> dict[str, Any]:
         """The report as JSON to keep (both languages, the failed rows' cells
         as read), from which ``from_stored`` makes it again."""
-        return {
+        return cast("dict[str, Any]", _without_nul({
             "form": self.form, "form_label": self.form_label.as_dict(), "header": self.header,
             "dry_run": self.dry_run, "totals": self.totals(), "stopped_at_row": self.stopped_at_row,
             "cancelled": self.cancelled, "mapping": self.mapping,
@@ -195,7 +195,7 @@ class ImportReport:
             "failures": [[f.row_number, f.column, f.field, None if f.value is None else _json_cell(f.value),
                           f.message.as_dict()] for f in self.failures],
             "failed_rows": [[number, [_json_cell(c) for c in cells]] for number, cells in self.failed_rows],
-        }
+        }))
 
     @classmethod
     def from_stored(cls, data: dict[str, Any]) -> ImportReport:
@@ -217,3 +217,14 @@ def _json_cell(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return csv_text(value)
+
+
+def _without_nul(data: Any) -> Any:
+    """``data`` without NUL characters in its texts, which PostgreSQL's JSON refuses."""
+    if isinstance(data, str):
+        return data.replace("\x00", "")
+    if isinstance(data, list):
+        return [_without_nul(item) for item in data]
+    if isinstance(data, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in data.items()}
+    return data

@@ -30,6 +30,8 @@ class ThreadRunner:
         self.threads: dict[int, threading.Thread] = {}
 
     def submit(self, job_id: int, work: Callable[[], None]) -> None:
+        for ended in [key for key, thread in self.threads.items() if not thread.is_alive()]:
+            del self.threads[ended]
         thread = threading.Thread(target=work, name=f"qiqiao-import-{job_id}", daemon=True)
         self.threads[job_id] = thread
         thread.start()

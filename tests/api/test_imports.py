@@ -320,3 +320,13 @@ def test_refusals_come_before_the_job(world: World) -> None:
     finished = world.client.post(f"/api/v1/imports/{unfinished['id']}/cancel", headers=world.auth())
     assert finished.status_code == 409
 
+
+
+def test_a_cell_with_a_nul_character_does_not_stop_the_report(world: World) -> None:
+    """PostgreSQL's JSON refuses NUL: the kept report leaves it out."""
+    content = "客户名称,员工人数,备注\nNul Bad,many,a\x00b\n".encode()
+    done = wait(world, start(world, content, on_error="skip")["id"])
+    assert done["status"] == "done" and done["counts"]["failed"] == 1, done
+    text = world.client.get(f"/api/v1/imports/{done['id']}/failed-rows?format=csv",
+                            headers=world.auth(**{"Accept-Language": "en"})).get_data().decode("utf-8-sig")
+    assert text.splitlines()[1].startswith("Nul Bad,many,ab,\"row 2"), text
