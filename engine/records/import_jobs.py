@@ -273,8 +273,8 @@ class ImportJobs:
             rows = conn.execute(sa.select(JOBS).where(stale)).all()
         for row in rows:
             job = ImportJob.of(row)
-            message = _DIED.format(seconds=int(self.stale_seconds), processed=job.processed_rows,
-                                   created=job.counts["created"], updated=job.counts["updated"])
+            message = _DIED.format(seconds=f"{self.stale_seconds:g}", processed=f"{job.processed_rows:,}",
+                                   created=f"{job.counts['created']:,}", updated=f"{job.counts['updated']:,}")
             with self.database.transaction() as conn:
                 conn.execute(sa.update(JOBS).where(JOBS.c.id == job.id, stale)
                              .values(status="failed", error=message.as_dict(), finished_at=self.clock.now()))
