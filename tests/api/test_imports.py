@@ -275,6 +275,10 @@ def test_jobs_are_their_users_and_admins(world: World) -> None:
     job = start(world, names_csv(3, "Mine"), token=alice, on_error="skip")
     assert wait(world, job["id"], token=alice)["counts"]["created"] == 3
     assert wait(world, job["id"])["status"] == "done"  # the admin sees it too
+    carol = org.create_user("carol", "Carol")
+    org.add_app_owner("crm", carol.id)
+    carol_token, _ = org.issue_token(carol.id, "tests")
+    assert world.client.get(f"/api/v1/imports/{job['id']}", headers=world.auth(carol_token)).status_code == 200
     for path in ("", "/failed-rows?format=csv"):
         hidden = world.client.get(f"/api/v1/imports/{job['id']}{path}", headers=world.auth(bob_token))
         assert hidden.status_code == 404, hidden.get_json()

@@ -93,7 +93,7 @@ runner.join(job.id)
 def test_a_job_whose_process_died_is_marked_failed(database: Database, tmp_path: Path) -> None:
     populate(database, passwords=False)
     folder = tmp_path / "files"
-    jobs = jobs_on(database, folder, stale_seconds=2.0)  # the child beats every 0.2 s
+    jobs = jobs_on(database, folder, stale_seconds=3.0)  # the child beats every 0.2 s
     info = jobs.store_file(io.BytesIO(names_csv(20_000)), "many.csv", actor=SYSTEM)
     url = database.url.render_as_string(hide_password=False)
     child = subprocess.Popen([sys.executable, "-c", RUN_AND_BE_KILLED, url, str(folder), info.id],
@@ -110,7 +110,7 @@ def test_a_job_whose_process_died_is_marked_failed(database: Database, tmp_path:
         child.kill()
         child.wait()
     assert jobs.get(job_id, actor=SYSTEM).status == "running"  # not yet silent for long
-    time.sleep(2.5)
+    time.sleep(3.5)
     job = jobs.get(job_id, actor=SYSTEM)
     assert job.status == "failed" and job.finished_at is not None, job
     assert job.error is not None and "process running the import stopped" in job.error.en
