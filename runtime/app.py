@@ -26,6 +26,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.composition import compose
 from engine.core.clock import Clock, SystemClock
 from engine.fields import FIELD_TYPES
+from engine.records.import_jobs import ImportJobs
 from engine.store.database import Database
 from engine.store.files import LocalFolderStorage
 from engine.store.migrate import require_current
@@ -69,13 +70,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limit, window = parse_rate(str(app.config["LOGIN_RATE"]))
     engine = compose(database, clock=clock, field_types=FIELD_TYPES,
                      check_seconds=float(app.config["DEFINITIONS_CHECK_SECONDS"]))
+    files = LocalFolderStorage(app.config["FILES"], database, clock=clock,
+                               max_size=int(app.config["MAX_CONTENT_LENGTH"]))
     app.extensions["qiqiao"] = Services.of(
         engine, Identities(engine.org, clock, ttl=float(app.config["AUTH_CACHE_SECONDS"])),
         SlidingWindow(limit, window),
         SlidingWindow(*parse_rate(str(app.config["TOKEN_FAIL_RATE"]))),
-        LocalFolderStorage(app.config["FILES"], database, clock=clock,
-                           max_size=int(app.config["MAX_CONTENT_LENGTH"])),
+        files,
+        # Import jobs run in threads of this process; a job of a process that died is failed when read.
+        ImportJobs(database, engine.records.get, files, clock=clock,
+                   stale_seconds=float(app.config["IMPORT_STALE_SECONDS"])),
     )
+
+    # Jobs left running by a server that stopped are failed now, not when someone looks.
+    app.extensions["qiqiao"].imports.reap()
 
     proxies = int(app.config.get("PROXIES") or 0)
     if proxies:

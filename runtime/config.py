@@ -64,6 +64,7 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     QIQIAO_AUTH_CACHE               AUTH_CACHE_SECONDS           5 seconds
     QIQIAO_DEFINITIONS_CHECK        DEFINITIONS_CHECK_SECONDS    2 seconds
     QIQIAO_BULK_LIMIT               BULK_LIMIT                   1000 records
+    QIQIAO_IMPORT_STALE             IMPORT_STALE_SECONDS         60 (an import job silent this long died)
     QIQIAO_TIME_ZONE                TIME_ZONE                    Asia/Shanghai (pages; a user may pick their own)
     ==============================  ===========================  =====================
     """
@@ -86,6 +87,7 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "AUTH_CACHE_SECONDS": float(env.get("QIQIAO_AUTH_CACHE") or 5),
         "DEFINITIONS_CHECK_SECONDS": float(env.get("QIQIAO_DEFINITIONS_CHECK") or 2),
         "BULK_LIMIT": int(env.get("QIQIAO_BULK_LIMIT") or 1000),
+        "IMPORT_STALE_SECONDS": float(env.get("QIQIAO_IMPORT_STALE") or 60),
         "COUNT_CAP": 10_000,
         "TIME_ZONE": env.get("QIQIAO_TIME_ZONE") or "Asia/Shanghai",
     }

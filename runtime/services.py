@@ -16,6 +16,7 @@ from engine.core.registry import Registry
 from engine.fields.base import FieldType
 from engine.org.service import OrgService
 from engine.records import EventBus
+from engine.records.import_jobs import ImportJobs
 from engine.store.database import Database
 from engine.store.files import LocalFolderStorage
 from runtime.identity import Identities
@@ -30,11 +31,11 @@ class Services:
 
     @classmethod
     def of(cls, engine: Engine, identities: Identities, login_limiter: SlidingWindow,
-           token_limiter: SlidingWindow, files: LocalFolderStorage) -> Services:
+           token_limiter: SlidingWindow, files: LocalFolderStorage, imports: ImportJobs) -> Services:
         return cls(database=engine.database, bus=engine.bus, clock=engine.clock,
                    field_types=engine.field_types, records=engine.records, org=engine.org,
                    identities=identities, login_limiter=login_limiter,
-                   token_limiter=token_limiter, files=files)
+                   token_limiter=token_limiter, files=files, imports=imports)
 
     database: Database
     bus: EventBus
@@ -46,6 +47,7 @@ class Services:
     login_limiter: SlidingWindow
     token_limiter: SlidingWindow
     files: LocalFolderStorage
+    imports: ImportJobs
 
 
 def current_services() -> Services:

@@ -12,6 +12,7 @@ silence.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -83,8 +84,36 @@ class ColumnPlan:
 
 
 def normalize(name: str) -> str:
-    """A header or label as compared: case-folded, without spaces, ``_`` and ``-``."""
-    return "".join(name.casefold().split()).replace("_", "").replace("-", "")
+    """A header or label as compared: case-folded, without spaces and
+    punctuation (``_ - * ( ) （ ） :`` ...) but for the ``.`` between a subform
+    and its field: ``Close-Value (USD)*`` is ``closevalueusd``."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", name).casefold()
+                   if ch == "." or not (ch.isspace() or unicodedata.category(ch)[0] in "PS"))
+
+
+@dataclass(frozen=True)
+class ImportableField:
+    """A field a column may fill: its path (``items.quantity`` for a
+    subform's field), its label (``明细.数量``), and whether it is required."""
+
+    path: str
+    label: Label
+    type: str
+    required: bool
+
+
+def importable_fields(form: FormDef, types: Registry[FieldType]) -> list[ImportableField]:
+    """What a column can be mapped to, in form order (the wizard's choices)."""
+    found = []
+    for target in _targets(form, types).values():
+        if not target.importable:
+            continue
+        shown = target.field.label
+        if target.subform is not None:
+            parent = form.get_field(target.subform).label
+            shown = Label(f"{parent.zh}.{shown.zh}", f"{parent.en}.{shown.en}")
+        found.append(ImportableField(target.path, shown, target.field.type, bool(target.field.required)))
+    return found
 
 
 @dataclass(frozen=True)
@@ -184,7 +213,7 @@ def plan_columns(
         chosen[index] = path
     filled: dict[str, str] = {}
     for index, name in enumerate(header):
-        shown = name or _column_letter_name(index)
+        shown = name or unnamed_column(index)
         if index in chosen:
             path = chosen[index]
             if path is None:
@@ -212,7 +241,8 @@ def plan_columns(
 
 
 def _auto(name: str, exact: dict[str, list[str]], loose: dict[str, list[str]]) -> str | Label:
-    for candidates in (exact.get(name), loose.get(normalize(name))):
+    loose_name = normalize(name)  # "*" or "()" alone say nothing to match by
+    for candidates in (exact.get(name), loose.get(loose_name) if loose_name else None):
         if candidates:
             distinct = list(dict.fromkeys(candidates))
             if len(distinct) == 1:
@@ -221,7 +251,8 @@ def _auto(name: str, exact: dict[str, list[str]], loose: dict[str, list[str]]) -
     return NO_FIELD
 
 
-def _column_letter_name(index: int) -> str:
+def unnamed_column(index: int) -> str:
+    """How a column without a header is named in reports: ``(C)`` for the third."""
     letters = ""
     number = index + 1
     while number:

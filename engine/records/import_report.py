@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from engine.core.i18n import Label
+from engine.core.i18n import Label, label
 from engine.records.columns import IgnoredColumn
 from engine.records.sheets import csv_text, write_sheet
 
@@ -81,6 +81,7 @@ class ImportReport:
     mapping: dict[str, str] = field(default_factory=dict)
     warnings: list[Label] = field(default_factory=list)
     stopped_at_row: int | None = None
+    cancelled: bool = False  # stopped by its ``progress`` callback (a cancelled job)
     created_ids: list[int] = field(default_factory=list)
     failed_rows: list[tuple[int, list[Any]]] = field(default_factory=list)
 
@@ -108,6 +109,7 @@ class ImportReport:
             "dry_run": self.dry_run,
             "totals": self.totals(),
             "stopped_at_row": self.stopped_at_row,
+            "cancelled": self.cancelled,
             "mapping": dict(self.mapping),
             "ignored_columns": [{"column": c.column, "reason": c.reason.text(locale)}
                                 for c in self.ignored_columns],
@@ -146,6 +148,9 @@ class ImportReport:
                 lines.append(f"导入在第 {row} 行所在的批次停止：该批次有错误，未写入；之后的行未读取。" if zh
                              else f"The import stopped at the batch starting at row {row}: it has errors, "
                                   "so none of its rows were written, and later rows were not read.")
+        if self.cancelled:
+            lines.append("导入已取消：之前的批次已写入，之后的行未读取。" if zh
+                         else "The import was cancelled: the batches before were written, later rows not read.")
         for warning in self.warnings:
             lines.append(("注意：" if zh else "Note: ") + warning.text(locale))
         if self.ignored_columns:
@@ -176,3 +181,50 @@ class ImportReport:
                 sheet.write([*cells, "；".join(messages) if locale.startswith("zh") else "; ".join(messages)])
             return sheet.count
 
+
+    # --- kept in the database (an import job's report) -------------------------------
+    def stored(self) -> dict[str, Any]:
+        """The report as JSON to keep (both languages, the failed rows' cells
+        as read), from which ``from_stored`` makes it again."""
+        return cast("dict[str, Any]", _without_nul({
+            "form": self.form, "form_label": self.form_label.as_dict(), "header": self.header,
+            "dry_run": self.dry_run, "totals": self.totals(), "stopped_at_row": self.stopped_at_row,
+            "cancelled": self.cancelled, "mapping": self.mapping,
+            "ignored_columns": [[c.column, c.reason.as_dict()] for c in self.ignored_columns],
+            "warnings": [w.as_dict() for w in self.warnings],
+            "failures": [[f.row_number, f.column, f.field, None if f.value is None else _json_cell(f.value),
+                          f.message.as_dict()] for f in self.failures],
+            "failed_rows": [[number, [_json_cell(c) for c in cells]] for number, cells in self.failed_rows],
+        }))
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> ImportReport:
+        report = cls(str(data["form"]), label(data["form_label"]), list(data["header"]),
+                     dry_run=bool(data["dry_run"]), stopped_at_row=data.get("stopped_at_row"),
+                     cancelled=bool(data.get("cancelled")), mapping=dict(data.get("mapping") or {}))
+        for name, value in data["totals"].items():
+            setattr(report, name, int(value))
+        report.ignored_columns = [IgnoredColumn(c, label(r)) for c, r in data.get("ignored_columns", [])]
+        report.warnings = [label(w) for w in data.get("warnings", [])]
+        report.failures = [RowFailure(n, c, f, v, label(m)) for n, c, f, v, m in data.get("failures", [])]
+        report.failed_rows = [(int(n), list(cells)) for n, cells in data.get("failed_rows", [])]
+        return report
+
+
+def _json_cell(value: Any) -> Any:
+    """A cell as JSON keeps it: text, whole and float numbers and booleans as
+    they are; dates and decimals as the text that imports back to them."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return csv_text(value)
+
+
+def _without_nul(data: Any) -> Any:
+    """``data`` without NUL characters in its texts, which PostgreSQL's JSON refuses."""
+    if isinstance(data, str):
+        return data.replace("\x00", "")
+    if isinstance(data, list):
+        return [_without_nul(item) for item in data]
+    if isinstance(data, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in data.items()}
+    return data

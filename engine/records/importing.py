@@ -27,7 +27,7 @@ import dataclasses
 import gc
 import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +45,7 @@ from engine.records.import_report import ImportReport, RowFailure
 from engine.records.import_rows import Line, PendingRecord, RowReader, group_rows
 from engine.records.matching import CHUNK, Matcher, matcher_for
 from engine.records.service import Actor, RecordService
-from engine.records.sheets import open_sheet
+from engine.records.sheets import Sheet, open_sheet
 
 IMPORTER = Actor(None, "import")
 ON_DUPLICATE = ("error", "skip", "update", "upsert")
@@ -78,6 +78,10 @@ class ImportOptions:
     dry_run: bool = False
 
 
+# Called after each batch with the report so far; False stops the import there.
+Progress = Callable[[ImportReport], bool]
+
+
 def import_file(
     service: RecordService,
     form_key: str,
@@ -85,6 +89,7 @@ def import_file(
     options: ImportOptions | None = None,
     *,
     actor: Actor = IMPORTER,
+    progress: Progress | None = None,
     **settings: Any,
 ) -> ImportReport:
     """Import the rows of ``source`` (a path or file object; CSV or xlsx) into
@@ -92,17 +97,12 @@ def import_file(
     the set-up (an unknown column in ``mapping`` ...) raise before anything is
     written; problems with rows are in the report. Importing is an action of
     its own (a role may create records but not import them): without it,
-    ``PermissionDenied`` before the file is read."""
+    ``PermissionDenied`` before the file is read. ``progress`` is called
+    after every batch (committed or, in a dry run, rolled back); when it
+    answers False the import stops there and the report says ``cancelled``."""
     chosen = dataclasses.replace(options or ImportOptions(), **settings)
-    _check_options(chosen)
-    compiled, _ = service.form(form_key)
-    actor.policy(service, form_key).require("import")
-    with open_sheet(source, format=chosen.format, sheet=chosen.sheet, delimiter=chosen.delimiter) as sheet:
-        plan = plan_columns(compiled.form, service.field_types, sheet.header, chosen.mapping)
-        report = ImportReport(form_key, compiled.form.label, list(sheet.header), dry_run=chosen.dry_run,
-                              ignored_columns=list(plan.ignored),
-                              mapping={c.header: c.path for c in plan.columns})
-        batches = _Batches(service, form_key, plan, chosen, actor, report, text_cells=sheet.text_cells)
+    with _prepared(service, form_key, source, chosen, actor) as (sheet, batches):
+        report = batches.report
         records = group_rows(sheet.rows, batches.group_index)
         size = chosen.batch_size or service.database.import_batch_rows
         with service.database.writer() as conn:  # each batch a write transaction
@@ -111,9 +111,54 @@ def import_file(
                     batch = list(itertools.islice(records, size))
                     if not batch:
                         break
-                    if not batches.run(conn, batch) and not chosen.dry_run:
-                        break
+                    going_on = batches.run(conn, batch) or chosen.dry_run
+                if progress is not None and not progress(report):
+                    report.cancelled = True
+                    break
+                if not going_on:
+                    break
     return report
+
+
+def check_import(
+    service: RecordService,
+    form_key: str,
+    source: str | Path | IO[bytes] | IO[str],
+    options: ImportOptions | None = None,
+    *,
+    actor: Actor = IMPORTER,
+) -> ImportReport:
+    """Everything ``import_file`` checks before it reads a row — the right to
+    import, the file, the mapping, the key and group columns — without
+    reading the rows: the empty report holds the column plan (``mapping``,
+    ``ignored_columns``) and the warnings. Raises as ``import_file`` would."""
+    with prepared_import(service, form_key, source, options, actor=actor) as (_, report):
+        return report
+
+
+@contextmanager
+def prepared_import(
+    service: RecordService, form_key: str, source: str | Path | IO[bytes] | IO[str],
+    options: ImportOptions | None = None, *, actor: Actor = IMPORTER,
+) -> Iterator[tuple[Sheet, ImportReport]]:
+    """The open sheet, its rows not yet read, and the empty report of an
+    import checked as ``check_import`` checks it (a preview reads a few rows)."""
+    with _prepared(service, form_key, source, options or ImportOptions(), actor) as (sheet, batches):
+        yield sheet, batches.report
+
+
+@contextmanager
+def _prepared(service: RecordService, form_key: str, source: str | Path | IO[bytes] | IO[str],
+              chosen: ImportOptions, actor: Actor) -> Iterator[tuple[Sheet, _Batches]]:
+    check_options(chosen)
+    compiled, _ = service.form(form_key)
+    actor.policy(service, form_key).require("import")
+    with open_sheet(source, format=chosen.format, sheet=chosen.sheet, delimiter=chosen.delimiter) as sheet:
+        plan = plan_columns(compiled.form, service.field_types, sheet.header, chosen.mapping)
+        report = ImportReport(form_key, compiled.form.label, list(sheet.header), dry_run=chosen.dry_run,
+                              ignored_columns=list(plan.ignored),
+                              mapping={c.header: c.path for c in plan.columns})
+        yield sheet, _Batches(service, form_key, plan, chosen, actor, report, text_cells=sheet.text_cells)
 
 
 @contextmanager
@@ -133,7 +178,8 @@ def collection_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _check_options(options: ImportOptions) -> None:
+def check_options(options: ImportOptions) -> None:
+    """Refuse options that contradict themselves (``MappingRefused``)."""
     if options.on_error not in ON_ERROR:
         raise MappingRefused(Label(f"on_error 应为 {' / '.join(ON_ERROR)}",
                                    f"on_error must be one of {', '.join(ON_ERROR)}"))

@@ -27,7 +27,7 @@ import io
 import re
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, cast
@@ -61,6 +61,7 @@ class Sheet:
     header: list[str]
     rows: Iterator[tuple[int, list[Any]]]
     text_cells: bool = False  # every cell is a str (CSV), never None
+    sheet_names: list[str] = field(default_factory=list)  # an xlsx file's worksheets
 
 
 def detect_format(source: Source, format: str | None = None) -> str:
@@ -213,9 +214,9 @@ def _open_xlsx(source: Source, sheet: str | int | None) -> Iterator[Sheet]:
     try:
         if sheet is None:
             worksheet = workbook.worksheets[0]
-        elif isinstance(sheet, int):
+        elif isinstance(sheet, int) and 0 <= sheet < len(workbook.worksheets):
             worksheet = workbook.worksheets[sheet]
-        elif sheet in workbook.sheetnames:
+        elif isinstance(sheet, str) and sheet in workbook.sheetnames:
             worksheet = workbook[sheet]
         else:
             names = "、".join(workbook.sheetnames)
@@ -228,7 +229,7 @@ def _open_xlsx(source: Source, sheet: str | int | None) -> Iterator[Sheet]:
         names_in_header = [("" if h is None else str(h)).strip() for h in header]
         while names_in_header and not names_in_header[-1]:
             names_in_header.pop()  # Excel often reports trailing blank columns
-        yield Sheet(names_in_header, _numbered(rows, len(names_in_header)))
+        yield Sheet(names_in_header, _numbered(rows, len(names_in_header)), sheet_names=list(workbook.sheetnames))
     finally:
         workbook.close()
 

@@ -310,4 +310,39 @@ class SchemaChange(Base):
     applied_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
+
+class ImportJob(Base):
+    """An import running in the background (``engine.records.import_jobs``):
+    its file and options, where it is (``processed_rows`` of ``total_rows``),
+    its counts, and at the end its report. ``heartbeat_at`` is when its
+    runner last showed it was alive: a running job without a sign of life is
+    one whose process died."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (sa.Index(None, "user_id", "id"), sa.Index(None, "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app: Mapped[str] = mapped_column(sa.String(50))
+    form: Mapped[str] = mapped_column(sa.String(50))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    file_id: Mapped[str] = mapped_column(sa.String(36))
+    file_name: Mapped[str] = mapped_column(sa.String(255))
+    options: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(sa.String(20))
+    total_rows: Mapped[int | None]
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    report: Mapped[dict[str, Any] | None]
+    error: Mapped[dict[str, Any] | None]
+    created_at: Mapped[dt.datetime]
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
+
+
 SYSTEM_TABLES = frozenset(Base.metadata.tables)

@@ -1,7 +1,7 @@
 """The REST API under ``/api/v1`` (DESIGN §11, §12; docs/api.md).
 
 One blueprint, ``api``, made of a blueprint per concept: the published
-definitions, records, bulk calls, import and export, the organization,
+definitions, records, bulk calls, import and export (and import jobs), the organization,
 files, printing, the audit log, and the OpenAPI document. Every endpoint needs a signed-in user: a bearer token
 or a browser session (with its CSRF token for changes).
 """
@@ -16,6 +16,7 @@ from runtime.api import (
     definitions,
     exchange,
     files,
+    imports,
     openapi,
     people,
     printing,
@@ -32,6 +33,6 @@ def build_api() -> Blueprint:
     def require_identity() -> None:
         authenticate_request()
 
-    for part in (definitions, records, bulk, exchange, people, files, printing, audit, openapi):
+    for part in (definitions, records, bulk, exchange, imports, people, files, printing, audit, openapi):
         api.register_blueprint(part.bp)
     return api

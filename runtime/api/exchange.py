@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
@@ -96,8 +98,16 @@ def import_records(app_key: str, form_key: str) -> Response:
         suffix = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
         if suffix in ("csv", "tsv", "txt", "xlsx", "xls"):
             options = dataclasses.replace(options, format="csv" if suffix in ("tsv", "txt") else suffix)
-    try:
+    with file_errors():
         report = import_file(service, form_key, upload.stream, options, actor=actor)
+    return json_response(report.as_dict(request_locale()))
+
+
+@contextmanager
+def file_errors() -> Iterator[None]:
+    """A file the engine cannot read is the request's field ``file`` at fault."""
+    try:
+        yield
     except FileRefused as exc:
         if exc.field_errors:
             raise
@@ -110,7 +120,6 @@ def import_records(app_key: str, form_key: str) -> Response:
                   "The file cannot be read: it must be UTF-8 CSV or an xlsx workbook"),
             field_errors={"file": [Label("不是 CSV 或 xlsx 文件", "Not a CSV or xlsx file")]},
         ) from exc
-    return json_response(report.as_dict(request_locale()))
 
 
 @bp.get(f"{FORM}/export")

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app
 
 from engine.definitions.print_templates import templates_of
 from runtime.api.openapi_forms import ID_SCHEMA, MOMENT, FormSchemas, ref
+from runtime.api.openapi_imports import IMPORT_SCHEMAS, form_import_paths, job_paths
 from runtime.api.printing import print_paths
 from runtime.auth import authenticate_request
 from runtime.jsonio import json_response
@@ -108,7 +109,8 @@ COMMON_SCHEMAS: dict[str, Any] = {
         "ids": {"type": "array", "items": ID_SCHEMA}, "count": {"type": "integer"}}},
     "ImportReport": {"type": "object", "required": ["form", "dry_run", "totals", "failures"], "properties": {
         "form": {"type": "string"}, "dry_run": {"type": "boolean"}, "totals": {"type": "object"},
-        "stopped_at_row": {"type": ["integer", "null"]}, "mapping": {"type": "object"},
+        "stopped_at_row": {"type": ["integer", "null"]}, "cancelled": {"type": "boolean"},
+        "mapping": {"type": "object"},
         "ignored_columns": {"type": "array"}, "warnings": {"type": "array", "items": {"type": "string"}},
         "failures": {"type": "array", "items": {"type": "object"}}}},
 }
@@ -168,8 +170,8 @@ def _common_paths() -> dict[str, Any]:
 
 def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
     """The whole document for the apps installed now."""
-    schemas: dict[str, Any] = dict(COMMON_SCHEMAS)
-    paths: dict[str, Any] = _common_paths()
+    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **IMPORT_SCHEMAS}
+    paths: dict[str, Any] = {**_common_paths(), **job_paths(errors)}
     tags: list[dict[str, Any]] = []
     for app_key in records.app_keys():
         service = records.get(app_key)
@@ -185,6 +187,7 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
             paths.update(part.paths(errors))
             paths.update(print_paths(app_key, form.key, form.label.en, part.name,
                                      templates_of(service.app.prints, form.key), errors))
+            paths.update(form_import_paths(part.base, f"{app_key}_{form.key}", form.label.en, [part.name], errors))
             tags.append({"name": part.name, "description": f"{form.label.en} / {form.label.zh}"})
     responses = {f"E{status}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
                  for status, text in _STATUS_TEXT.items() if status in _ERROR_STATUSES}
@@ -197,7 +200,7 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
-        "tags": [{"name": "apps"}, {"name": "organization"}, {"name": "files"}, *tags],
+        "tags": [{"name": "apps"}, {"name": "organization"}, {"name": "files"}, {"name": "imports"}, *tags],
         "paths": paths,
         "components": {
             "schemas": schemas,
