@@ -206,7 +206,7 @@ class ImportJobs:
         service = self.service_for(app_key)
         with self.files.open(info.id) as stream:
             check_import(service, form_key, stream, chosen, actor=actor)
-        now = self.clock.now()
+        now = self._now()
         with self.database.transaction() as conn:
             job_id = int(conn.execute(sa.insert(JOBS).values(
                 app=app_key, form=form_key, user_id=actor.user_id, file_id=info.id, file_name=info.name,
@@ -249,7 +249,7 @@ class ImportJobs:
             conn.execute(sa.update(JOBS).where(JOBS.c.id == job_id, JOBS.c.status.in_(ACTIVE))
                          .values(cancel_requested=True))
             conn.execute(sa.update(JOBS).where(JOBS.c.id == job_id, JOBS.c.status == "queued")
-                         .values(status="cancelled", finished_at=self.clock.now()))
+                         .values(status="cancelled", finished_at=self._now()))
         return self._read(job_id)
 
     def write_failed_rows(self, job_id: int, target: str | Path | IO[bytes] | IO[str], *,
@@ -267,7 +267,7 @@ class ImportJobs:
     def reap(self) -> int:
         """Mark failed the jobs whose runner has shown no sign of life for
         ``stale_seconds`` (its process died); how many there were."""
-        cutoff = self.clock.now() - dt.timedelta(seconds=self.stale_seconds)
+        cutoff = self._now() - dt.timedelta(seconds=self.stale_seconds)
         stale = (JOBS.c.status.in_(ACTIVE)) & (JOBS.c.heartbeat_at < cutoff)
         with self.database.reading() as conn:
             rows = conn.execute(sa.select(JOBS).where(stale)).all()
@@ -277,7 +277,7 @@ class ImportJobs:
                                    created=f"{job.counts['created']:,}", updated=f"{job.counts['updated']:,}")
             with self.database.transaction() as conn:
                 conn.execute(sa.update(JOBS).where(JOBS.c.id == job.id, stale)
-                             .values(status="failed", error=message.as_dict(), finished_at=self.clock.now()))
+                             .values(status="failed", error=message.as_dict(), finished_at=self._now()))
         return len(rows)
 
     # --- running --------------------------------------------------------------------
@@ -318,7 +318,7 @@ class ImportJobs:
         def write() -> bool:
             with self.database.transaction() as conn:
                 conn.execute(sa.update(JOBS).where(JOBS.c.id == job_id, JOBS.c.status == "running").values(
-                    processed_rows=report.rows, heartbeat_at=self.clock.now(),
+                    processed_rows=report.rows, heartbeat_at=self._now(),
                     **{name: getattr(report, name) for name in COUNTS}))
                 row = conn.execute(sa.select(JOBS.c.status, JOBS.c.cancel_requested)
                                    .where(JOBS.c.id == job_id)).one()
@@ -329,12 +329,12 @@ class ImportJobs:
     def _beat(self, job_id: int, stop: threading.Event) -> None:
         while not stop.wait(self.beat_seconds):
             try:
-                self._write(job_id, only_running=True, heartbeat_at=self.clock.now())
+                self._write(job_id, only_running=True, heartbeat_at=self._now())
             except Exception:  # a missed beat is retried at the next; the import goes on
                 log.warning("import job %s: heartbeat not written", job_id, exc_info=True)
 
     def _claim(self, job_id: int) -> bool:
-        now = self.clock.now()
+        now = self._now()
         with self.database.transaction() as conn:
             claimed = conn.execute(sa.update(JOBS).where(JOBS.c.id == job_id, JOBS.c.status == "queued")
                                    .values(status="running", started_at=now, heartbeat_at=now)).rowcount
@@ -342,7 +342,7 @@ class ImportJobs:
 
     def _finish(self, job_id: int, status: str, *, report: ImportReport | None = None,
                 error: Label | None = None) -> None:
-        values: dict[str, Any] = {"status": status, "finished_at": self.clock.now()}
+        values: dict[str, Any] = {"status": status, "finished_at": self._now()}
         if report is not None:
             values.update(processed_rows=report.rows, report=report.stored(),
                           **{name: getattr(report, name) for name in COUNTS})
@@ -357,6 +357,10 @@ class ImportJobs:
             query = query.where(JOBS.c.status == "running")
         with self.database.transaction() as conn:
             conn.execute(query.values(**values))
+
+    def _now(self) -> dt.datetime:
+        # In UTC: SQLite keeps a timestamp's wall time without its offset, and reads it back as UTC.
+        return self.clock.now().astimezone(dt.UTC)
 
     def _read(self, job_id: int) -> ImportJob:
         with self.database.reading() as conn:

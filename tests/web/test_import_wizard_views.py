@@ -6,6 +6,7 @@ partial and failed-rows download."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from typing import Any
@@ -14,6 +15,7 @@ import openpyxl
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.records import Actor
 from tests.api.conftest import People
 
 HTML = {"Accept": "text/html"}
@@ -87,6 +89,9 @@ def test_a_dry_run_then_the_import_with_the_failed_rows(app: Flask, client: Flas
     job_url = started.headers["Location"]
     job_id = int(job_url.rsplit("/", 1)[1])
     _wait(app, job_id)
+    # Its start, kept as UTC on SQLite too: shown in the reader's zone (Shanghai).
+    job = app.extensions["qiqiao"].imports.get(job_id, actor=Actor(people.admin_id, "web"))
+    assert abs(job.created_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
     page = client.get(job_url, headers=_admin(people)).get_data(as_text=True)
     assert "将新建" in page and "将失败" in page and f'action="{job_url}/run"' in page
     assert page.count('<td class="num" data-label="行号">') == 2  # rows 3 and 4
