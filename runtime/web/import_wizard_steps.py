@@ -15,7 +15,7 @@ from engine.records.columns import ImportableField
 from engine.records.import_jobs import ImportJob
 from engine.records.import_preview import ImportPreview
 from engine.records.importing import ON_DUPLICATE, ON_ERROR, ImportOptions
-from runtime.web.i18n import N_, current_language
+from runtime.web.i18n import N_, current_language, gettext
 
 SAMPLES = 3  # sample values shown per column
 FAILURES_PER_PAGE = 50
@@ -97,7 +97,8 @@ class Choices:
             if not name:
                 continue  # a column without a header cannot be named in a mapping
             if path is not None and path not in paths:
-                problems.setdefault("mapping", []).append(f"{name}: {path}")
+                problems.setdefault("mapping", []).append(
+                    gettext("The column %(column)s names no field of this form (%(field)s).", column=name, field=path))
                 path = None
             mapping[name] = path
         key = form.get("key_field", "").strip() or None

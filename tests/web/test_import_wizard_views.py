@@ -82,7 +82,7 @@ def test_a_dry_run_then_the_import_with_the_failed_rows(app: Flask, client: Flas
     assert nothing.status_code == 422 and 'id="mapping-problem"' in nothing.get_data(as_text=True)
     # A field the form does not offer.
     odd = client.post(mapping_url, data={"action": "dry_run", "map-0": "name", "map-1": "nope"}, headers=_admin(people))
-    assert odd.status_code == 422 and "Level: nope" in odd.get_data(as_text=True)
+    assert odd.status_code == 422 and "列 Level 不是此表单的字段（nope）" in odd.get_data(as_text=True)
     chosen = {"map-0": "name", "map-1": "level", "map-2": "", "map-3": "", "on_error": "skip"}
     started = client.post(mapping_url, data={"action": "dry_run", **chosen}, headers=_admin(people))
     assert started.status_code == 303
@@ -154,3 +154,32 @@ def test_without_the_import_right_the_wizard_is_refused(app: Flask, client: Flas
                          content_type="multipart/form-data")
     assert posted.status_code == 403
     assert client.get("/a/crm/nope/import", headers=alice).status_code == 404
+
+
+class Held:
+    """A runner that leaves jobs queued (as a worker process would, until it takes them)."""
+
+    def submit(self, job_id: int, work: Any) -> None:
+        pass
+
+
+def test_a_queued_job_polls_and_can_be_cancelled(app: Flask, client: FlaskClient, people: People) -> None:
+    imports = app.extensions["qiqiao"].imports
+    imports.runner = Held()
+    answer = _upload(client, people, _csv([["Customer name"], ["Held Co"]]), "held.csv")
+    started = client.post(answer.headers["Location"], data={"action": "run", "map-0": "name"}, headers=_admin(people))
+    job_url = started.headers["Location"]
+    page = client.get(job_url, headers=_admin(people)).get_data(as_text=True)
+    assert f'hx-get="{job_url}/progress"' in page and "等待开始" in page and f'action="{job_url}/cancel"' in page
+    partial = client.get(f"{job_url}/progress", headers=_admin(people))
+    body = partial.get_data(as_text=True)
+    assert "HX-Refresh" not in partial.headers and 'hx-trigger="load delay:500ms"' in body
+    assert '<progress id="import-bar" value="0"' in body and "<html" not in body
+    cancelled = client.post(f"{job_url}/cancel", headers=_admin(people))
+    assert cancelled.status_code == 303 and cancelled.headers["Location"] == job_url
+    assert imports.get(int(job_url.rsplit("/", 1)[1]), actor=Actor(people.admin_id, "web")).status == "cancelled"
+    after = client.get(job_url, headers=_admin(people)).get_data(as_text=True)
+    assert "已取消" in after and "hx-get" not in after and f'action="{job_url}/cancel"' not in after
+    # Over already: asking again changes nothing, and back to its page.
+    again = client.post(f"{job_url}/cancel", headers=_admin(people))
+    assert again.status_code == 303 and again.headers["Location"] == job_url
