@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from engine.definitions.model import FieldDef
 from engine.core.i18n import Label
+from engine.definitions.model import FieldDef
 from engine.fields import FIELD_TYPES
 from runtime.web.form_inputs import ABSENT, FORM_INPUTS, InputContext
-from tests.api.conftest import admin  # noqa: F401 (fixture)
+from tests.api.conftest import People
 
 FILE = {"id": "f1", "name": "a.png", "size": 3, "content_type": "image/png", "sha256": None}
 # field type -> (settings, what the page posts for the field "x", the value the engine keeps)
@@ -53,6 +53,13 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[str, str]], Any]] = {
     "image": ({}, [("x", ""), ("x", json.dumps(FILE))], [FILE]),
     "signature": ({}, [("x", ""), ("x", json.dumps(FILE))], FILE),
 }
+
+
+@pytest.fixture
+def admin(people: People) -> dict[str, str]:
+    return {"Authorization": f"Bearer {people.admin_token}"}
+
+
 COMPUTED = ("serial", "lookup", "formula", "rollup", "section", "divider", "note")
 
 
