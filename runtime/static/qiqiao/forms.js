@@ -360,6 +360,12 @@
     paint(root);
   }
 
-  if (window.htmx) htmx.onLoad(setUp);
+  if (window.htmx) {
+    // htmx copies a swapped element's old "style" attribute onto the new one
+    // while settling: widgets style their parts through the CSSOM, and that
+    // copy is an inline style the CSP refuses.
+    htmx.config.attributesToSettle = ["class", "width", "height"];
+    htmx.onLoad(setUp);
+  }
   else document.addEventListener("DOMContentLoaded", function () { setUp(document.body); });
 })();
