@@ -13,7 +13,6 @@ evaluation answers only the units whose hash changed (``changed_units``).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -65,9 +64,11 @@ class FieldView:
         return self.input.template_name()
 
     def digest(self) -> str:
-        state = (self.visible, self.required, self.editable, self.errors, _plain(self.value))
-        text = json.dumps(state, default=str, ensure_ascii=False, sort_keys=True)
-        return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
+        # A subform's rows are units of their own (its cells): its wrapper
+        # changes with its state, not with what is typed in a row.
+        value = None if self.rows or self.blank_row else _plain(self.value)
+        state = (self.visible, self.required, self.editable, self.errors, value)
+        return hashlib.blake2b(repr(state).encode(), digest_size=5).hexdigest()
 
 
 def _plain(value: Any) -> Any:

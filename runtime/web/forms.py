@@ -63,6 +63,9 @@ class Editing:
             self.record = dict(self.service.get(form_key, record_id, actor=self.actor))
         self.policy.require("create" if record_id is None else "update")
         self.hidden, self.editable = field_rights(self.policy, self.record)
+        base = f"/a/{app_key}/{form_key}"
+        g.form_page = {"base_url": base, "record_id": record_id,
+                       "files_url": f"/api/v1/apps/{app_key}/forms/{form_key}/records/{record_id}/files/"}
 
     @property
     def inputs(self) -> list[Any]:
@@ -212,6 +215,12 @@ def evaluate(app_key: str, form_key: str) -> Response:
                   messages_changed=before.get("form-messages") != digests["form-messages"],
                   digests=json.dumps(digests, separators=(",", ":")), base_url=f"/a/{app_key}/{form_key}",
                   record_id=editing.record_id, app_key=app_key, form=editing.compiled.form)
+
+
+@bp.app_template_global()
+def form_page() -> dict[str, Any]:
+    """Where the form being drawn lives (its URLs), for the input templates."""
+    return g.get("form_page") or {}
 
 
 @bp.app_template_global()
