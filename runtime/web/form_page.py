@@ -48,6 +48,9 @@ class FieldView:
     row_ids: list[Any] = field(default_factory=list)  # a subform's stored row ids (None: new)
     blank_row: list[FieldView] = field(default_factory=list)  # a subform's template row
     shown: Any = None
+    # The input shows what the reader typed (or the value it was drawn with):
+    # a change of value alone is then no reason to draw it again.
+    as_typed: bool = True
 
     @property
     def layout(self) -> bool:
@@ -66,7 +69,7 @@ class FieldView:
     def digest(self) -> str:
         # A subform's rows are units of their own (its cells): its wrapper
         # changes with its state, not with what is typed in a row.
-        value = None if self.rows or self.blank_row else _plain(self.value)
+        value = None if self.rows or self.blank_row or (self.editable and self.as_typed) else self.value
         state = (self.visible, self.required, self.editable, self.errors, value)
         return hashlib.blake2b(repr(state).encode(), digest_size=5).hexdigest()
 
@@ -134,14 +137,18 @@ def build_view(
             visible=state.visible.get(f.key, not f.hidden), required=state.required.get(f.key, f.required),
             editable=f.key in editable and not state.readonly.get(f.key, f.readonly) and not ftype.computed,
             errors=_messages(errors.get(f.key), state.input_errors.get(f.key)),
+            as_typed=keep_typed or _as_typed(ftype, f, typed, f.key, value),
         )
         if f.type == "subform":
             given = typed.get(f.key) if f.key in typed and _row_problems(f.key, state, errors) else value
             items = [row for row in given or () if isinstance(row, Mapping)]
-            view.rows = [_cells(compiled, f, index, row, view.editable, state, errors)
+            posted = typed.get(f.key)
+            typed_rows: list[Any] = posted if isinstance(posted, list) else []
+            view.rows = [_cells(compiled, f, index, row, view.editable, state, errors,
+                                typed_rows[index] if index < len(typed_rows) else {})
                          for index, row in enumerate(items)]
             view.row_ids = [row.get("id") for row in items]
-            view.blank_row = _cells(compiled, f, "__i__", _row_defaults(compiled, f), view.editable, state, {})
+            view.blank_row = _cells(compiled, f, "__i__", _row_defaults(compiled, f), view.editable, state, {}, {})
             view.errors += [m for path, ms in errors.items() if _row_level(path, f.key) for m in ms]
         fields[f.key] = view
     if state.formula_errors:
@@ -158,6 +165,16 @@ def build_view(
     rows.extend([view] for key, view in fields.items() if key not in placed)
     messages = [m for m in errors.get("", [])]
     return FormView(rows, fields, messages)
+
+
+def _as_typed(ftype: FieldType, f: FieldDef, typed: Any, key: str, value: Any) -> bool:
+    """Whether ``value`` is what the reader typed (or they typed nothing for it)."""
+    if not isinstance(typed, Mapping) or key not in typed:
+        return True
+    try:
+        return bool(ftype.coerce(f, typed[key]) == value)
+    except (ValueError, TypeError, ArithmeticError):
+        return True
 
 
 def _messages(*groups: Any) -> list[str]:
@@ -197,7 +214,7 @@ def _row_defaults(compiled: CompiledForm, sub: FieldDef) -> dict[str, Any]:
 
 def _cells(
     compiled: CompiledForm, sub: FieldDef, index: int | str, row: Mapping[str, Any], editable: bool,
-    state: FormState, errors: Mapping[str, list[str]],
+    state: FormState, errors: Mapping[str, list[str]], typed: Mapping[str, Any],
 ) -> list[FieldView]:
     types = compiled.child_types[sub.key]
     cells = []
@@ -210,6 +227,7 @@ def _cells(
             row.get(child.key), required=child.required, path=f"{sub.key}.{child.key}",
             editable=editable and not child.readonly and not ftype.computed,
             errors=_messages(errors.get(where), state.input_errors.get(where)),
+            as_typed=where in state.input_errors or _as_typed(ftype, child, typed, child.key, row.get(child.key)),
         ))
     return cells
 
