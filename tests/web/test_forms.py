@@ -169,10 +169,13 @@ def test_a_stale_version_shows_the_conflict_and_offers_a_reload(browser: Any, si
     name = f"Conflict Co {uuid.uuid4().hex[:6]}"
     record = _records(site).create("customer", {"name": name}, actor=SYSTEM)
     first = open_page(browser, site, viewport=DESKTOP, language="en")
-    second = open_page(browser, site, viewport=DESKTOP, language="en")
     try:
-        for page in (first, second):
-            _sign_in_english(page, site, f"/a/crm/customer/{record['id']}/edit")
+        _sign_in_english(first, site, f"/a/crm/customer/{record['id']}/edit")
+        # A second tab of the same session: the same person, editing twice.
+        second = first.context.new_page()
+        second.problems = type(first.problems)()
+        second.problems.watch(second)
+        second.goto(f"/a/crm/customer/{record['id']}/edit")
         first.fill("#i-office_location", "Berlin")
         no_problems(first)
         first.click("#save")
@@ -190,7 +193,6 @@ def test_a_stale_version_shows_the_conflict_and_offers_a_reload(browser: Any, si
         no_problems(second)
     finally:
         first.context.close()
-        second.context.close()
 
 
 def test_uploads_are_checked_by_type_and_keyboard_alone_fills_a_form(browser: Any, site: Site) -> None:
