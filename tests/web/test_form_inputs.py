@@ -16,8 +16,10 @@ from werkzeug.datastructures import MultiDict
 from engine.core.i18n import Label
 from engine.definitions.model import FieldDef
 from engine.fields import FIELD_TYPES
+from engine.org.service import OrgService
+from engine.records import SYSTEM
 from runtime.web.form_inputs import ABSENT, FORM_INPUTS, InputContext
-from tests.api.conftest import People
+from tests.api.conftest import People, world  # noqa: F401 (fixture)
 
 FILE = {"id": "f1", "name": "a.png", "size": 3, "content_type": "image/png", "sha256": None}
 # field type -> (settings, what the page posts for the field "x", the value the engine keeps)
@@ -149,3 +151,30 @@ def test_an_upload_larger_than_the_field_allows_is_refused(client: Any, admin: d
                          content_type="multipart/form-data")
     assert answer.status_code == 400
     assert "big.png 超过 10 MB" in answer.json["error"]["message"]  # the account reads Chinese
+
+
+def test_field_rights_shape_the_form_and_its_live_answers(world: Any) -> None:  # noqa: F811
+    """A hidden field appears nowhere (not the page, not an evaluation, not a
+    failed save); a read-only one is text, and a value posted for it anyway
+    is refused by the engine, not taken."""
+    org = OrgService(world.database)
+    org.create_role("form_rep", "Rep", app="crm", grants={
+        "customer": {"actions": ["create", "read", "update"], "read": "all", "write": "all",
+                     "fields": {"revenue": "hidden", "employees": "readonly"}}})
+    org.assign_role("crm:form_rep", world.people.user_id)
+    user = world.auth(world.people.user_token)
+    page = world.client.get("/a/crm/customer/new", headers=user)
+    assert page.status_code == 200
+    assert 'id="f-revenue"' not in page.text and 'name="revenue"' not in page.text
+    assert 'id="f-employees"' in page.text and 'name="employees"' not in page.text
+    answer = world.client.post("/a/crm/customer/evaluate", headers=user,
+                               data={"_digests": "{}", "name": "X", "revenue": "5", "employees": "7"})
+    assert "f-revenue" not in answer.text
+    refused = world.client.post("/a/crm/customer/new", headers=user, data={"name": "", "revenue": "5"})
+    assert refused.status_code == 400
+    assert "f-revenue" not in refused.text
+    saved = world.client.post("/a/crm/customer/new", headers=user, data={"name": "Rights Co", "revenue": "5"})
+    assert saved.status_code == 303
+    record = world.app.extensions["qiqiao"].records.get("crm").get(
+        "customer", int(saved.headers["Location"].rsplit("/", 1)[1]), actor=SYSTEM)
+    assert record["revenue"] is None  # never decoded: the page does not carry it
