@@ -155,8 +155,8 @@ def test_an_upload_larger_than_the_field_allows_is_refused(client: Any, admin: d
 
 def test_field_rights_shape_the_form_and_its_live_answers(world: Any) -> None:  # noqa: F811
     """A hidden field appears nowhere (not the page, not an evaluation, not a
-    failed save); a read-only one is text, and a value posted for it anyway
-    is refused by the engine, not taken."""
+    failed save); a read-only one is text; a value posted for a hidden field
+    anyway is not decoded, so never written."""
     org = OrgService(world.database)
     org.create_role("form_rep", "Rep", app="crm", grants={
         "customer": {"actions": ["create", "read", "update"], "read": "all", "write": "all",
