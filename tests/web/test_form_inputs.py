@@ -178,3 +178,37 @@ def test_field_rights_shape_the_form_and_its_live_answers(world: Any) -> None:  
     record = world.app.extensions["qiqiao"].records.get("crm").get(
         "customer", int(saved.headers["Location"].rsplit("/", 1)[1]), actor=SYSTEM)
     assert record["revenue"] is None  # never decoded: the page does not carry it
+
+
+def test_every_input_template_draws_a_labelled_input(app: Any) -> None:
+    """Each field type's template renders (new and with an error), its input
+    named as the decoder reads it and tied to its label and messages."""
+    from flask import g, render_template_string
+
+    from engine.definitions.model import FormDef
+    from engine.records.live import evaluate_form
+    from runtime.web.form_page import build_view
+    from tests.fields.field_samples import SAMPLES
+
+    form = FormDef(key="thing", label=Label("物", "Thing"), app="rt", fields=tuple(SAMPLES))
+    keys = {f.key for f in SAMPLES}
+    state = evaluate_form(form, {})
+    compiled = __import__("engine.records.compiled", fromlist=["compiled_form"]).compiled_form(form, FIELD_TYPES)
+    view = build_view(compiled, state, {}, hidden=set(), editable=keys,
+                      errors={f.key: ["Wrong"] for f in SAMPLES})
+    with app.test_request_context("/a/rt/thing/new"):
+        g.form_page = {"base_url": "/a/rt/thing", "record_id": None, "files_url": ""}
+        ctx = InputContext()
+        for v in view.fields.values():
+            for cell in [v, *(c for row in [*v.rows, v.blank_row] for c in row)]:
+                cell.shown = cell.input.shown(cell.f, cell.ftype, cell.value, ctx, cell.path)
+        drawn = {v.f.type: (v.f.key, render_template_string(
+            '{% from "forms/unit.html" import field_unit %}{{ field_unit(v) }}', v=v)) for v in view.fields.values()}
+    assert set(drawn) == set(FIELD_TYPES.keys())
+    for type_key, (field_key, html) in drawn.items():
+        if type_key in ("section", "divider", "note"):
+            continue
+        assert "Wrong" in html, type_key
+        assert 'aria-invalid="true"' in html or type_key in COMPUTED, type_key
+        if type_key not in COMPUTED:
+            assert re.search(rf'name="{field_key}(\.|\[|")', html), type_key
