@@ -108,7 +108,7 @@ class Editing:
         )
 
 
-def _field_errors(error: ValidationError, shown: Mapping[str, FieldView]) -> dict[str, list[str]]:
+def _field_errors(error: ValidationError, shown: set[str]) -> dict[str, list[str]]:
     """The messages by path; those of fields the page does not show go to the form's own."""
     language = current_language()
     found: dict[str, list[str]] = {}
@@ -167,9 +167,8 @@ def update_record(app_key: str, form_key: str, record_id: int) -> Response:
 
 
 def _failed(editing: Editing, typed: Mapping[str, Any], error: ValidationError) -> Response:
-    view = editing.view(typed)
-    errors = _field_errors(error, view.fields)
-    view = editing.view(typed, errors)
+    shown = {f.key for f in editing.compiled.form.fields if f.key not in editing.hidden}
+    view = editing.view(typed, _field_errors(error, shown))
     if not view.messages:
         view.messages = [error.text(current_language())]
     return editing.page(view, status=409 if isinstance(error, ConflictError) else 400, failed=True)
