@@ -127,6 +127,9 @@ def test_a_subform_decodes_its_rows_in_the_order_posted() -> None:
 def test_the_evaluate_endpoint_answers_only_what_changed(client: Any, admin: dict[str, str]) -> None:
     page = client.get("/a/crm/quote/new", headers=admin)
     assert page.status_code == 200
+    # A blank form shows the defaults a save would give (RecordService.evaluate(defaults=True)).
+    assert re.search(r'<option value="draft"[^>]* selected>', page.text)
+    assert re.search(r'id="i-quote_date" name="quote_date" value="\d{4}-\d{2}-\d{2}"', page.text)
     digests = re.search(r'name="_digests" id="form-digests" value="([^"]+)"', page.text).group(1)
     digests = digests.replace("&#34;", '"')
     posted = {"_digests": digests, "items": "", "items[0][id]": "", "items[0][quantity]": "2",
