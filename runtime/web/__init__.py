@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, g
 
 from runtime.security import csrf_token
-from runtime.web import account, admin, home, record_page
+from runtime.web import account, admin, form_pickers, forms, home, record_page
 from runtime.web.assets import register_assets
 from runtime.web.errors import register_error_pages
 from runtime.web.i18n import (
@@ -43,6 +43,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(record_page.bp)
+    app.register_blueprint(forms.bp)
+    app.register_blueprint(form_pickers.bp)
 
 
 def _reader() -> Any:
