@@ -25,9 +25,9 @@ from typing import Any
 from flask import Blueprint, Response, g, redirect, request
 
 from engine.core.errors import ConflictError, ValidationError
+from engine.core.numbers import CURRENCY_SYMBOLS
 from engine.definitions.model import FieldDef
 from engine.fields.choice import options_of
-from engine.fields.numeric import CURRENCY_SYMBOLS
 from engine.records import RecordService
 from engine.records.compiled import CompiledForm
 from engine.records.record_history import record_history
