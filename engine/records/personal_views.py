@@ -110,7 +110,7 @@ class PersonalViews:
         with self.service.database.transaction() as conn:
             conn.execute(_TABLE.delete().where(_TABLE.c.id == view_id, _TABLE.c.user_id == user_id))
 
-    def _check(self, form_key: str, columns: list[str], filter: Mapping[str, Any] | None, sort: list[str],
+    def _check(self, form_key: str, columns: Sequence[str], filter: Mapping[str, Any] | None, sort: Sequence[str],
                actor: Actor) -> None:
         compiled, _ = self.service.form(form_key)
         form = compiled.form
