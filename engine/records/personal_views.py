@@ -102,7 +102,7 @@ class PersonalViews:
                 raise ConflictError(message, details={"name": name})
             new_id = conn.execute(_TABLE.insert().values(
                 user_id=user_id, app=self.app, form=form_key, name=name, spec=spec,
-                created_at=self.service.clock.now())).inserted_primary_key[0]
+                created_at=self.service.clock.now()).returning(_TABLE.c.id)).scalar_one()
         return self.get(user_id, form_key, int(new_id))
 
     def delete(self, user_id: int, form_key: str, view_id: int) -> None:
