@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, g
 
 from runtime.security import csrf_token
-from runtime.web import account, home
+from runtime.web import account, home, lists, lists_actions  # noqa: F401 (lists_actions: routes of lists.bp)
 from runtime.web.assets import register_assets
 from runtime.web.errors import register_error_pages
 from runtime.web.i18n import (
@@ -41,6 +41,7 @@ def register_web(app: Flask) -> None:
     register_error_pages(app)
     app.register_blueprint(account.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(lists.bp)
 
 
 def _reader() -> Any:

@@ -12,8 +12,8 @@ reader may see, filter or sort by is the engine's ``FormPolicy``'s answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -27,9 +27,9 @@ from engine.records import Actor, RecordService
 from engine.records.access import FormPolicy
 from engine.records.columns import system_field
 from engine.records.compiled import CompiledForm
+from engine.records.filters import QueryError
 from engine.records.personal_views import PersonalView, PersonalViews
 from runtime.api.records import (
-    _bad,
     check_parameters,
     comma_list,
     filter_parameter,
@@ -66,6 +66,7 @@ class ListState:
     search: str | None
     after: str | None
     limit: int
+    page_size: int = PAGE_SIZE  # the tab's own page size: ``limit`` says only another
     columns: list[Column] = field(default_factory=list)
 
     @property
@@ -103,9 +104,10 @@ class ListState:
         current: dict[str, Any] = {
             "view": self.view.key if self.view is not None and self.personal is None else None,
             "pv": str(self.personal.id) if self.personal is not None else None,
-            "filter": json.dumps(self.filter, ensure_ascii=False, separators=(",", ":")) if self.filter else None,
+            "filter": dump_filter(self.filter),
             "sort": ",".join(self.sort) or None,
             "search": self.search,
+            "limit": str(self.limit) if self.limit != self.page_size else None,
         }
         current.update(changes)
         return {k: str(v) for k, v in current.items() if v not in (None, "")}
@@ -132,9 +134,22 @@ class ListState:
         return self.url(part, sort=following)
 
 
-def read_state(service: RecordService, app_key: str, form_key: str, actor: Actor) -> ListState:
-    """The list's state from the query string (a ``QueryError`` names a bad parameter)."""
-    check_parameters(PAGE_PARAMETERS)
+def _bad(name: str, zh: str, en: str) -> QueryError:
+    return QueryError(Label(f"参数 {name}：{zh}", f"Parameter {name}: {en}"), name)
+
+
+def dump_filter(spec: Mapping[str, Any] | None) -> str | None:
+    """A filter as its URL parameter (compact JSON), None when there is none."""
+    return json.dumps(spec, ensure_ascii=False, separators=(",", ":")) if spec else None
+
+
+def read_state(service: RecordService, app_key: str, form_key: str, actor: Actor, *,
+               strict: bool = True) -> ListState:
+    """The list's state from the query string (a ``QueryError`` names a bad
+    parameter); ``strict``: no other parameter (the builder's
+    inputs and an export's format come along with the state)."""
+    if strict:
+        check_parameters(PAGE_PARAMETERS)
     compiled, _ = service.form(form_key)
     policy = actor.policy(service, form_key)
     policy.require("read")
@@ -148,7 +163,7 @@ def read_state(service: RecordService, app_key: str, form_key: str, actor: Actor
     view = view_parameter(compiled)
     if view is None and personal is None and compiled.form.list_views:
         view = compiled.form.list_views[0]
-    limit = PAGE_SIZE if view is None else view.page_size
+    page_size = limit = PAGE_SIZE if view is None else view.page_size
     raw_limit = request.args.get("limit")
     if raw_limit:
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
@@ -156,7 +171,7 @@ def read_state(service: RecordService, app_key: str, form_key: str, actor: Actor
         limit = int(raw_limit)
     state = ListState(app_key, form_key, service, compiled, policy, view, personal, personal_views,
                       filter_parameter(), comma_list("sort") or [], search_parameter(),
-                      request.args.get("after") or None, limit)
+                      request.args.get("after") or None, limit, page_size)
     state.columns = columns_of(state)
     return state
 
