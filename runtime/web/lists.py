@@ -13,13 +13,16 @@ The rows come from the same engine calls as ``GET .../records``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, request
+from markupsafe import Markup
 
 from engine.records import Actor
 from runtime.web.context import is_htmx, page, page_actor, render, services
 from runtime.web.display import Shown
+from runtime.web.i18n import gettext
 from runtime.web.lists_filters import (
     MAX_CONDITIONS,
     Condition,
@@ -53,13 +56,41 @@ def results(state: ListState, actor: Actor, *, counting: bool = True) -> dict[st
     records = found["records"]
     shown = Shown.prepare(service, state.app_key, state.form_key, [c.field for c in state.columns], records,
                           guard=state.policy.guard(), compact=True)
-    context: dict[str, Any] = {"state": state, "records": records, "shown": shown, "next": found["next"],
-                               "title_key": title_key(state)}
+    context: dict[str, Any] = {"state": state, "records": records, "next": found["next"],
+                               "rows": table_rows(state, shown, records)}
     if counting:
         cap = int(current_app.config.get("COUNT_CAP", 10_000))
         context["total"], context["exact"] = service.count(
             state.form_key, filter=state.effective_filter, search=state.search, cap=cap, actor=actor)
     return context
+
+
+@dataclass(frozen=True)
+class TableRow:
+    id: int
+    version: int
+    select_label: str
+    cells: list[tuple[str, str, Markup]]  # (column label, class, value)
+
+
+def table_rows(state: ListState, shown: Shown, records: list[dict[str, Any]]) -> list[TableRow]:
+    """Each record's cells, shown by type, the title cell linked to the record page
+    (made here rather than in the template: a page has hundreds of cells)."""
+    title = title_key(state)
+    base = f"/a/{state.app_key}/{state.form_key}"
+    select = gettext("Select %(name)s", name="%(name)s")
+    found = []
+    for record in records:
+        cells = []
+        for column in state.columns:
+            cell = shown.value(column.field, record.get(column.key))
+            if column.key == title:
+                cell = Markup('<a href="%s/%s">%s</a>') % (base, record["id"], cell or f"#{record['id']}")
+            cells.append((column.label, "title-cell" if column.key == title else "", cell))
+        text = record.get(title) if title else None
+        name = str(text) if text not in (None, "") else f"#{record['id']}"
+        found.append(TableRow(record["id"], record.get("version") or 0, select % {"name": name}, cells))
+    return found
 
 
 def title_key(state: ListState) -> str | None:

@@ -12,6 +12,7 @@ and can be cleared, not edited.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -238,10 +239,22 @@ def chips(state: ListState) -> list[Chip]:
 
 
 
+_WORDS: dict[tuple[int, str, str, str], tuple[Any, str]] = {}
+
+
 def describe(state: ListState, spec: Mapping[str, Any] | None) -> str:
-    """A filter in words, in the reader's language."""
+    """A filter in words, in the reader's language (remembered per published
+    app: the same view's filter is described on every page of it)."""
     service = state.service
-    return describe_filter(spec, state.form, current_language(), app=service.app, field_types=service.field_types)
+    key = (id(service.app), state.form_key, current_language(), json.dumps(spec, sort_keys=True, default=str))
+    found = _WORDS.get(key)
+    if found is not None and found[0] is service.app:
+        return found[1]
+    words = describe_filter(spec, state.form, current_language(), app=service.app, field_types=service.field_types)
+    if len(_WORDS) > 2000:
+        _WORDS.clear()
+    _WORDS[key] = (service.app, words)
+    return words
 
 
 # Types a bulk edit sets to one value for every selected record.

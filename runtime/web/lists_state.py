@@ -36,6 +36,7 @@ from runtime.api.records import (
     search_parameter,
     view_parameter,
 )
+from runtime.web.i18n import label_text
 
 PAGE_PARAMETERS = frozenset({"view", "pv", "filter", "sort", "search", "after", "limit"})
 PAGE_SIZE = 50
@@ -49,6 +50,7 @@ class Column:
     key: str
     field: FieldDef
     sortable: bool
+    label: str  # in the reader's language
 
 
 @dataclass
@@ -194,21 +196,34 @@ def columns_of(state: ListState) -> list[Column]:
         f = form.field(key) or system_field(key)
         if f is None or key in hidden:
             continue
-        found.append(Column(key, f, key in sortable))
+        found.append(Column(key, f, key in sortable, label_text(f.label)))
     return found
 
 
 def sortable_keys(state: ListState) -> set[str]:
     """Fields with one stored value that every reading role shows (the ones the
     engine lets the reader sort by) and the system fields."""
-    compiled = state.compiled
+    allowed = state.policy.rights.fields_every_reader_shows(single_valued(state.compiled))
+    return allowed | {"id", "owner", "created_at", "updated_at", "created_by", "updated_by"}
+
+
+_SINGLE: dict[int, tuple[CompiledForm, frozenset[str]]] = {}
+
+
+def single_valued(compiled: CompiledForm) -> frozenset[str]:
+    """The form's fields stored in one column that is not a list (worked out once per form)."""
+    cached = _SINGLE.get(id(compiled))
+    if cached is not None and cached[0] is compiled:
+        return cached[1]
     keys = set()
     for f in compiled.form.fields:
         columns = compiled.types[f.key].columns(f) if compiled.storage[f.key] == "column" else []
         if len(columns) == 1 and not isinstance(columns[0].type, sa.JSON):
             keys.add(f.key)
-    allowed = state.policy.rights.fields_every_reader_shows(keys)
-    return allowed | {"id", "owner", "created_at", "updated_at", "created_by", "updated_by"}
+    if len(_SINGLE) > 1000:
+        _SINGLE.clear()
+    _SINGLE[id(compiled)] = (compiled, frozenset(keys))
+    return frozenset(keys)
 
 
 def tab_label(view: ListView | PersonalView) -> Label | str:
