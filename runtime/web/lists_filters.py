@@ -222,8 +222,10 @@ def chips(state: ListState) -> list[Chip]:
     spec = state.filter
     if not spec:
         return []
+    fields = {f.key: f for f in filter_fields(state)}
+
     def words(item: Mapping[str, Any]) -> str:
-        return describe(state, item)
+        return named(fields.get(str(item.get("field"))), item) or describe(state, item)
 
     flat = flat_conditions(spec)
     if flat is None:
@@ -237,6 +239,21 @@ def chips(state: ListState) -> list[Chip]:
                           state.url("/rows", filter=dump_filter(remaining))))
     return found
 
+# Types whose filter values are ids: a chip names them ("Owner is Zhang Wei", not "#3").
+NAMED = {"member": _members, "department": _departments}
+
+
+def named(chosen: FilterField | None, item: Mapping[str, Any]) -> str | None:
+    """A condition on people or departments in words, with their names."""
+    if chosen is None or chosen.field.type not in NAMED:
+        return None
+    operator = next((o for o in chosen.operators if o.key == item.get("op")), None)
+    if operator is None or operator.arity not in (1, "list"):
+        return None
+    value = item.get("value")
+    names = dict(NAMED[chosen.field.type](chosen.field).options)
+    texts = [names.get(str(v), f"#{v}") for v in (value if isinstance(value, list) else [value])]
+    return operator.sentence(chosen.label, texts, current_language())
 
 
 _WORDS: dict[tuple[int, str, str, str], tuple[Any, str]] = {}

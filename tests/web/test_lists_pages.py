@@ -85,6 +85,10 @@ def test_the_filter_builder_makes_a_filter_and_export_gives_what_is_shown(world:
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
     assert sorted(r[0] for r in rows[1:]) == ["Export 0", "Export 1"]
     assert world.client.get("/a/crm/customer/export?format=pdf", headers=world.auth()).status_code == 400
+    # A chip names people by name, not by id.
+    owner = f'{{"field":"owner","op":"eq","value":{world.people.admin_id}}}'
+    mine = world.client.get(f"/a/crm/customer?filter={owner}", headers=world.auth()).get_data(as_text=True)
+    assert '<li class="chip">负责人 是 管理员' in mine
 
 
 def test_bulk_answers_report_each_record(world: World) -> None:  # noqa: F811
