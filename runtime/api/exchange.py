@@ -24,6 +24,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
+from engine.definitions.model import ListView
+from engine.records import Actor, RecordService
 from engine.records.exporting import export_records
 from engine.records.importing import ImportOptions, import_file
 from engine.records.sheets import FileRefused
@@ -134,15 +136,22 @@ def export(app_key: str, form_key: str) -> Response:
         message = Label("header 应为 label 或 key", "header must be label or key")
         raise ValidationError(message, field_errors={"header": [message]})
     check_parameters(EXPORT_PARAMETERS)
+    return send_export(service, app_key, form_key, chosen, view=view_parameter(compiled),
+                       filter=filter_parameter(), columns=comma_list("fields") or None,
+                       sort=comma_list("sort") or None, search=search_parameter(), header=header,
+                       actor=actor_for(app_key, source="export"))
+
+
+def send_export(service: RecordService, app_key: str, form_key: str, chosen: str, *, view: ListView | None,
+                filter: dict[str, Any] | None, columns: list[str] | None, sort: list[str] | None,
+                search: str | None, header: str, actor: Actor) -> Response:
+    """The records as an xlsx or csv download (the API's export and the list page's)."""
     # The engine checks the export action and the query before a file is begun, and audits.
-    actor = actor_for(app_key, source="export")
     # Spooled: small files stay in memory, large ones go to disk; send_file closes it.
     target = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     export_records(
-        service, form_key, target, format=chosen, view=view_parameter(compiled), filter=filter_parameter(),
-        columns=comma_list("fields") or None, sort=comma_list("sort") or None,
-        search=search_parameter(), locale=request_locale(), header=header,
-        actor=actor,
+        service, form_key, target, format=chosen, view=view, filter=filter, columns=columns, sort=sort,
+        search=search, locale=request_locale(), header=header, actor=actor,
     )
     target.seek(0)
     return send_file(target, mimetype=FORMATS[chosen], as_attachment=True,

@@ -13,7 +13,17 @@ from typing import Any
 from flask import Flask, g
 
 from runtime.security import csrf_token
-from runtime.web import account, admin, home, import_wizard, record_page
+from runtime.web import (  # noqa: F401 (lists_actions: routes of lists.bp)
+    account,
+    admin,
+    form_pickers,
+    forms,
+    home,
+    import_wizard,
+    lists,
+    lists_actions,
+    record_page,
+)
 from runtime.web.assets import register_assets
 from runtime.web.errors import register_error_pages
 from runtime.web.i18n import (
@@ -41,8 +51,11 @@ def register_web(app: Flask) -> None:
     register_error_pages(app)
     app.register_blueprint(account.bp)
     app.register_blueprint(home.bp)
-    app.register_blueprint(admin.bp)
+    app.register_blueprint(lists.bp)
     app.register_blueprint(record_page.bp)
+    app.register_blueprint(forms.bp)
+    app.register_blueprint(form_pickers.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(import_wizard.bp)
 
 

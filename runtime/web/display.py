@@ -48,6 +48,8 @@ class Shown:
     names: dict[str, dict[int, Any]] = field(default_factory=dict)
     record_id: int | None = None  # the record whose files are linked (record page)
     compact: bool = True  # a list cell (short) or the record page (whole)
+    tags: dict[str, dict[Any, Markup]] = field(default_factory=dict)
+    language: str = field(default_factory=current_language)  # looked up once, not per cell
 
     @classmethod
     def prepare(cls, service: RecordService, app_key: str, form_key: str, fields: Iterable[FieldDef],
@@ -76,11 +78,13 @@ Renderer = Callable[[Shown, FieldDef, FieldType, Any], Markup]
 
 
 def text(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
-    return escape(ftype.display(f, value, current_language()))
+    return escape(ftype.display(f, value, shown.language))
 
 
+# Markup's ``%`` escapes its arguments as ``format`` does, several times faster
+# (a list page renders a few hundred cells).
 def _number(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
-    return Markup('<span class="num">{}</span>').format(ftype.display(f, value, current_language()))
+    return Markup('<span class="num">%s</span>') % ftype.display(f, value, shown.language)
 
 
 def option_class(color: str | None) -> str:
@@ -89,14 +93,14 @@ def option_class(color: str | None) -> str:
 
 
 def _tags(shown: Shown, f: FieldDef, keys: list[Any]) -> Markup:
-    options = {o.key: o for o in options_of(f)}
-    parts = []
-    for key in keys:
-        option = options.get(key)
-        label = option.label.text(current_language()) if option else str(key)
-        parts.append(Markup('<span class="tag {}">{}</span>').format(
-            option_class(option.color if option else None), label))
-    return Markup(" ").join(parts)
+    tags = shown.tags.get(f.key)
+    if tags is None:  # each option's tag, made once per page
+        language = shown.language
+        tags = shown.tags[f.key] = {
+            o.key: Markup('<span class="tag %s">%s</span>') % (option_class(o.color), o.label.text(language))
+            for o in options_of(f)}
+    return Markup(" ").join(
+        tags.get(key) or Markup('<span class="tag opt-plain">%s</span>') % str(key) for key in keys)
 
 
 def _select(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
@@ -109,7 +113,7 @@ def _multiselect(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Mar
 
 def _named(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
     names = shown.names.get(f.key, {})
-    return Markup("、" if current_language() == "zh" else ", ").join(
+    return Markup("、" if shown.language == "zh" else ", ").join(
         escape(names.get(i, f"#{i}")) for i in ids_in(value))
 
 
@@ -123,7 +127,7 @@ def _relation(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup
                 shown.app_key, target, i, names[i] if names[i] not in (None, "") else f"#{i}"))
         else:  # out of the reader's scope: the id only, no link
             links.append(Markup('<span class="muted">#{}</span>').format(i))
-    return Markup("、" if current_language() == "zh" else ", ").join(links)
+    return Markup("、" if shown.language == "zh" else ", ").join(links)
 
 
 def _file_url(shown: Shown, item: Mapping[str, Any]) -> str | None:
@@ -136,7 +140,7 @@ def _file_url(shown: Shown, item: Mapping[str, Any]) -> str | None:
 def _files(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
     items = value if isinstance(value, list) else [value]
     if shown.compact:
-        return escape(ftype.display(f, value, current_language()))
+        return escape(ftype.display(f, value, shown.language))
     parts = []
     for item in items:
         url = _file_url(shown, item)
@@ -153,7 +157,7 @@ def _files(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
 
 def _rich_text(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
     if shown.compact:
-        return escape(ftype.display(f, value, current_language()))
+        return escape(ftype.display(f, value, shown.language))
     # Sanitized again on the way out (whatever wrote it), and without the
     # style attributes the sanitizer keeps: the page's CSP refuses inline styles.
     clean = STYLE_ATTRIBUTE.sub("", sanitize_html(str(value)))
@@ -167,7 +171,7 @@ def _textarea(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup
 
 
 def _datetime(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
-    return Markup("<time>{}</time>").format(format_moment(value))
+    return Markup("<time>%s</time>") % format_moment(value)
 
 
 def _address(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:

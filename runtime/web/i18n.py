@@ -96,7 +96,15 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
         text = forms[0] if len(forms) == 1 or n == 1 else forms[1]
     else:
         text = singular if n == 1 else plural
-    return str(text) % {"num": n, **variables}
+    return str(text) % _Kept({"num": n, **variables})
+
+
+class _Kept(dict[str, Any]):
+    """Placeholders not given stay as they are: Jinja's ``ngettext`` calls
+    this one without the template's variables and fills them in after."""
+
+    def __missing__(self, key: str) -> str:
+        return f"%({key})s"
 
 
 def label_text(value: Label | str | None) -> str:

@@ -97,7 +97,9 @@ def test_no_server_error_and_no_contradiction(app: Flask, client: Any, admin: di
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, headers=admin)
     outcomes: Counter[int] = Counter()
     failures: list[str] = []
-    started = time.monotonic()
+    # CPU time, not wall time: the bound is on what the fuzzing costs, which a
+    # busy machine (a parallel test worker) does not change.
+    started = time.process_time()
     for result in schema.get_all_operations():
         operation = result.ok()
         if not fuzzed(operation.path, operation.method):
@@ -120,7 +122,7 @@ def test_no_server_error_and_no_contradiction(app: Flask, client: Any, admin: di
     assert not failures, "\n\n".join(failures)
     assert not [status for status in outcomes if status >= 500]
     assert outcomes[200] and outcomes[201] and outcomes[400]  # successes and refusals, not only one kind
-    assert time.monotonic() - started < 60
+    assert time.process_time() - started < 60
 
 
 def fuzzed(path: str, method: str) -> bool:

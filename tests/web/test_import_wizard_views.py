@@ -51,6 +51,8 @@ def _select(html: str, name: str) -> str | None:
 
 def test_upload_refuses_no_file_a_wrong_type_and_an_empty_file_at_the_file_input(
         client: FlaskClient, people: People) -> None:
+    listed = client.get("/a/crm/customer", headers=_admin(people)).get_data(as_text=True)
+    assert f'href="{WIZARD}"' in listed  # the list page's Import button
     page = client.get(WIZARD, headers=_admin(people))
     assert page.status_code == 200 and 'type="file"' in page.get_data(as_text=True)
     missing = client.post(WIZARD, data={}, headers=_admin(people), content_type="multipart/form-data")
@@ -148,6 +150,7 @@ def test_without_the_import_right_the_wizard_is_refused(app: Flask, client: Flas
                     app="crm")
     org.assign_role("wizard_reader", people.user_id)
     alice = {"Authorization": f"Bearer {people.user_token}", **HTML}
+    assert f'href="{WIZARD}"' not in client.get("/a/crm/customer", headers=alice).get_data(as_text=True)
     page = client.get(WIZARD, headers=alice)
     assert page.status_code == 403 and "<title>" in page.get_data(as_text=True)
     posted = client.post(WIZARD, data={"file": (io.BytesIO(b"name\nx\n"), "x.csv")}, headers=alice,
