@@ -181,6 +181,7 @@ def test_errors_refusal_and_a_small_import_on_a_phone(browser: Any, site: Site, 
         # The upload step lists the import, to come back to.
         page.goto(WIZARD)
         assert "few.csv" in page.locator(".import-recent").inner_text()
+        shot(page, f"import-recent-{site.kind}-phone-en")
         no_problems(page)
     finally:
         page.context.close()
