@@ -70,7 +70,7 @@ def test_search_filter_sort_load_more_tabs_and_a_personal_view(browser: Any, sit
         page.goto("/a/crm/customer?limit=2")
         # Search: two rows of three, and "load more" brings the third.
         page.fill("#list-q", prefix)
-        expect(page.locator(".list-count")).to_have_text(re.compile(r"^3 条"))  # not "13 条"
+        expect(page.locator(".list-count")).to_have_text(re.compile(r"^\s*3 条"))  # not "13 条"
         assert len(_names(page)) == 2
         # htmx pushes the URL after the swap: wait for it rather than race it.
         page.wait_for_url(f"**search={prefix}**")
@@ -108,7 +108,7 @@ def test_search_filter_sort_load_more_tabs_and_a_personal_view(browser: Any, sit
         tab = page.locator(".list-tabs a[aria-current=page]")
         assert tab.inner_text() == view_name
         page.fill("#list-q", prefix)
-        expect(page.locator(".list-count")).to_have_text(re.compile(r"^1 条"))  # not "13 条"
+        expect(page.locator(".list-count")).to_have_text(re.compile(r"^\s*1 条"))  # not "13 条"
         assert _names(page) == [f"{prefix} B"]
         # Another tab (key accounts: level A) keeps the search, drops the view's filter.
         page.click(".list-tabs a:has-text('重点客户')")
@@ -166,7 +166,7 @@ def test_bulk_edit_bulk_delete_and_export_on_a_phone(browser: Any, site: Site) -
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("#bulk-form button.danger")
         page.wait_for_selector("#bulk-result:has-text('1 record deleted.')")
-        expect(page.locator(".list-count")).to_have_text(re.compile(r"^2 records"))  # not "13 条"
+        expect(page.locator(".list-count")).to_have_text(re.compile(r"^\s*2 records"))  # not "13 条"
         assert f"{prefix} C" not in _names(page)
         no_problems(page)
     finally:
