@@ -208,12 +208,76 @@ def test_writers_of_two_processes_take_turns_through_the_file_lock(tmp_path: Pat
         assert holder.stdout is not None and holder.stdin is not None
         assert holder.stdout.readline().strip() == "held"
         queue = WriterQueue(str(lock_path))
+        assert queue.others_writing()  # what a background writer here gives way to
         assert not queue.acquire(timeout=0.1)  # the other process's writer holds it
         holder.stdin.write("\n")
         holder.stdin.flush()
         assert holder.stdout.readline().strip() == "released"
+        assert not queue.others_writing()
         assert queue.acquire(timeout=1)
         queue.release()
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_background_writer_gives_way_to_writers_that_come_after_it() -> None:
+    from engine.store.contention import WriterQueue
+
+    queue = WriterQueue()
+    assert queue.acquire(timeout=1)  # someone's edit holds the lock
+    order: list[str] = []
+
+    def writer(name: str, background: bool) -> None:
+        assert queue.acquire(timeout=5, background=background)
+        order.append(name)
+        queue.release()
+
+    importer = threading.Thread(target=writer, args=("import", True))
+    importer.start()
+    time.sleep(0.02)  # the import waits first (in a plain queue it would go first)
+    editor = threading.Thread(target=writer, args=("edit", False))
+    editor.start()
+    deadline = time.monotonic() + 5
+    while len(queue._waiters) < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    queue.release()
+    for thread in (importer, editor):
+        thread.join()
+    assert order == ["edit", "import"]
+
+
+def test_a_background_writer_is_not_starved_by_a_steady_stream_of_writers() -> None:
+    from engine.store.contention import WriterQueue
+
+    queue = WriterQueue()
+    stop = threading.Event()
+
+    def busy() -> None:  # two writers that keep the lock wanted all the time
+        while not stop.is_set():
+            assert queue.acquire(timeout=5)
+            time.sleep(0.002)
+            queue.release()
+
+    writers = [threading.Thread(target=busy) for _ in range(2)]
+    for thread in writers:
+        thread.start()
+    try:
+        time.sleep(0.02)
+        assert queue.others_writing()
+        waits = []
+        for hold in (0.005, 0):
+            started = time.monotonic()
+            assert queue.acquire(timeout=5, background=True)
+            waits.append(time.monotonic() - started)
+            time.sleep(hold)
+            queue.release()
+    finally:
+        stop.set()
+        for thread in writers:
+            thread.join()
+    # The first waits the longest it may; the next as many times as long as the one before held the lock.
+    assert WriterQueue.YIELD_SECONDS * 0.9 <= waits[0] < WriterQueue.YIELD_SECONDS + 1, waits
+    assert WriterQueue.YIELD_RATIO * 0.005 * 0.9 <= waits[1] < WriterQueue.YIELD_SECONDS * 0.9, waits
+    assert not queue.others_writing()
