@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -39,9 +39,39 @@ WRITING = "qiqiao_writing"  # the execution option that marks a connection's tra
 # The execution option that marks a writer as background work (an import): it gives way to the others.
 BACKGROUND = "qiqiao_background"
 _HELD = "qiqiao_write_lock"  # in the connection's info while it holds its process's write lock
+_PACED = "qiqiao_paced"  # in the connection's info during a background transaction on PostgreSQL
 # SQLSTATEs of PostgreSQL errors after which the transaction may simply be run again.
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+class GiveWay:
+    """Background work (an import's batches) that lets others go first:
+    before each of its transactions it waits while ``others()`` says others
+    are busy, up to ``RATIO`` times as long as its last transaction took (at
+    most ``MOST_SECONDS``). Under steady load it then keeps about a fifth of
+    what it competes for, and is never starved; with nobody else busy it
+    does not wait at all."""
+
+    RATIO = 4
+    MOST_SECONDS = 0.1
+    POLL_SECONDS = 0.001
+
+    def __init__(self, others: Callable[[], bool]) -> None:
+        self.others = others
+        self._since = 0.0
+        self._last = self.MOST_SECONDS / self.RATIO  # before the first transaction: a guess
+
+    def wait(self, timeout: float) -> None:
+        until = time.monotonic() + min(timeout, self.MOST_SECONDS, self.RATIO * self._last)
+        while self.others() and time.monotonic() < until:
+            time.sleep(self.POLL_SECONDS)
+
+    def started(self) -> None:
+        self._since = time.monotonic()
+
+    def ended(self) -> None:
+        self._last = time.monotonic() - self._since
 
 
 class WriterQueue:
@@ -59,21 +89,16 @@ class WriterQueue:
     ``flock`` next to the database every half millisecond: the wait for
     another process's writer ends about when its transaction does.
 
-    A background writer (an import's batches) gives way: before it queues,
-    it waits while other writers wait for or hold the lock, in any process,
-    up to ``YIELD_RATIO`` times as long as its last transaction held the
-    lock (at most ``YIELD_SECONDS``). Under steady load an import then keeps
-    a fifth of the lock's time instead of a third or more (it took a turn
-    in every round of the queue, each writer behind a batch waiting for
-    it), and it is never starved; on a quiet database it does not wait at
-    all. A process shows that it has other writers by a shared ``flock`` on
-    a second file, which a background writer probes.
+    A background writer (an import's batches) gives way (``GiveWay``)
+    while other writers wait for or hold the lock, in any process: an
+    import then keeps a fifth of the lock's time under steady load instead
+    of a third or more (it took a turn in every round of the queue, each
+    writer behind a batch waiting for it). A process shows that it has
+    other writers by a shared ``flock`` on a second file, which a background
+    writer probes.
     """
 
     POLL_SECONDS = 0.0005
-    YIELD_RATIO = 4
-    YIELD_SECONDS = 0.1
-    YIELD_POLL_SECONDS = 0.001
 
     def __init__(self, lock_path: str | None = None) -> None:
         self._mutex = threading.Lock()
@@ -83,15 +108,13 @@ class WriterQueue:
         self._files: dict[str, tuple[int, int]] = {}  # path -> (pid, descriptor): a forked child opens its own
         self._foreground = 0  # this process's writers, not background, waiting for or holding the lock
         self._holder_background = False
-        self._background_since = 0.0
-        # Seconds the last background transaction held the lock (before the first: a guess).
-        self._background_held = self.YIELD_SECONDS / self.YIELD_RATIO
+        self.background = GiveWay(self.others_writing)
 
     def acquire(self, timeout: float, *, background: bool = False) -> bool:
         """Take the lock within ``timeout`` seconds; False when it did not come."""
         deadline = time.monotonic() + timeout
         if background:
-            self._give_way(min(timeout / 2, self.YIELD_SECONDS, self.YIELD_RATIO * self._background_held))
+            self.background.wait(timeout / 2)
         else:
             self._enter_foreground()
         if not self._take_turn(max(0.0, deadline - time.monotonic())):
@@ -100,13 +123,13 @@ class WriterQueue:
             return False
         self._holder_background = background
         if self._lock_path is None:
-            self._background_since = time.monotonic()
+            self.background.started()
             return True
         descriptor = self._descriptor(self._lock_path)
         while True:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self._background_since = time.monotonic()
+                self.background.started()
                 return True
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -121,7 +144,7 @@ class WriterQueue:
 
     def _release_turn(self) -> None:
         if self._holder_background:
-            self._background_held = time.monotonic() - self._background_since
+            self.background.ended()
         else:
             self._leave_foreground()
         self._pass_turn()
@@ -162,11 +185,6 @@ class WriterQueue:
             return True
         fcntl.flock(probe, fcntl.LOCK_UN)
         return False
-
-    def _give_way(self, seconds: float) -> None:
-        until = time.monotonic() + seconds
-        while self.others_writing() and time.monotonic() < until:
-            time.sleep(self.YIELD_POLL_SECONDS)
 
     # --- the in-process queue ----------------------------------------------------
     def _take_turn(self, timeout: float) -> bool:
@@ -209,6 +227,23 @@ def begin_sqlite(connection: Connection, lock: WriterQueue, timeout_ms: int) -> 
     except BaseException:
         end_sqlite(connection)
         raise
+
+
+def begin_paced(connection: Connection, pace: GiveWay) -> None:
+    """A transaction begins on PostgreSQL (the ``begin`` event): a background
+    writer first lets the requests of its process that use the database go
+    first. It blocks no one's rows, but its Python work (a batch of a
+    thousand records) holds the process's GIL, which the requests wait for."""
+    if connection.get_execution_options().get(BACKGROUND):
+        pace.wait(GiveWay.MOST_SECONDS)
+        connection.info[_PACED] = pace
+        pace.started()
+
+
+def end_paced(connection: Connection) -> None:
+    pace = connection.info.pop(_PACED, None)
+    if pace is not None:
+        pace.ended()
 
 
 def end_sqlite(connection: Connection) -> None:

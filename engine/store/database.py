@@ -28,9 +28,12 @@ from engine.core.i18n import Label
 from engine.store.contention import (
     BACKGROUND,
     WRITING,
+    GiveWay,
     WriterQueue,
+    begin_paced,
     begin_sqlite,
     busy_error,
+    end_paced,
     end_sqlite,
     is_transient,
     release_on_checkin,
@@ -161,6 +164,11 @@ class Database:
         if self.url.get_backend_name() == "sqlite":
             return self._create_sqlite_engine(echo)
         engine = sa.create_engine(self.url, echo=echo, pool_pre_ping=True)
+        # Background writers (imports) let the process's other database users go first.
+        pace = GiveWay(lambda: engine.pool.checkedout() > 1)  # type: ignore[attr-defined]
+        sa.event.listen(engine, "begin", lambda connection: begin_paced(connection, pace))
+        sa.event.listen(engine, "commit", end_paced)
+        sa.event.listen(engine, "rollback", end_paced)
 
         @sa.event.listens_for(engine, "connect")
         def set_up_postgresql(dbapi_connection: Any, _record: Any) -> None:
