@@ -198,3 +198,31 @@ def group_rows(rows: Iterator[Line], group_index: int | None) -> Iterator[list[L
         current, current_key = [(number, cells)], key
     if current:
         yield current
+
+
+class BatchSizer:
+    """How many records an import's next batch takes: always ``rows`` when
+    batches are not sized by time; otherwise as many as the batches so far
+    wrote in ``seconds`` of their transactions, from ``FEWEST`` (each batch
+    has a cost of its own) to ``rows``. On SQLite
+    a batch holds the one write lock from begin to commit, and every writer
+    that arrives meanwhile waits for it: a fixed row count is a short wait
+    for a narrow form and a long one for a wide form, or under load (the
+    same 200 rows held the lock 8 ms alone and 45 ms beside 32 clients)."""
+
+    FEWEST = 50  # records in the first timed batch, and at least in every one
+    SMOOTHING = 0.5  # weight of the newest batch in the time per record
+
+    def __init__(self, rows: int, seconds: float | None) -> None:
+        self.most, self.seconds = rows, seconds
+        self.size = rows if seconds is None else min(rows, self.FEWEST)
+        self._per_record: float | None = None
+
+    def took(self, records: int, seconds: float) -> None:
+        """A batch of ``records`` held its transaction ``seconds``."""
+        if self.seconds is None or records <= 0 or seconds <= 0:
+            return
+        latest = seconds / records
+        known = self._per_record
+        self._per_record = latest if known is None else known + self.SMOOTHING * (latest - known)
+        self.size = min(self.most, max(self.FEWEST, int(self.seconds / self._per_record)))

@@ -27,6 +27,7 @@ import dataclasses
 import gc
 import itertools
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from engine.fields.base import FieldValueError
 from engine.records.batch import RowsInvalid
 from engine.records.columns import ColumnPlan, FieldColumn, MappingRefused, plan_columns
 from engine.records.import_report import ImportReport, RowFailure
-from engine.records.import_rows import Line, PendingRecord, RowReader, group_rows
+from engine.records.import_rows import BatchSizer, Line, PendingRecord, RowReader, group_rows
 from engine.records.matching import CHUNK, Matcher, matcher_for
 from engine.records.service import Actor, RecordService
 from engine.records.sheets import Sheet, open_sheet
@@ -104,14 +105,19 @@ def import_file(
     with _prepared(service, form_key, source, chosen, actor) as (sheet, batches):
         report = batches.report
         records = group_rows(sheet.rows, batches.group_index)
-        size = chosen.batch_size or service.database.import_batch_rows
-        with service.database.writer() as conn:  # each batch a write transaction
+        database = service.database
+        sizer = BatchSizer(chosen.batch_size or database.import_batch_rows,
+                           None if chosen.batch_size else database.import_batch_seconds)
+        # Each batch a write transaction; an import is background work, and
+        # gives way to other writers (engine.store.contention).
+        with database.writer(background=True) as conn:
             while True:
                 with collection_paused():
-                    batch = list(itertools.islice(records, size))
+                    batch = list(itertools.islice(records, sizer.size))
                     if not batch:
                         break
                     going_on = batches.run(conn, batch) or chosen.dry_run
+                sizer.took(len(batch), batches.held)
                 if progress is not None and not progress(report):
                     report.cancelled = True
                     break
@@ -219,6 +225,7 @@ class _Batches:
         self.policy = options.on_duplicate or "error"
         self.group_index = self._group_index()
         self.seen_keys: dict[Any, int] = {}
+        self.held = 0.0  # seconds the last batch's transaction took, begin to end
         self._warn_unmapped_required()
 
     # --- set-up -----------------------------------------------------------------
@@ -271,6 +278,7 @@ class _Batches:
         """Import one batch in its own transaction; False when it failed under abort."""
         entries, slots = self.reader.read(batch)
         transaction = conn.begin()
+        began = time.perf_counter()
         try:
             self.reader.match(conn, slots)
             if self.key_column is not None:
@@ -288,6 +296,7 @@ class _Batches:
                 transaction.rollback()
             else:
                 transaction.commit()
+            self.held = time.perf_counter() - began
         except BaseException:
             transaction.rollback()
             raise

@@ -9,7 +9,7 @@ page, never one per record.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -66,6 +66,9 @@ class RecordReader:
         # First pages of lists by their arguments: the same list view asked
         # again reuses its statement (SQLAlchemy keeps its compiled form on it).
         self._pages: dict[str, Any] = {}
+        self._by_id: dict[str, Any] = {}
+        # Statements of rollups over other forms: (form, rollup, today) -> select.
+        self._rollups: dict[tuple[str, str, dt.date], Any] = {}
         # Seconds a list or count statement may run (engine/records/deadline.py).
         self.query_timeout: float | None = QUERY_TIMEOUT
 
@@ -73,7 +76,7 @@ class RecordReader:
     def get(self, conn: Connection, form_key: str, record_id: int, policy: FormPolicy | None = None) -> Record:
         """The record; outside ``policy``'s read scope it does not exist."""
         compiled, tables = self.service.form(form_key)
-        query = sa.select(tables.main).where(tables.main.c.id == record_id)
+        query = self.by_id(form_key)
         flags: list[Any] = []
         if policy is not None and not policy.unrestricted:
             scope = policy.read_clause()
@@ -81,7 +84,7 @@ class RecordReader:
                 query = query.where(scope)
             flags = policy.reader_flags()
             query = query.add_columns(*flags)
-        row = conn.execute(query).first()
+        row = conn.execute(query, {"_id": record_id}).first()
         if row is None:
             from engine.records.service import _not_found
 
@@ -91,6 +94,16 @@ class RecordReader:
             return record
         policy.mask_lookups(conn, [record])
         return policy.strip(record)
+
+    def by_id(self, form_key: str) -> Any:
+        """The statement reading one main row by ``_id``, built once per form:
+        SQLAlchemy keeps a reused statement's cache key, and building the
+        comparison cost more than running the query."""
+        query = self._by_id.get(form_key)
+        if query is None:
+            main = self.service.form(form_key)[1].main
+            query = self._by_id[form_key] = sa.select(main).where(main.c.id == sa.bindparam("_id"))
+        return query
 
     def hydrate(
         self,
@@ -217,9 +230,7 @@ class RecordReader:
                 continue
             target_key = str(relation.setting("target"))
             target_compiled, target_tables = self.service.form(target_key)
-            row = conn.execute(
-                sa.select(target_tables.main).where(target_tables.main.c.id == target_id)
-            ).first()
+            row = conn.execute(self.by_id(target_key), {"_id": target_id}).first()
             if row is None:
                 related[key] = None
                 continue
@@ -264,11 +275,13 @@ class RecordReader:
             found[record["id"]] = seen
         return found
 
-    def outside_rollups(self, conn: Connection, compiled: CompiledForm, record_id: int | None) -> dict[str, Any]:
-        """The rollups over other forms' records pointing at this record."""
+    def outside_rollups(self, conn: Connection, compiled: CompiledForm, record_id: int | None,
+                        only: Collection[str] | None = None) -> dict[str, Any]:
+        """The rollups over other forms' records pointing at this record
+        (``only``: just these; the others are left out)."""
         result: dict[str, Any] = {}
         for rollup in compiled.rollups:
-            if rollup.other_form is None:
+            if rollup.other_form is None or (only is not None and rollup.key not in only):
                 continue
             result[rollup.key] = self._outside_rollup(conn, compiled, rollup, record_id)
         return result
@@ -281,6 +294,22 @@ class RecordReader:
                  if rollup.aggregate in ("sum", "count") else None)
         if record_id is None:
             return empty
+        value = conn.execute(self._rollup_query(compiled, rollup), {"_parent": record_id}).scalar()
+        if value is None:
+            return empty
+        # The aggregate as the rollup's own type reads a stored value: money
+        # at its precision, a latest date-time as an aware moment.
+        return compiled.types[rollup.key].from_db(rollup_field, {rollup.key: value})
+
+    def _rollup_query(self, compiled: CompiledForm, rollup: Rollup) -> Any:
+        """The statement of a rollup over another form, built once a day (its
+        ``where`` may name today) and reused: every write to a child runs its
+        parent's rollup, and building the filter cost more than running it."""
+        today = self.service.clock.today()
+        key = (compiled.form.key, rollup.key, today)
+        query = self._rollups.get(key)
+        if query is not None:
+            return query
         assert rollup.other_form is not None and rollup.relation is not None
         other_compiled, other_tables = self.service.form(rollup.other_form)
         main = other_tables.main
@@ -289,20 +318,18 @@ class RecordReader:
             measure = sa.func.count(main.c[rollup.field]) if rollup.field else sa.func.count()
         else:
             measure = getattr(sa.func, rollup.aggregate)(main.c[str(rollup.field)])
-        query = sa.select(measure).where(main.c[rollup.relation] == record_id)
+        query = sa.select(measure).where(main.c[rollup.relation] == sa.bindparam("_parent"))
         if rollup.where:
             from engine.records.filters import compile_filter
 
             query = query.where(compile_filter(
                 rollup.where, other_compiled.form, self.service.app, self.service.field_types,
-                tables=other_tables, today=self.service.clock.today(),
+                tables=other_tables, today=today,
             ))
-        value = conn.execute(query).scalar()
-        if value is None:
-            return empty
-        # The aggregate as the rollup's own type reads a stored value: money
-        # at its precision, a latest date-time as an aware moment.
-        return compiled.types[rollup.key].from_db(rollup_field, {rollup.key: value})
+        if any(day != today for _, _, day in self._rollups):
+            self._rollups.clear()  # yesterday's statements
+        self._rollups[key] = query
+        return query
 
     def check_relations(
         self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any],

@@ -17,7 +17,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import difflib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -465,9 +465,10 @@ class RecordService:
         context: EvaluationContext,
         *,
         record_id: int | None,
+        rollups: Collection[str] | None = None,
     ) -> FormState:
         related = self.reader.related(conn, compiled, values) if compiled.related_paths else None
-        outside = self.reader.outside_rollups(conn, compiled, record_id)
+        outside = self.reader.outside_rollups(conn, compiled, record_id, rollups)
         rows = self.reader.row_related(conn, compiled, values) if compiled.child_related else None
         return compiled.compute(values, context, related, outside, rows)
 
@@ -529,26 +530,33 @@ class RecordService:
     ) -> None:
         """Recompute the rollups (and what reads them) of the records these
         count towards, each parent once, one cascade level deeper: a payment
-        receipt changes its contract's ``received`` and ``outstanding``."""
+        receipt changes its contract's ``received`` and ``outstanding``. Only
+        the rollups over this form are counted again; the parent's others
+        keep their stored values (their own children keep them current)."""
         dependents = self._dependents.get(form.key, ())
         if not dependents:
             return
         caused = actor.caused("recompute")
+        parents: dict[tuple[str, int], set[str]] = {}
         for parent_form, rollup_key in dependents:
             parent_compiled, _ = self.form(parent_form)
             rollup = next(r for r in parent_compiled.rollups if r.key == rollup_key)
             assert rollup.relation is not None
-            ids = {int(rec[rollup.relation]) for rec in records if rec.get(rollup.relation) is not None}
-            for parent_id in sorted(ids):
-                self.recompute(parent_form, parent_id, actor=caused, connection=conn)
+            for rec in records:
+                if rec.get(rollup.relation) is not None:
+                    parents.setdefault((parent_form, int(rec[rollup.relation])), set()).add(rollup_key)
+        for (parent_form, parent_id), rollups in sorted(parents.items()):
+            self.recompute(parent_form, parent_id, actor=caused, connection=conn, rollups=rollups)
 
     def recompute(
         self, form_key: str, record_id: int, *, actor: Actor = SYSTEM,
-        connection: Connection | None = None,
+        connection: Connection | None = None, rollups: Collection[str] | None = None,
     ) -> Record | None:
         """Recompute a record's computed fields and write those that changed,
         with an audit entry (``recompute``, by the system) and an event, but
-        no new version or author: see ``engine.records.ending``. None when gone."""
+        no new version or author: see ``engine.records.ending``. ``rollups``
+        limits the rollups over other forms counted again (default: all).
+        None when gone."""
         compiled, tables = self.form(form_key)
         with self.transaction(connection) as conn:
             # Lock the row before reading it, so nobody's edit lands between the
@@ -564,7 +572,8 @@ class RecordService:
             except NotFoundError:
                 return None
             context = self.context(conn, compiled, actor, compiled.formula_values(previous))
-            state = self._compute(conn, compiled, dict(previous), context, record_id=record_id)
+            state = self._compute(conn, compiled, dict(previous), context, record_id=record_id,
+                                  rollups=rollups)
             # Computed fields, and fields that form rules set from them
             # (a plan's status follows what was received).
             changed = {

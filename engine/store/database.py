@@ -26,10 +26,14 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from engine.core.errors import BusyError, ConflictError
 from engine.core.i18n import Label
 from engine.store.contention import (
+    BACKGROUND,
     WRITING,
+    GiveWay,
     WriterQueue,
+    begin_paced,
     begin_sqlite,
     busy_error,
+    end_paced,
     end_sqlite,
     is_transient,
     release_on_checkin,
@@ -42,6 +46,8 @@ BUSY_TIMEOUT_MS = 5000
 # A unit of work that meets a deadlock or a serialization failure before any of
 # its transactions committed is run again this many times in all, then answered busy.
 RETRY_ATTEMPTS = 3
+# On SQLite, an import's batch holds the one write lock about this long (see import_batch_seconds).
+IMPORT_BATCH_SECONDS = 0.02
 # PostgreSQL truncates identifiers at 63 bytes; SQLite has no limit. Names we
 # generate (indexes, constraints, temporary columns) stay under the smaller one.
 MAX_IDENTIFIER = 63
@@ -131,11 +137,20 @@ class Database:
 
     @property
     def import_batch_rows(self) -> int:
-        """Records an import writes per transaction by default. SQLite has one
+        """Records an import writes per transaction by default, at most.
+        PostgreSQL locks rows, and larger batches cost less. SQLite has one
         write lock for the whole file, and a batch holds it from start to
-        commit: 200 rows keep other writers' waits short (measured with
-        bench/load.py); PostgreSQL locks rows, and larger batches cost less."""
+        commit: there batches are sized by time (``import_batch_seconds``),
+        up to 200 rows."""
         return 200 if self.is_sqlite else 1000
+
+    @property
+    def import_batch_seconds(self) -> float | None:
+        """How long an import's batch should hold the write lock, when batches
+        are sized by time (SQLite): every other writer that arrives meanwhile
+        waits that long. 200-row batches of customers held it 45 ms under load
+        (bench/load.py); None: batches of ``import_batch_rows``."""
+        return IMPORT_BATCH_SECONDS if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,6 +164,11 @@ class Database:
         if self.url.get_backend_name() == "sqlite":
             return self._create_sqlite_engine(echo)
         engine = sa.create_engine(self.url, echo=echo, pool_pre_ping=True)
+        # Background writers (imports) let the process's other database users go first.
+        pace = GiveWay(lambda: engine.pool.checkedout() > 1)  # type: ignore[attr-defined]
+        sa.event.listen(engine, "begin", lambda connection: begin_paced(connection, pace))
+        sa.event.listen(engine, "commit", end_paced)
+        sa.event.listen(engine, "rollback", end_paced)
 
         @sa.event.listens_for(engine, "connect")
         def set_up_postgresql(dbapi_connection: Any, _record: Any) -> None:
@@ -191,12 +211,14 @@ class Database:
         return engine
 
     # --- transactions ------------------------------------------------------
-    def writer(self) -> Connection:
+    def writer(self, *, background: bool = False) -> Connection:
         """A connection whose transactions write: on SQLite each one takes the
         write lock when it begins (``BEGIN IMMEDIATE``, after this process's
         queue), so it never fails half-way upgrading a read lock. For callers
-        that begin and commit batches themselves (an import)."""
-        return self.engine.connect().execution_options(**{WRITING: True})
+        that begin and commit batches themselves (an import). A ``background``
+        writer's transactions give way to the other writers waiting on SQLite
+        (``WriterQueue``)."""
+        return self.engine.connect().execution_options(**{WRITING: True, BACKGROUND: background})
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

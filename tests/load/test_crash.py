@@ -7,6 +7,7 @@ reads, and writes."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -60,9 +61,11 @@ def serve(url: str, port: int) -> subprocess.Popen[str]:
     return process
 
 
-def post_import(port: int, token: str, content: bytes) -> tuple[int, bytes]:
+def post_import(port: int, token: str, content: bytes, batch_size: int | None = None) -> tuple[int, bytes]:
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n"
+    options = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n"
+               f"{json.dumps({'batch_size': batch_size})}\r\n") if batch_size else ""
+    body = (f"{options}--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n"
             f"Content-Type: text/csv\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     connection.request("POST", f"{FORM}/import", body=body, headers={
@@ -78,7 +81,8 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_clean_restart(d
     database = Database(database_url)
     upgrade_system_tables(database)
     token = populate(database, passwords=False).admin_token
-    batch = database.import_batch_rows  # the import's default batch size on this database
+    # Batches of a known size (on SQLite they are sized by time by default), to tell whole ones.
+    batch = database.import_batch_rows
     database.dispose()
     content = ("客户名称\n" + "".join(f"Row {i}\n" for i in range(ROWS))).encode()
 
@@ -88,7 +92,7 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_clean_restart(d
 
     def send() -> None:
         try:
-            outcome.append(post_import(port, token, content))
+            outcome.append(post_import(port, token, content, batch))
         except (OSError, http.client.HTTPException) as error:
             outcome.append(error)  # the connection dies with the server
 

@@ -550,3 +550,20 @@ def test_imported_records_count_towards_rollups_and_are_audited(service: RecordS
     with service.database.transaction() as conn:
         sources = conn.execute(sa.text("SELECT source FROM audit_log WHERE form = 'deal'")).scalars().all()
     assert sources == ["import", "import"]  # one entry per record, with its values
+
+
+def test_batches_take_a_fixed_number_of_rows_or_as_many_as_fit_in_the_time_given() -> None:
+    from engine.records.import_rows import BatchSizer
+
+    fixed = BatchSizer(200, None)  # batch_size given, or PostgreSQL
+    fixed.took(200, 5.0)
+    assert fixed.size == 200
+    timed = BatchSizer(200, 0.02)  # SQLite: about 20 ms of the write lock a batch
+    assert timed.size == BatchSizer.FEWEST == 50
+    timed.took(50, 0.005)  # 0.1 ms a record: 200 would fit, and 200 is the most
+    assert timed.size == 200
+    timed.took(200, 0.05)  # 0.25 ms a record now (load came): the estimate moves halfway, to 0.175 ms
+    assert timed.size == 114
+    timed.took(114, 0.5)  # 4.4 ms a record: fewer than 50 would fit, but a batch has a cost of its own
+    assert timed.size == 50
+    assert BatchSizer(5, 0.02).size == 5  # never more than the most

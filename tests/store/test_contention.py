@@ -208,12 +208,97 @@ def test_writers_of_two_processes_take_turns_through_the_file_lock(tmp_path: Pat
         assert holder.stdout is not None and holder.stdin is not None
         assert holder.stdout.readline().strip() == "held"
         queue = WriterQueue(str(lock_path))
+        assert queue.others_writing()  # what a background writer here gives way to
         assert not queue.acquire(timeout=0.1)  # the other process's writer holds it
         holder.stdin.write("\n")
         holder.stdin.flush()
         assert holder.stdout.readline().strip() == "released"
+        assert not queue.others_writing()
         assert queue.acquire(timeout=1)
         queue.release()
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_background_writer_gives_way_to_writers_that_come_after_it() -> None:
+    from engine.store.contention import WriterQueue
+
+    queue = WriterQueue()
+    assert queue.acquire(timeout=1)  # someone's edit holds the lock
+    order: list[str] = []
+
+    def writer(name: str, background: bool) -> None:
+        assert queue.acquire(timeout=5, background=background)
+        order.append(name)
+        queue.release()
+
+    importer = threading.Thread(target=writer, args=("import", True))
+    importer.start()
+    time.sleep(0.02)  # the import waits first (in a plain queue it would go first)
+    editor = threading.Thread(target=writer, args=("edit", False))
+    editor.start()
+    deadline = time.monotonic() + 5
+    while len(queue._waiters) < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    queue.release()
+    for thread in (importer, editor):
+        thread.join()
+    assert order == ["edit", "import"]
+
+
+def test_a_background_writer_is_not_starved_by_a_steady_stream_of_writers() -> None:
+    from engine.store.contention import GiveWay, WriterQueue
+
+    queue = WriterQueue()
+    stop = threading.Event()
+
+    def busy() -> None:  # two writers that keep the lock wanted all the time
+        while not stop.is_set():
+            assert queue.acquire(timeout=5)
+            time.sleep(0.002)
+            queue.release()
+
+    writers = [threading.Thread(target=busy) for _ in range(2)]
+    for thread in writers:
+        thread.start()
+    try:
+        time.sleep(0.02)
+        assert queue.others_writing()
+        waits = []
+        for hold in (0.005, 0):
+            started = time.monotonic()
+            assert queue.acquire(timeout=5, background=True)
+            waits.append(time.monotonic() - started)
+            time.sleep(hold)
+            queue.release()
+    finally:
+        stop.set()
+        for thread in writers:
+            thread.join()
+    # The first waits the longest it may; the next as many times as long as the one before held the lock.
+    assert GiveWay.MOST_SECONDS * 0.9 <= waits[0] < GiveWay.MOST_SECONDS + 1, waits
+    assert GiveWay.RATIO * 0.005 * 0.9 <= waits[1] < GiveWay.MOST_SECONDS * 0.9, waits
+    assert not queue.others_writing()
+
+
+def test_a_background_writer_on_postgresql_lets_the_process_s_other_database_users_go_first(
+        postgres: Database) -> None:
+    from engine.store.contention import GiveWay
+
+    def background_transaction() -> float:
+        started = time.monotonic()
+        with postgres.writer(background=True) as conn, conn.begin():
+            touch(conn, 1)
+        return time.monotonic() - started
+
+    background_transaction()  # the pool has its connections: what follows times waiting only
+    with postgres.reading() as other:  # a request of this process is using the database
+        other.execute(sa.select(ROWS.c.touched)).all()
+        waited = background_transaction()
+    alone = background_transaction()
+    # It waited up to four times as long as its last transaction took, then took as long again.
+    assert GiveWay.RATIO > 2 and waited > 2 * alone, (waited, alone)
+    with postgres.reading() as conn:
+        assert conn.execute(sa.select(ROWS.c.touched).where(ROWS.c.id == 1)).scalar_one() == 3
