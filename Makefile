@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench demo clean assets
+.PHONY: test lint typecheck pytest bench demo clean assets screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,16 @@ INSTANCE ?= instance
 DEMO_ARGS ?=
 demo: $(STAMP) $(ASSETS)
 	$(BIN)/python -m runtime.cli demo --instance '$(INSTANCE)' --host '$(HOST)' --port '$(PORT)' $(DEMO_ARGS)
+
+# docs/ui.md's pictures: the browser tests take them (test-artifacts/screenshots/),
+# this copies the ones the docs show.
+UI_SHOTS := sign-in-sqlite-desktop-zh app-home-sqlite-phone-en-menu list-sqlite-desktop-zh-filtered \
+	record-customer-sqlite-desktop-zh form-quote-sqlite-phone-en import-dry-run-sqlite-desktop-zh \
+	admin-role-sqlite-desktop-zh
+screenshots: $(STAMP) $(ASSETS)
+	$(BIN)/pytest -q tests/web -k sqlite
+	mkdir -p docs/images/ui
+	for shot in $(UI_SHOTS); do cp test-artifacts/screenshots/$$shot.png docs/images/ui/; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules runtime/static/vendor
