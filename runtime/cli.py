@@ -218,7 +218,7 @@ def _fixes(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
 @click.option("--fix", "fixes", multiple=True, metavar="FIELD:FROM=TO",
               help="Rewrite a source value before matching (repeat), e.g. product:GTXPro=GTX Pro.")
 @click.option("--batch-size", default=None, type=int,
-              help="Records per transaction  [default: 200 on SQLite, 1000 on PostgreSQL].")
+              help="Records per transaction  [default: sized by time, at most 200 on SQLite, 1000 on PostgreSQL].")
 @click.option("--skip-errors", is_flag=True, help="Write the good rows of a batch, report the bad ones.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @click.option("--errors-out", type=click.Path(dir_okay=False, path_type=Path), default=None,

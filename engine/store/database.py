@@ -46,8 +46,11 @@ BUSY_TIMEOUT_MS = 5000
 # A unit of work that meets a deadlock or a serialization failure before any of
 # its transactions committed is run again this many times in all, then answered busy.
 RETRY_ATTEMPTS = 3
-# On SQLite, an import's batch holds the one write lock about this long (see import_batch_seconds).
-IMPORT_BATCH_SECONDS = 0.02
+# An import's batch takes about this long (see import_batch_seconds): on SQLite
+# it holds the one write lock; on PostgreSQL its Python work holds the GIL of a
+# worker whose requests then wait (50 ms batches: p99 at 32 clients 312-437 ->
+# 227-238 ms in bench/load.py, against fixed 1000-row batches).
+IMPORT_BATCH_SECONDS = {"sqlite": 0.02, "postgresql": 0.05}
 # PostgreSQL truncates identifiers at 63 bytes; SQLite has no limit. Names we
 # generate (indexes, constraints, temporary columns) stay under the smaller one.
 MAX_IDENTIFIER = 63
@@ -137,20 +140,21 @@ class Database:
 
     @property
     def import_batch_rows(self) -> int:
-        """Records an import writes per transaction by default, at most.
-        PostgreSQL locks rows, and larger batches cost less. SQLite has one
-        write lock for the whole file, and a batch holds it from start to
-        commit: there batches are sized by time (``import_batch_seconds``),
-        up to 200 rows."""
+        """Records an import writes per transaction by default, at most;
+        batches are sized by time (``import_batch_seconds``) up to this. SQLite
+        has one write lock for the whole file, held by a batch from start to
+        commit: at most 200 rows. PostgreSQL locks rows, and larger batches
+        cost less: at most 1000."""
         return 200 if self.is_sqlite else 1000
 
     @property
     def import_batch_seconds(self) -> float | None:
-        """How long an import's batch should hold the write lock, when batches
-        are sized by time (SQLite): every other writer that arrives meanwhile
-        waits that long. 200-row batches of customers held it 45 ms under load
-        (bench/load.py); None: batches of ``import_batch_rows``."""
-        return IMPORT_BATCH_SECONDS if self.is_sqlite else None
+        """How long an import's batch should take. On SQLite it holds the
+        write lock: every other writer that arrives meanwhile waits that long
+        (200-row batches of customers held it 45 ms under load, bench/load.py).
+        On PostgreSQL its Python work slows the requests of its worker process
+        (one thread runs at a time); None: batches of ``import_batch_rows``."""
+        return IMPORT_BATCH_SECONDS.get(self.dialect)
 
     @property
     def is_sqlite(self) -> bool:

@@ -555,7 +555,7 @@ def test_imported_records_count_towards_rollups_and_are_audited(service: RecordS
 def test_batches_take_a_fixed_number_of_rows_or_as_many_as_fit_in_the_time_given() -> None:
     from engine.records.import_rows import BatchSizer
 
-    fixed = BatchSizer(200, None)  # batch_size given, or PostgreSQL
+    fixed = BatchSizer(200, None)  # batch_size given
     fixed.took(200, 5.0)
     assert fixed.size == 200
     timed = BatchSizer(200, 0.02)  # SQLite: about 20 ms of the write lock a batch
