@@ -29,6 +29,7 @@ from engine.core.errors import NotFoundError
 from engine.core.i18n import Label
 from engine.definitions.model import FieldDef, FormDef, ListView, SortKey
 from engine.fields.base import FieldType, plain_json
+from engine.records.access import ReadGuard
 from engine.records.columns import system_field
 from engine.records.compiled import CompiledForm
 from engine.records.filters import SYSTEM_FIELDS
@@ -96,7 +97,8 @@ def export_records(
     names = list(columns or (chosen_view.columns if chosen_view is not None else ()) or _all_columns(form, compiled))
     hidden = policy.hidden_everywhere()  # columns the actor may see on no record are left out
     names = [name for name in names if name.split(".")[0] not in hidden]
-    out = [_column(service, compiled, path, locale, header) for path in _expand(compiled, names)]
+    guard = policy.guard()  # a linked record the actor may not read is named by its id only
+    out = [_column(service, compiled, path, locale, header, guard) for path in _expand(compiled, names)]
     wanted = sorted({c.path.split(".")[0] for c in out} - set(SYSTEM_FIELDS))
     subforms = list(dict.fromkeys(c.subform for c in out if c.subform))
     joiner = "、" if locale.lower().startswith("zh") else ", "
@@ -173,7 +175,8 @@ def _expand(compiled: CompiledForm, names: Sequence[str]) -> list[str]:
     return paths
 
 
-def _column(service: RecordService, compiled: CompiledForm, path: str, locale: str, header: str) -> _Column:
+def _column(service: RecordService, compiled: CompiledForm, path: str, locale: str, header: str,
+            guard: ReadGuard | None = None) -> _Column:
     form = compiled.form
     head, _, rest = path.partition(".")
     parent = form.field(head) or system_field(head)
@@ -194,7 +197,7 @@ def _column(service: RecordService, compiled: CompiledForm, path: str, locale: s
         if shown is not None:
             column.field, column.ftype = shown, target.types[shown.key]
     namer = NAMERS.get(column.field.type)
-    column.names = namer(service, column.field) if namer else None
+    column.names = namer(service, column.field, guard) if namer else None
     return column
 
 

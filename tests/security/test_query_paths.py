@@ -110,6 +110,8 @@ def test_search_and_direct_reads_never_show_hidden_fields(probe: Probe) -> None:
     text = exported.get_data(as_text=True)
     assert "Alpha" in text and SECRET_REVENUE not in text and SECRET_NOTES not in text
     assert json.dumps(SECRET_REVENUE) not in json.dumps(listed)
+    # Alpha is a subsidiary of Epsilon, which alice may not read: its id, not its name.
+    assert "Epsilon" not in text and str(probe.ids["epsilon"]) in text
 
 
 def test_a_lookup_shows_only_what_its_path_could(probe: Probe) -> None:
