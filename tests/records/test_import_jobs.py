@@ -4,6 +4,7 @@ in the middle of the import."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import signal
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.composition import compose
+from engine.core.clock import FixedClock, SystemClock
 from engine.core.errors import ConflictError
 from engine.records import Actor
 from engine.records.import_jobs import ImportJobs
@@ -93,7 +95,10 @@ runner.join(job.id)
 def test_a_job_whose_process_died_is_marked_failed(database: Database, tmp_path: Path) -> None:
     populate(database, passwords=False)
     folder = tmp_path / "files"
-    jobs = jobs_on(database, folder, stale_seconds=3.0)  # the child beats every 0.2 s
+    # The observer's clock stands still while the child runs (its beats, every
+    # 0.2 s, are in real time) and is moved past the staleness once it is dead.
+    clock = FixedClock(SystemClock().now())
+    jobs = jobs_on(database, folder, stale_seconds=3.0, clock=clock)
     info = jobs.store_file(io.BytesIO(names_csv(20_000)), "many.csv", actor=SYSTEM)
     url = database.url.render_as_string(hide_password=False)
     child = subprocess.Popen([sys.executable, "-c", RUN_AND_BE_KILLED, url, str(folder), info.id],
@@ -110,7 +115,7 @@ def test_a_job_whose_process_died_is_marked_failed(database: Database, tmp_path:
         child.kill()
         child.wait()
     assert jobs.get(job_id, actor=SYSTEM).status == "running"  # not yet silent for long
-    time.sleep(3.5)
+    clock.set(SystemClock().now() + dt.timedelta(seconds=3.5))
     job = jobs.get(job_id, actor=SYSTEM)
     assert job.status == "failed" and job.finished_at is not None, job
     assert job.error is not None and "process running the import stopped" in job.error.en
