@@ -362,3 +362,145 @@ class PersonalView(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     spec: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime]
+
+
+class RuleRun(Base):
+    """One run of a rule (``engine.rules``): what fired it, on which record,
+    how it ended (``done``, ``skipped`` by its condition, ``failed``, ``cut``
+    by the loop guard) and each action's result (``actions``: a list of
+    ``{"type", "outcome", "detail"}``). ``payload`` keeps what a retry needs
+    (a webhook's body, a schedule's tick); ``retry_of`` links a retry to the
+    run it repeats."""
+
+    __tablename__ = "rule_runs"
+    __table_args__ = (
+        sa.Index("ix_rule_runs_app_rule_id", "app", "rule", "id"),
+        sa.Index("ix_rule_runs_app_form_record_id", "app", "form", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app: Mapped[str] = mapped_column(sa.String(50))
+    rule: Mapped[str] = mapped_column(sa.String(100))
+    trigger: Mapped[str] = mapped_column(sa.String(30))
+    form: Mapped[str | None] = mapped_column(sa.String(50))
+    record_id: Mapped[int | None]
+    status: Mapped[str] = mapped_column(sa.String(12), index=True)
+    started_at: Mapped[dt.datetime]
+    duration_ms: Mapped[float] = mapped_column(sa.Float)
+    depth: Mapped[int] = mapped_column(default=0)
+    source: Mapped[str | None] = mapped_column(sa.String(30))
+    user_id: Mapped[int | None]
+    actions: Mapped[list[Any]] = mapped_column(JSONDocument)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    payload: Mapped[dict[str, Any] | None]
+    retry_of: Mapped[int | None]
+
+
+class RuleTick(Base):
+    """A scheduled or date-relative rule's tick, claimed by the one worker
+    that runs it: a second worker's insert of the same tick fails, so a
+    tick fires once however many workers run."""
+
+    __tablename__ = "rule_ticks"
+
+    app: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    rule: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    tick: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    claimed_at: Mapped[dt.datetime]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
+
+
+class RuleCursor(Base):
+    """A rule's small piece of memory, by key: the last member a round-robin
+    assignment chose, the last tick a schedule ran ..."""
+
+    __tablename__ = "rule_cursors"
+
+    app: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime]
+
+
+class OutboxMessage(Base):
+    """A message that leaves the process (email, SMS, a robot, a webhook),
+    written in the transaction of what caused it and sent after commit by the
+    worker (``engine.notify``). ``status``: ``pending`` (due at
+    ``next_attempt_at``), ``sending`` (claimed by ``claimed_by`` until
+    ``lease_until``; claimed again when the lease runs out), ``sent`` or
+    ``dead`` (out of attempts: an admin may retry it). ``idempotency_key`` is
+    unique: enqueuing the same message twice keeps one, and the receiver gets
+    the key to drop a repeat."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(30))
+    recipient: Mapped[str] = mapped_column(sa.String(500))
+    payload: Mapped[dict[str, Any]]
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(12))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    lease_until: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    result: Mapped[dict[str, Any] | None]
+    app: Mapped[str | None] = mapped_column(sa.String(50))
+    rule_run_id: Mapped[int | None] = mapped_column(index=True)
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class Notification(Base):
+    """An in-app notification: the notification centre's entries of one user
+    (unread while ``read_at`` is empty), linking to a record when it is about one."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_id_read_at_id", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    app: Mapped[str | None] = mapped_column(sa.String(50))
+    form: Mapped[str | None] = mapped_column(sa.String(50))
+    record_id: Mapped[int | None]
+    link: Mapped[str | None] = mapped_column(sa.String(500))
+    source: Mapped[str | None] = mapped_column(sa.String(150))
+    created_at: Mapped[dt.datetime]
+    read_at: Mapped[dt.datetime | None]
+
+
+class NotificationPreference(Base):
+    """Whether a user receives a channel (a missing row: the channel's default)."""
+
+    __tablename__ = "notification_prefs"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+    enabled: Mapped[bool]
+
+
+class Todo(Base):
+    """A todo for one member: a title, an optional due time and the record it
+    is about; done when ``done_at`` is set. ``source`` says what made it
+    (``rule:<app>.<key>``, ``user``)."""
+
+    __tablename__ = "todos"
+    __table_args__ = (sa.Index("ix_todos_user_id_done_at_due_at", "user_id", "done_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    due_at: Mapped[dt.datetime | None]
+    app: Mapped[str | None] = mapped_column(sa.String(50))
+    form: Mapped[str | None] = mapped_column(sa.String(50))
+    record_id: Mapped[int | None]
+    source: Mapped[str | None] = mapped_column(sa.String(150))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None]
+    done_at: Mapped[dt.datetime | None]
+    done_by: Mapped[int | None]

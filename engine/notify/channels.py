@@ -1,0 +1,80 @@
+"""The channel registry: the ways a notice reaches people.
+
+A ``Channel`` says who it reaches and how it delivers. ``in_app`` is written
+straight into the notification centre in the transaction of what caused it;
+every other channel is *external*: the ``Notifier`` puts a message on the
+outbox (``engine.notify.outbox``) and the worker calls the channel's
+``deliver`` after commit, retrying what fails. The payload an external
+channel receives is its own (docs/rules.md lists them):
+
+- ``email``: ``{"to": [address], "subject", "text", "html"}``
+- ``sms``: ``{"to": phone, "text"}``
+- ``dingtalk`` / ``wecom`` / ``feishu``: ``{"robot": name, "title", "text", "link"}``
+- ``webhook``: ``{"method", "url", "headers", "body", "reply"}``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from engine.core.i18n import Label
+from engine.core.registry import Registry
+
+
+class DeliveryError(Exception):
+    """A delivery that failed: ``retry`` False when trying again cannot help
+    (a malformed address, a robot that is not configured)."""
+
+    def __init__(self, message: str, *, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox message as a channel sees it."""
+
+    id: int
+    channel: str
+    recipient: str
+    payload: Mapping[str, Any]
+    idempotency_key: str
+    attempts: int
+
+
+class Channel:
+    """A way to reach people. ``external`` channels are delivered by the
+    worker from the outbox; ``default_on`` is whether a user who never chose
+    receives it."""
+
+    key: ClassVar[str]
+    label: ClassVar[Label]
+    external: ClassVar[bool] = True
+    default_on: ClassVar[bool] = True
+
+    def deliver(self, delivery: Delivery, settings: Any) -> Mapping[str, Any] | None:
+        """Send ``delivery``; return what the receiver answered (kept on the
+        outbox row), raise ``DeliveryError`` when it failed."""
+        raise NotImplementedError
+
+
+class InAppChannel(Channel):
+    """The notification centre: written in the transaction, never via the outbox."""
+
+    key = "in_app"
+    label = Label("站内通知", "In-app")
+    external = False
+
+    def deliver(self, delivery: Delivery, settings: Any) -> Mapping[str, Any] | None:
+        raise DeliveryError("in-app notices are written directly, not delivered", retry=False)
+
+
+def build_channels() -> Registry[Channel]:
+    registry: Registry[Channel] = Registry("channel")
+    registry.register(InAppChannel())
+    return registry
+
+
+CHANNELS: Registry[Channel] = build_channels()
