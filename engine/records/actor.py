@@ -51,6 +51,8 @@ class Actor:
     # What the actor may do (None: the system itself, which may do anything).
     access: AppAccess | None = None
     depth: int = 0
+    # The rule whose action this write is (``<app>.<rule>``), for the audit log.
+    rule: str | None = None
 
     def policy(self, service: RecordService, form_key: str) -> FormPolicy:
         return FormPolicy(service, self.access, form_key)

@@ -83,7 +83,7 @@ def audit_row(service: RecordService, form: str, record_id: int | None, action: 
         "record_id": record_id, "action": action, "changes": changes,
         "user_id": None if action == "recompute" else actor.user_id,
         "source": "recompute" if action == "recompute" else actor.source,
-        "request_id": actor.request_id, "ip": actor.ip,
+        "request_id": actor.request_id, "ip": actor.ip, "rule": actor.rule,
     }
 
 

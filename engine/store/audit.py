@@ -53,6 +53,7 @@ class AuditRecord:
     source: str | None = None
     request_id: str | None = None
     ip: str | None = None
+    rule: str | None = None  # the rule whose action wrote, "<app>.<rule>"
 
     def as_json(self, *, private: bool = True) -> dict[str, Any]:
         """The entry as the API and CLI show it; ``private=False`` leaves out
@@ -60,7 +61,7 @@ class AuditRecord:
         body: dict[str, Any] = {
             "id": self.id, "at": self.at, "user_id": self.user_id, "user_name": self.user_name,
             "app": self.app, "form": self.form, "record_id": self.record_id, "action": self.action,
-            "changes": self.changes, "source": self.source,
+            "changes": self.changes, "source": self.source, "rule": self.rule,
         }
         if private:
             body.update(request_id=self.request_id, ip=self.ip)
@@ -95,5 +96,5 @@ def read_audit(
         id=int(row["id"]), at=_utc(row["at"]), user_id=row["user_id"], user_name=row["user_name"],
         app=row["app"], form=row["form"], record_id=row["record_id"], action=row["action"],
         changes=dict(row["changes"]) if isinstance(row["changes"], dict) else row["changes"],
-        source=row["source"], request_id=row["request_id"], ip=row["ip"],
+        source=row["source"], request_id=row["request_id"], ip=row["ip"], rule=row["rule"],
     ) for row in conn.execute(query).mappings()]

@@ -260,6 +260,8 @@ class AuditEntry(Base):
     source: Mapped[str | None] = mapped_column(sa.String(30))
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     ip: Mapped[str | None] = mapped_column(sa.String(45))
+    # The rule whose action wrote (``<app>.<rule>``): "changed by rule X".
+    rule: Mapped[str | None] = mapped_column(sa.String(150))
 
 
 class SerialCounter(Base):

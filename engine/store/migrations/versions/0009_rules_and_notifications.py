@@ -1,5 +1,6 @@
 """The rule engine's and the notifications' tables: rule runs, ticks and
-cursors; the outbox; in-app notifications, channel preferences and todos.
+cursors; the outbox; in-app notifications, channel preferences and todos;
+and the audit log's ``rule`` (which rule's action wrote).
 
 Revision ID: 0009
 Revises: 0008
@@ -22,6 +23,8 @@ MOMENT = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("audit_log") as batch:
+        batch.add_column(sa.Column("rule", sa.String(150), nullable=True))
     op.create_table(
         "rule_runs",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -137,3 +140,5 @@ def downgrade() -> None:
     for table in ("todos", "notification_prefs", "notifications", "outbox", "rule_cursors", "rule_ticks",
                   "rule_runs"):
         op.drop_table(table)
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("rule")
