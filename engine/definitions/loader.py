@@ -31,6 +31,7 @@ from engine.definitions.model import (
 )
 from engine.definitions.parts import load_parts
 from engine.definitions.print_templates import load_print_templates
+from engine.definitions.rule_files import load_rules
 from engine.definitions.schema_check import make_validator, schema_errors
 from engine.definitions.scope import Catalog, FormEntry
 from engine.definitions.sources import MANIFEST_NAMES, SourceFile, read_package
@@ -116,12 +117,13 @@ def _load(
     prints, print_issues = load_print_templates(path, {key: entry.form for key, entry in known.items()})
     parts, part_issues = load_parts(files.parts, {k: e.form for k, e in known.items()},
                                     catalog.open_world)
-    issues = sorted([*issues, *print_issues, *part_issues], key=_reading_order)
+    rules, rule_issues = load_rules(files.rules, catalog)
+    issues = sorted([*issues, *print_issues, *part_issues, *rule_issues], key=_reading_order)
     if issues or app_data is None:
         return None, issues
     forms = [FormDef.from_dict(valid[entry.file]) for entry in entries.values()]
     return AppDef.from_dict(app_data, forms, prints, menus=parts.get("menus"),
-                            roles=parts.get("roles", ())), []
+                            roles=parts.get("roles", ()), rules=rules), []
 
 
 def _upgrade(source: SourceFile | None, kind: str) -> SourceFile | None:

@@ -20,6 +20,7 @@ from engine.core.i18n import Label, label
 if TYPE_CHECKING:  # they build on this module's FormDef
     from engine.definitions.menus import MenuDef
     from engine.definitions.role_files import RoleDef
+    from engine.definitions.rule_files import RuleDef
 
 SCHEMA_VERSION = 1
 
@@ -243,7 +244,7 @@ class AppDef:
     """An app: its manifest, its forms, its print templates, its menu
     (``menus.yaml``, None when the package has none) and the roles it ships
     (``roles.yaml``; an installed app's live roles are the organization's,
-    see engine.org.roles). Flows, rules and reports come later."""
+    see engine.org.roles) and its rules (``rules/*.yaml``). Flows and reports come later."""
 
     key: str
     label: Label
@@ -260,9 +261,13 @@ class AppDef:
     prints: tuple[PrintTemplateDef, ...] = ()
     menus: MenuDef | None = None
     roles: tuple[RoleDef, ...] = ()
+    rules: tuple[RuleDef, ...] = ()
 
     def form(self, key: str) -> FormDef | None:
         return next((f for f in self.forms if f.key == key), None)
+
+    def rule(self, key: str) -> RuleDef | None:
+        return next((r for r in self.rules if r.key == key), None)
 
     def print_template(self, key: str) -> PrintTemplateDef | None:
         return next((p for p in self.prints if p.key == key), None)
@@ -276,7 +281,8 @@ class AppDef:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], forms: Iterable[FormDef] = (),
                   prints: Iterable[PrintTemplateDef] = (), *,
-                  menus: MenuDef | None = None, roles: Iterable[RoleDef] = ()) -> AppDef:
+                  menus: MenuDef | None = None, roles: Iterable[RoleDef] = (),
+                  rules: Iterable[RuleDef] = ()) -> AppDef:
         """The app of a manifest (``app.yaml``), its forms (each given the
         app's key), its print templates, menu and roles."""
         key = data["key"]
@@ -296,6 +302,7 @@ class AppDef:
             prints=tuple(prints),
             menus=menus,
             roles=tuple(roles),
+            rules=tuple(rules),
         )
 
 

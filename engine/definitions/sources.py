@@ -1,10 +1,10 @@
 """Reading a package's files: a folder or a zip, YAML or JSON.
 
 ``read_package`` finds ``app.yaml`` (or ``.yml`` / ``.json``),
-``forms/*.yaml|yml|json`` and the one-file parts ``menus.yaml`` and
+``forms/*.yaml|yml|json``, ``rules/*.yaml|yml|json`` and the one-file parts ``menus.yaml`` and
 ``roles.yaml`` (``PART_NAMES``), and parses each into plain data;
 ``print/*.html`` is read by ``print_templates`` through ``read_raw_files``.
-Other folders of the package (flows, rules, reports, data ...) are not read
+Other folders of the package (flows, reports, data ...) are not read
 yet and do not disturb the reading.
 
 YAML is read with YAML 1.2 scalars: only ``true``/``false`` are booleans (an
@@ -36,6 +36,8 @@ PART_NAMES: dict[str, tuple[str, ...]] = {
     kind: tuple(kind + suffix for suffix in DEFINITION_SUFFIXES) for kind in ("menus", "roles")
 }
 _TOP_NAMES = frozenset(MANIFEST_NAMES).union(*PART_NAMES.values())
+# The folders of a package that hold one definition per file.
+LISTED_FOLDERS = ("forms", "rules")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_VALUES = 500_000
 
@@ -58,6 +60,7 @@ class PackageFiles:
     forms: list[SourceFile]
     issues: list[DefinitionIssue]
     parts: dict[str, SourceFile] = field(default_factory=dict)
+    rules: list[SourceFile] = field(default_factory=list)
 
 
 def read_package(path: str | Path) -> PackageFiles:
@@ -92,7 +95,7 @@ def _wanted(name: str) -> bool:
         return False
     if len(parts) == 1:
         return parts[0] in _TOP_NAMES
-    return len(parts) == 2 and parts[0] == "forms" and parts[1].endswith(DEFINITION_SUFFIXES)
+    return len(parts) == 2 and parts[0] in LISTED_FOLDERS and parts[1].endswith(DEFINITION_SUFFIXES)
 
 
 def _too_large(name: str) -> DefinitionIssue:
@@ -157,7 +160,8 @@ def _parse_all(files: RawFiles) -> PackageFiles:
             f"a package has one manifest: {manifests[0]} is already there",
         )))
     forms = [source for name, source in parsed.items() if name.startswith("forms/")]
-    return PackageFiles(manifest, forms, issues, _parts(files, parsed, issues))
+    rules = [source for name, source in parsed.items() if name.startswith("rules/")]
+    return PackageFiles(manifest, forms, issues, _parts(files, parsed, issues), rules)
 
 
 def _parts(files: RawFiles, parsed: dict[str, SourceFile], issues: list[DefinitionIssue]) -> dict[str, SourceFile]:

@@ -25,6 +25,7 @@ from engine.core.registry import Registry
 from engine.definitions.loader import load_package
 from engine.definitions.menus import MenuDef
 from engine.definitions.model import AppDef, FormDef, PrintTemplateDef
+from engine.definitions.rule_files import RuleDef
 from engine.definitions.serialize import form_to_dict, label_to_dict, manifest_to_dict
 from engine.fields.base import FieldType
 from engine.packages.parts import install_parts, newest_body
@@ -68,6 +69,7 @@ def install_package(
         rows: list[dict[str, Any]] = [_definition(app.key, "app", app.key, manifest_to_dict(app), now, user_id)]
         rows += [_definition(app.key, "form", f.key, form_to_dict(f), now, user_id) for f in app.forms]
         rows += [_definition(app.key, "print", p.key, p.to_dict(), now, user_id) for p in app.prints]
+        rows += [_definition(app.key, "rule", r.key, r.to_dict(), now, user_id) for r in app.rules]
         conn.execute(_DEFINITIONS.insert(), rows)
         install_parts(database, conn, app, clock, user_id)
         if user_id is not None:
@@ -111,8 +113,9 @@ def installed_app(database: Database, key: str, connection: Connection | None = 
     forms = tuple(FormDef.from_dict(body, app=key) for body in _newest(connection, key, "form"))
     prints = (PrintTemplateDef.from_dict(body) for body in _newest(connection, key, "print"))
     menus = newest_body(connection, key, "menus")
+    rules = (RuleDef.from_dict(body) for body in _newest(connection, key, "rule"))
     return AppDef.from_dict(manifest, forms, prints,
-                            menus=MenuDef.from_dict(menus) if menus is not None else None)
+                            menus=MenuDef.from_dict(menus) if menus is not None else None, rules=rules)
 
 
 def _newest(connection: Connection, app: str, kind: str) -> list[dict[str, Any]]:
