@@ -3,10 +3,10 @@
 The web app, the CLI and any worker call ``compose(database)`` and get the
 same set: the clock, the field types, one ``EventBus`` and the record
 services of every installed app (rebuilt when an app's definitions change)
-sharing it, and the organization. Whatever subscribes to record events (the
-rule and flow engines) registers once with ``on_compose``, so a write from
-an import on the command line reaches the same subscribers as one from the
-web.
+sharing it, the organization and the rule engine (subscribed to the bus
+first). Whatever else subscribes to record events (the flow engine)
+registers once with ``on_compose``, so a write from an import on the
+command line reaches the same subscribers as one from the web.
 
 A ``RecordService`` compiles its forms once and keeps statements and first
 pages warm, so it lives as long as its app's definitions do: the cache
@@ -35,6 +35,7 @@ from engine.fields.base import FieldType
 from engine.org.service import OrgService
 from engine.packages import installed_app
 from engine.records import EventBus, RecordService
+from engine.rules import RuleEngine
 from engine.store.database import Database
 from engine.store.models import Definition
 
@@ -115,6 +116,7 @@ class Engine:
     bus: EventBus
     records: RecordServices
     org: OrgService
+    rules: RuleEngine
 
     def service(self, app_key: str) -> RecordService:
         """The record service of an installed app (NotFoundError for another key)."""
@@ -148,12 +150,12 @@ def compose(
         field_types = FIELD_TYPES
     clock = clock or SystemClock()
     bus = EventBus()
-    engine = Engine(
-        database=database, clock=clock, field_types=field_types, bus=bus,
-        records=RecordServices(database, bus, field_types=field_types, clock=clock,
-                               check_seconds=check_seconds),
-        org=OrgService(database, clock),
-    )
+    records = RecordServices(database, bus, field_types=field_types, clock=clock, check_seconds=check_seconds)
+    org = OrgService(database, clock)
+    rules = RuleEngine(records, org, clock)
+    bus.subscribe(rules.handle)
+    engine = Engine(database=database, clock=clock, field_types=field_types, bus=bus, records=records,
+                    org=org, rules=rules)
     for installer in list(_INSTALLERS):
         installer(engine)
     return engine

@@ -124,11 +124,12 @@ def app() -> None:
 @LOCALE_OPTION
 def app_validate(path: Path, locale: str) -> None:
     """Check an app package (folder or zip) and list every problem."""
-    from engine.definitions import format_issues, validate_package
+    from engine.definitions import format_issues
     from engine.fields import FIELD_TYPES
+    from engine.packages.validation import validate_app_package
 
     with reported(locale):
-        issues = validate_package(path, FIELD_TYPES)
+        issues = validate_app_package(path, FIELD_TYPES)
         if issues:
             click.echo(format_issues(issues, locale), err=True)
             click.echo(f"{len(issues)} problem(s) in {path}", err=True)

@@ -22,13 +22,13 @@ from engine.core.clock import Clock, SystemClock
 from engine.core.errors import ConflictError, NotFoundError
 from engine.core.i18n import Label
 from engine.core.registry import Registry
-from engine.definitions.loader import load_package
 from engine.definitions.menus import MenuDef
 from engine.definitions.model import AppDef, FormDef, PrintTemplateDef
 from engine.definitions.rule_files import RuleDef
 from engine.definitions.serialize import form_to_dict, label_to_dict, manifest_to_dict
 from engine.fields.base import FieldType
 from engine.packages.parts import install_parts, newest_body
+from engine.packages.validation import load_app_package
 from engine.store.database import Database
 from engine.store.models import App, AppOwner, Definition
 from engine.store.tables import create_form_tables
@@ -51,7 +51,7 @@ def install_package(
     with it, ``ConflictError`` says the app is already installed. The user
     who installs it (``user_id``) publishes its definitions and owns it
     (``engine.org.owners``)."""
-    app = load_package(path, field_types)
+    app = load_app_package(path, field_types)
     clock = clock or SystemClock()
     now = clock.now()
     with database.transaction() as conn:

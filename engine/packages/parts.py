@@ -28,13 +28,13 @@ from engine.core.clock import Clock, SystemClock
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
 from engine.core.registry import Registry
-from engine.definitions.loader import load_package
 from engine.definitions.menus import MenuDef
 from engine.definitions.model import AppDef
 from engine.definitions.role_files import RoleDef, roles_from_dict, roles_to_dict
 from engine.fields.base import FieldType
 from engine.org.model import RoleInfo
 from engine.org.service import OrgService
+from engine.packages.validation import load_app_package
 from engine.store.database import Database
 from engine.store.models import Definition
 
@@ -71,7 +71,7 @@ def upgrade_parts(database: Database, path: str | Path, field_types: Registry[Fi
     ``NotFoundError`` says the app is not installed."""
     from engine.packages.install import installed_app  # install imports this module
 
-    app = load_package(path, field_types)
+    app = load_app_package(path, field_types)
     clock = clock or SystemClock()
     now = clock.now()
     report = PartsReport()

@@ -219,10 +219,12 @@ class RecordReader:
         return {row.id: compiled.types[key].from_db(f, cast(Mapping[str, Any], row._mapping)) for row in rows}
 
     # --- for computing ------------------------------------------------------------
-    def related(self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Relation key -> the related record as formulas see it (with ``id``)."""
+    def related(self, conn: Connection, compiled: CompiledForm, values: Mapping[str, Any],
+                keys: Iterable[str] | None = None) -> dict[str, Any]:
+        """Relation key -> the related record as formulas see it (with ``id``),
+        for the relations the form's formulas read through (or ``keys``)."""
         related: dict[str, Any] = {}
-        for key in compiled.related_paths:
+        for key in compiled.related_paths if keys is None else keys:
             relation = compiled.form.get_field(key)
             target_id = values.get(key)
             if target_id is None or compiled.storage[key] != "column":

@@ -1,0 +1,102 @@
+"""The trigger registry: what fires a rule.
+
+A ``Trigger`` type has a key, a label, the JSON Schema of its settings (the
+rule's ``trigger`` mapping without ``type``), a ``check`` and, for the
+triggers that follow record events, the event kinds it hears (``events``)
+and ``matches``. Triggers without events are fired from outside: a button
+or an API call (``manual``), the worker's clock (``schedule``,
+``date_relative``), an inbound request (``webhook``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from engine.actions.base import RuleChecker
+from engine.core.i18n import Label
+from engine.core.registry import Registry
+from engine.definitions.issues import Path
+from engine.records.events import RECORD_CREATED, RECORD_DELETED, RECORD_UPDATED, RecordEvent
+
+
+class Trigger:
+    """One kind of trigger (see the module docstring)."""
+
+    key: ClassVar[str]
+    label: ClassVar[Label]
+    description: ClassVar[Label]
+    settings_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False}
+    # The record event kinds this trigger hears (empty: fired from outside).
+    events: ClassVar[frozenset[str]] = frozenset()
+
+    def check(self, checker: RuleChecker, settings: Mapping[str, Any], path: Path) -> None:
+        """Report what is wrong with ``settings`` beyond their schema."""
+
+    def matches(self, settings: Mapping[str, Any], event: RecordEvent) -> bool:
+        """Whether ``event`` (of one of ``events``) fires a rule with these settings."""
+        return True
+
+
+class RecordCreated(Trigger):
+    key = "record_created"
+    label = Label("新建记录时", "When a record is created")
+    description = Label("表单中新增一条记录后触发", "Fires after a record of the form is created")
+    events = frozenset({RECORD_CREATED})
+
+
+class RecordUpdated(Trigger):
+    key = "record_updated"
+    label = Label("修改记录时", "When a record is updated")
+    description = Label("记录被修改后触发；可只在指定字段变化时触发",
+                        "Fires after a record of the form changes; optionally only when given fields change")
+    settings_schema: ClassVar[dict[str, Any]] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {"fields": {"type": "array", "minItems": 1, "items": {"type": "string"},
+                                  "description": "Fire only when one of these fields changed."}},
+    }
+    events = frozenset({RECORD_UPDATED})
+
+    def check(self, checker: RuleChecker, settings: Mapping[str, Any], path: Path) -> None:
+        for i, key in enumerate(settings.get("fields", ())):
+            checker.field((*path, "fields", i), key)
+
+    def matches(self, settings: Mapping[str, Any], event: RecordEvent) -> bool:
+        fields = settings.get("fields")
+        return not fields or not event.changed.isdisjoint(fields)
+
+
+class RecordDeleted(Trigger):
+    key = "record_deleted"
+    label = Label("删除记录时", "When a record is deleted")
+    description = Label("记录被删除后触发（动作读到的是删除前的记录）",
+                        "Fires after a record of the form is deleted (actions see the record as it was)")
+    events = frozenset({RECORD_DELETED})
+
+
+class Manual(Trigger):
+    key = "manual"
+    label = Label("手动触发", "Manual")
+    description = Label("记录页上的按钮或 API 调用触发，可要求确认",
+                        "Fired by a button on the record page or an API call, with an optional confirmation")
+    settings_schema: ClassVar[dict[str, Any]] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "button": {"$ref": "#/$defs/label", "description": "The button's text (the rule's label by default)."},
+            "confirm": {"$ref": "#/$defs/label", "description": "A question to confirm before it runs."},
+        },
+        "$defs": {"label": {"anyOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}},
+             "minProperties": 1, "additionalProperties": False},
+        ]}},
+    }
+
+
+def build_triggers() -> Registry[Trigger]:
+    registry: Registry[Trigger] = Registry("trigger")
+    registry.register_all([RecordCreated(), RecordUpdated(), RecordDeleted(), Manual()])
+    return registry
+
+
+TRIGGERS: Registry[Trigger] = build_triggers()
