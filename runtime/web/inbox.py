@@ -7,7 +7,8 @@ The header's counts are two indexed counts per page (``header_counts``);
 the panels' contents load only when opened (``inbox.js``). Opening a
 notification is a POST (it marks it read) answered by a redirect to its
 record; completing a todo from a panel or the list swaps its row and the
-header's badges in place (htmx, out-of-band).
+header's badges in place (htmx, out-of-band). The changes are posts of a
+signed-in session, whose CSRF token ``@page`` checks.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from engine.core.i18n import Label
 from engine.notify.inbox import Inbox
 from engine.notify.todos import STATUSES, Todos
 from runtime.errors import request_locale
-from runtime.security import check_csrf
 from runtime.web.context import identity, is_htmx, page, render, safe_next, services
 from runtime.web.i18n import N_, reader_zone
 
@@ -104,7 +104,6 @@ def notification_panel() -> Response:
 @page
 def open_notification(notification_id: int) -> Response:
     """Read it, and go where it points (its record), else back to the centre."""
-    check_csrf()
     read = inbox().mark_read(identity().user_id, min(notification_id, 2**31 - 1))
     return redirect(safe_next(read.link, url_for("inbox.centre")), 303)  # type: ignore[return-value]
 
@@ -112,7 +111,6 @@ def open_notification(notification_id: int) -> Response:
 @bp.post("/notifications/read-all")
 @page
 def read_all() -> Response:
-    check_csrf()
     inbox().mark_all_read(identity().user_id)
     return _back(url_for("inbox.centre"))
 
@@ -136,7 +134,6 @@ def todo_panel() -> Response:
 @bp.post("/todos")
 @page
 def add_todo() -> Response:
-    check_csrf()
     title = request.form.get("title", "")
     raw_due = request.form.get("due_at", "")
     try:
@@ -155,7 +152,6 @@ def add_todo() -> Response:
 def change_todo(todo_id: int, change: str) -> Response:
     """Complete or reopen: htmx gets the new row and the header's badges,
     a plain form post goes back to where it came from."""
-    check_csrf()
     mine = todos()
     todo_id = min(todo_id, 2**31 - 1)
     todo = mine.complete(identity().user_id, todo_id) if change == "done" else mine.reopen(identity().user_id, todo_id)
@@ -179,7 +175,6 @@ def _local_moment(raw: str) -> dt.datetime | None:
 @bp.post("/account/notifications")
 @page
 def choose_channels() -> Response:
-    check_csrf()
     mine = inbox()
     me = identity().user_id
     mine.set_preferences(me, {c.key: request.form.get(f"channel-{c.key}") == "on" for c in mine.preferences(me)})
