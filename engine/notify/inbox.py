@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from engine.core.clock import Clock
@@ -176,9 +177,10 @@ class Inbox:
                 message = Label(f"{key} 应为 true 或 false", f"{key} must be true or false")
                 raise ValidationError(message, field_errors={key: [message]})
         with self.database.transaction() as conn:
+            # An upsert: two tabs saving at once must not collide on the key.
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
             for key, enabled in choices.items():
-                mine = (PREFS.c.user_id == user_id) & (PREFS.c.channel == key)
-                if conn.execute(PREFS.update().where(mine).values(enabled=enabled)).rowcount == 0:
-                    conn.execute(PREFS.insert().values(user_id=user_id, channel=key, enabled=enabled))
+                conn.execute(insert(PREFS).values(user_id=user_id, channel=key, enabled=enabled)
+                             .on_conflict_do_update(index_elements=["user_id", "channel"], set_={"enabled": enabled}))
         return self.preferences(user_id)
 
