@@ -7,9 +7,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.core.clock import SystemClock
+from engine.notify.inbox import Inbox
 from engine.notify.notifier import Notice, Notifier
 from engine.notify.todos import add_todo
-from tests.api.conftest import People
+from tests.api.conftest import USER_PASSWORD, People
+from tests.security.auth_world import sign_in
 
 HTML = {"Accept": "text/html", "Accept-Language": "en"}
 
@@ -42,8 +44,6 @@ def test_the_header_counts_the_centre_and_opening_a_notification(app: Flask, cli
     assert panel.status_code == 200 and 'name="next" value="/a/crm?x=1"' in panel.get_data(as_text=True)
 
     inbox = app.extensions["qiqiao"]
-    from engine.notify.inbox import Inbox
-
     mine = Inbox(inbox.database, inbox.clock).notifications(people.user_id)
     theirs = Inbox(inbox.database, inbox.clock).notifications(people.admin_id)[0]
     opened = client.post(f"/notifications/{mine[1].id}/open", headers=alice)
@@ -92,3 +92,14 @@ def test_channel_choices_on_the_account_page(client: FlaskClient, people: People
     assert saved.status_code == 303 and saved.headers["Location"] == "/account?saved=notifications#notifications"
     html = client.get("/account?saved=notifications", headers=alice).get_data(as_text=True)
     assert 'id="channel-in_app" name="channel-in_app">' in html and "Saved." in html
+
+
+def test_a_session_post_needs_its_csrf_token(client: FlaskClient, people: People) -> None:
+    csrf = sign_in(client, "alice", USER_PASSWORD)
+    refused = client.post("/todos", data={"title": "Forged"}, headers=HTML)
+    assert refused.status_code == 403
+    assert client.post("/notifications/read-all", data={}, headers=HTML).status_code == 403
+    made = client.post("/todos", data={"title": "Mine", "csrf_token": csrf}, headers=HTML)
+    assert made.status_code == 303
+    html = client.get("/todos", headers=HTML).get_data(as_text=True)
+    assert "Mine" in html and "Forged" not in html
