@@ -15,7 +15,8 @@ channel receives is its own (docs/rules.md lists them):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -59,6 +60,13 @@ class Channel:
         outbox row), raise ``DeliveryError`` when it failed."""
         raise NotImplementedError
 
+    @contextmanager
+    def session(self, settings: Any) -> Iterator[Callable[[Delivery], Mapping[str, Any] | None]]:
+        """A sender for one batch of this channel's messages. The worker
+        sends a batch through one session, so a channel with a connection to
+        keep (email: one SMTP connection) opens it once per batch."""
+        yield lambda delivery: self.deliver(delivery, settings)
+
 
 class InAppChannel(Channel):
     """The notification centre: written in the transaction, never via the outbox."""
@@ -72,8 +80,14 @@ class InAppChannel(Channel):
 
 
 def build_channels() -> Registry[Channel]:
+    from engine.notify.email import EmailChannel
+    from engine.notify.robots import DingTalkChannel, FeishuChannel, WeComChannel
+    from engine.notify.sms import SmsChannel
+    from engine.notify.webhook import WebhookChannel
+
     registry: Registry[Channel] = Registry("channel")
-    registry.register(InAppChannel())
+    registry.register_all([InAppChannel(), EmailChannel(), SmsChannel(), DingTalkChannel(), WeComChannel(),
+                           FeishuChannel(), WebhookChannel()])
     return registry
 
 

@@ -1,0 +1,171 @@
+"""Delivering the outbox: claim what is due, send it after the claim
+commits, record what happened.
+
+A worker claims a small batch in one short transaction: messages that are
+``pending`` and due, or ``sending`` whose lease ran out (their worker died
+or hung). On PostgreSQL the rows are picked with ``FOR UPDATE SKIP
+LOCKED``, so several workers take disjoint batches without waiting on each
+other; SQLite has one writer at a time, so its claiming transaction alone
+sees and takes them. A claim marks the rows ``sending`` by this worker
+until ``lease_until`` and counts the attempt (a message that kills its
+worker every time still ends as a dead letter).
+
+Each message is recorded the moment it is delivered (``sent``) or fails
+(``pending`` again after a backoff, or ``dead``), in its own transaction:
+a worker killed mid-batch leaves at most the one message it was sending
+in doubt, and that one is claimed again when its lease runs out and sent
+again with the same idempotency key. The updates only touch rows still
+claimed by this worker, so one whose lease ran out never overwrites the
+worker that took over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.core.clock import Clock
+from engine.core.registry import Registry
+from engine.notify.channels import CHANNELS, Channel, Delivery, DeliveryError
+from engine.notify.outbox import DEAD, OUTBOX, PENDING, SENDING, SENT
+from engine.notify.settings import NotifySettings
+from engine.store.database import Database
+
+LOG = logging.getLogger("qiqiao.notify.delivery")
+
+# Seconds before attempt n + 1 after attempt n failed; the last one repeats.
+BACKOFF_SECONDS = (30, 120, 600, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
+MAX_ATTEMPTS = 8
+LEASE_SECONDS = 120.0
+BATCH_SIZE = 50
+MAX_ERROR = 2000
+
+ReplyWriter = Callable[[Delivery, Mapping[str, Any]], None]
+
+
+def backoff(attempts: int, rng: random.Random) -> dt.timedelta:
+    """How long to wait after the ``attempts``-th failure: the schedule, give
+    or take a fifth, so messages that failed together do not all come back
+    in the same second."""
+    base = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1]
+    return dt.timedelta(seconds=base * rng.uniform(0.8, 1.2))
+
+
+def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(sa.and_(OUTBOX.c.status == PENDING, OUTBOX.c.next_attempt_at <= now),
+                  sa.and_(OUTBOX.c.status == SENDING, OUTBOX.c.lease_until <= now))
+
+
+@dataclass
+class Deliverer:
+    """Delivers the outbox of ``database`` as the worker ``name``."""
+
+    database: Database
+    clock: Clock
+    settings: NotifySettings
+    name: str = "worker"
+    channels: Registry[Channel] = field(default_factory=lambda: CHANNELS)
+    batch_size: int = BATCH_SIZE
+    lease_seconds: float = LEASE_SECONDS
+    max_attempts: int = MAX_ATTEMPTS
+    write_reply: ReplyWriter | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def run(self, now: dt.datetime | None = None, *, max_batches: int = 100) -> int:
+        """Deliver batches until nothing is due (or ``max_batches``, so a
+        full outbox does not starve the worker's other tasks); returns how
+        many messages were attempted."""
+        done = 0
+        for _ in range(max_batches):
+            batch = self.claim(now or self.clock.now())
+            if not batch:
+                break
+            self.deliver(batch)
+            done += len(batch)
+        return done
+
+    def claim(self, now: dt.datetime) -> list[Delivery]:
+        """Take up to ``batch_size`` due messages for this worker (committed on return)."""
+        picked = sa.select(OUTBOX.c.id).where(_due(now)).order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+        picked = picked.limit(self.batch_size)
+        if self.database.is_postgresql:
+            picked = picked.with_for_update(skip_locked=True)
+        with self.database.transaction() as conn:
+            ids = [row.id for row in conn.execute(picked)]
+            if not ids:
+                return []
+            rows = conn.execute(
+                OUTBOX.update().where(OUTBOX.c.id.in_(ids)).values(
+                    status=SENDING, claimed_by=self.name, attempts=OUTBOX.c.attempts + 1,
+                    lease_until=now + dt.timedelta(seconds=self.lease_seconds))
+                .returning(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.payload,
+                           OUTBOX.c.idempotency_key, OUTBOX.c.attempts)).all()
+        return sorted((Delivery(id=r.id, channel=r.channel, recipient=r.recipient, payload=r.payload,
+                                idempotency_key=r.idempotency_key, attempts=r.attempts) for r in rows),
+                      key=lambda d: (d.channel, d.id))
+
+    def deliver(self, batch: list[Delivery]) -> None:
+        """Send a claimed batch, one session per channel, recording each message at once."""
+        for channel_key, group in groupby(batch, key=lambda d: d.channel):
+            messages = list(group)
+            channel = self.channels.find(channel_key)
+            if channel is None or not channel.external:
+                for delivery in messages:
+                    self._failed(delivery, DeliveryError(f"no external channel {channel_key!r}", retry=False))
+                continue
+            try:
+                with channel.session(self.settings) as send:
+                    for delivery in messages:
+                        self._send(send, delivery)
+            except DeliveryError as error:  # the session itself could not start or end
+                LOG.warning("channel %s: %s", channel_key, error)
+
+    def _send(self, send: Callable[[Delivery], Mapping[str, Any] | None], delivery: Delivery) -> None:
+        try:
+            result = send(delivery)
+        except DeliveryError as error:
+            self._failed(delivery, error)
+            return
+        except Exception as error:  # a channel's bug must not stop the batch: a retried failure
+            LOG.exception("channel %s failed on message %s", delivery.channel, delivery.id)
+            self._failed(delivery, DeliveryError(f"{type(error).__name__}: {error}", retry=True))
+            return
+        reply = delivery.payload.get("reply") if delivery.channel == "webhook" else None
+        kept = dict(result or {})
+        if reply and self.write_reply is not None:
+            try:
+                self.write_reply(delivery, kept)
+            except Exception as error:  # the call happened: repeating it would be worse than a missing reply
+                LOG.warning("message %s: the reply was not written: %s", delivery.id, error)
+                kept["reply_error"] = str(error)[:MAX_ERROR]
+        self._record(delivery, status=SENT, sent_at=self.clock.now(), result=kept or None, last_error=None)
+
+    def _failed(self, delivery: Delivery, error: DeliveryError) -> None:
+        now = self.clock.now()
+        text = str(error)[:MAX_ERROR]
+        if not error.retry or delivery.attempts >= self.max_attempts:
+            LOG.warning("message %s is a dead letter after %s attempt(s): %s", delivery.id, delivery.attempts, text)
+            self._record(delivery, status=DEAD, last_error=text)
+        else:
+            self._record(delivery, status=PENDING, last_error=text,
+                         next_attempt_at=now + backoff(delivery.attempts, self.rng))
+
+    def _record(self, delivery: Delivery, **values: Any) -> None:
+        with self.database.transaction() as conn:
+            mark(conn, delivery.id, self.name, **values)
+
+
+def mark(conn: Connection, message_id: int, worker: str, **values: Any) -> bool:
+    """Record what became of a message, if ``worker`` still holds its claim."""
+    changed = conn.execute(OUTBOX.update().where(
+        OUTBOX.c.id == message_id, OUTBOX.c.status == SENDING, OUTBOX.c.claimed_by == worker,
+    ).values(lease_until=None, **values))
+    return bool(changed.rowcount)
