@@ -14,6 +14,8 @@ A malformed variable is a ``DefinitionError`` naming it.
 ``QIQIAO_ROBOTS``             ``{"<name>": {"url": "...", "secret": "..."}}`` (DingTalk/WeCom/Feishu)
 ``QIQIAO_PUBLIC_URL``         makes message links absolute (default ``http://127.0.0.1:5000``)
 ``QIQIAO_HTTP_TIMEOUT``       seconds an SMTP or HTTP call may take (default 10)
+``QIQIAO_OUTBOX_LEASE``       seconds a worker's claim on a batch lasts (default 120)
+``QIQIAO_OUTBOX_BATCH``       messages claimed at a time (default 50)
 ============================  ==================================================
 """
 
@@ -96,15 +98,16 @@ def _robots(raw: str | None) -> dict[str, Robot]:
     return robots
 
 
-def _timeout(raw: str | None) -> float:
+def _number(environ: Mapping[str, str], variable: str, default: float, high: float) -> float:
+    raw = environ.get(variable)
     if not raw:
-        return 10.0
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = 0.0
-    if not 0 < value <= 600:
-        raise _bad("QIQIAO_HTTP_TIMEOUT", "应为 0 到 600 之间的秒数", "must be a number of seconds from 0 to 600")
+    if not 0 < value <= high:
+        raise _bad(variable, f"应为大于 0、不超过 {high:g} 的数", f"must be a number above 0, at most {high:g}")
     return value
 
 
@@ -120,6 +123,8 @@ class NotifySettings:
     robots: Mapping[str, Robot] = field(default_factory=dict)
     public_url: str = DEFAULT_PUBLIC_URL
     timeout: float = 10.0
+    lease_seconds: float = 120.0
+    batch_size: int = 50
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> NotifySettings:
@@ -134,7 +139,9 @@ class NotifySettings:
             sms_provider=provider, sms_url=sms_url, sms_token=environ.get("QIQIAO_SMS_TOKEN") or None,
             robots=_robots(environ.get("QIQIAO_ROBOTS")),
             public_url=(environ.get("QIQIAO_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
-            timeout=_timeout(environ.get("QIQIAO_HTTP_TIMEOUT")),
+            timeout=_number(environ, "QIQIAO_HTTP_TIMEOUT", 10.0, 600),
+            lease_seconds=_number(environ, "QIQIAO_OUTBOX_LEASE", 120.0, 86400),
+            batch_size=int(_number(environ, "QIQIAO_OUTBOX_BATCH", 50, 1000)),
         )
 
     def absolute(self, link: str | None) -> str | None:
