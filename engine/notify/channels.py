@@ -91,4 +91,16 @@ def build_channels() -> Registry[Channel]:
     return registry
 
 
-CHANNELS: Registry[Channel] = build_channels()
+CHANNELS: Registry[Channel]
+
+
+def __getattr__(name: str) -> Any:
+    # Built at first use: the channel modules import this one for the base
+    # classes, so building the registry at import time would be circular.
+    if name == "CHANNELS":
+        registry = globals().get("_built")
+        if registry is None:
+            registry = globals()["_built"] = build_channels()
+        globals()["CHANNELS"] = registry
+        return registry
+    raise AttributeError(name)

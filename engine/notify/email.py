@@ -16,7 +16,11 @@ import smtplib
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from email.message import EmailMessage
+from email.header import Header
+from email.policy import compat32
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, parseaddr
 from typing import Any
 
@@ -24,6 +28,8 @@ from engine.core.i18n import Label
 from engine.notify.channels import Channel, Delivery, DeliveryError
 from engine.notify.settings import NotifySettings
 
+# Headers unfolded up to SMTP's line limit: a receiver reads the key as written.
+WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
 # Errors after which the connection is unusable: open a new one for the next message.
 _CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError, ConnectionError, OSError)
 
@@ -33,22 +39,32 @@ def message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@qiqiao>"
 
 
-def build_message(delivery: Delivery, mail_from: str) -> EmailMessage:
-    payload = delivery.payload
-    recipients = [str(a) for a in payload.get("to") or [delivery.recipient]]
+def recipients_of(delivery: Delivery) -> list[str]:
+    recipients = [str(a) for a in delivery.payload.get("to") or [delivery.recipient]]
     for address in recipients:
-        if "@" not in parseaddr(address)[1]:
+        if "@" not in parseaddr(address)[1] or "\n" in address or "\r" in address:
             raise DeliveryError(f"not an e-mail address: {address[:200]}", retry=False)
-    message = EmailMessage()
-    message["From"] = formataddr(parseaddr(mail_from))
-    message["To"] = ", ".join(recipients)
-    message["Subject"] = str(payload.get("subject") or "")
-    message["Message-ID"] = message_id(delivery.idempotency_key)
-    message["X-Qiqiao-Key"] = delivery.idempotency_key
-    message.set_content(str(payload.get("text") or ""))
+    return recipients
+
+
+def build_message(delivery: Delivery, mail_from: str) -> MIMENonMultipart | MIMEMultipart:
+    """The mail: text, or text and HTML as alternatives. The compat32 MIME
+    classes rather than ``EmailMessage``: they build a message in a third
+    of the time (0.5 against 1.6 ms), which is most of what a worker spends
+    on one (bench/rules_outbox.py)."""
+    payload = delivery.payload
+    text = MIMEText(str(payload.get("text") or ""), "plain", "utf-8")
     html = payload.get("html")
+    message: MIMENonMultipart | MIMEMultipart = text
     if html:
-        message.add_alternative(str(html), subtype="html")
+        message = MIMEMultipart("alternative")
+        message.attach(text)
+        message.attach(MIMEText(str(html), "html", "utf-8"))
+    message["From"] = formataddr(parseaddr(mail_from))
+    message["To"] = ", ".join(recipients_of(delivery))
+    message["Subject"] = Header(str(payload.get("subject") or "").replace("\n", " "), "utf-8").encode()
+    message["Message-ID"] = message_id(delivery.idempotency_key)
+    message["X-Qiqiao-Key"] = delivery.idempotency_key.replace("\n", " ")
     return message
 
 
@@ -76,8 +92,9 @@ class _Connection:
 
     def send(self, delivery: Delivery) -> Mapping[str, Any]:
         message = build_message(delivery, self.settings.mail_from)
+        sender = parseaddr(self.settings.mail_from)[1]
         try:
-            refused = self.open().send_message(message)
+            refused = self.open().sendmail(sender, recipients_of(delivery), message.as_bytes(policy=WIRE))
         except smtplib.SMTPRecipientsRefused as error:
             raise DeliveryError(f"the mail server refused {', '.join(error.recipients)}", retry=False) from None
         except smtplib.SMTPResponseException as error:
