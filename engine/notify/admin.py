@@ -19,6 +19,7 @@ from engine.core.errors import ConflictError, NotFoundError, ValidationError
 from engine.core.i18n import Label
 from engine.notify.channels import CHANNELS
 from engine.notify.outbox import DEAD, OUTBOX, PENDING, SENDING, SENT
+from engine.org.model import utc
 from engine.org.service import OrgService
 
 STATUSES = (PENDING, SENDING, SENT, DEAD)
@@ -68,9 +69,15 @@ def _subject(payload: dict[str, Any]) -> str:
 def _entry(row: Any) -> OutboxEntry:
     return OutboxEntry(
         id=row.id, channel=row.channel, recipient=row.recipient, status=row.status, attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at, last_error=row.last_error, created_at=row.created_at,
-        sent_at=row.sent_at, claimed_by=row.claimed_by, app=row.app, rule_run_id=row.rule_run_id,
+        next_attempt_at=_utc(row.next_attempt_at), last_error=row.last_error, created_at=_utc(row.created_at),
+        sent_at=utc(row.sent_at), claimed_by=row.claimed_by, app=row.app, rule_run_id=row.rule_run_id,
         subject=_subject(row.payload or {}), result=row.result)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    moment = utc(value)
+    assert moment is not None
+    return moment
 
 
 def _refuse(name: str, zh: str, en: str) -> ValidationError:
@@ -134,7 +141,7 @@ class OutboxService:
                                 details={"id": message_id, "status": entry.status})
         with self.database.transaction() as conn:
             conn.execute(OUTBOX.update().where(OUTBOX.c.id == message_id, OUTBOX.c.status == entry.status)
-                         .values(status=PENDING, next_attempt_at=self.clock.now(), lease_until=None,
+                         .values(status=PENDING, next_attempt_at=self.clock.now().astimezone(dt.UTC), lease_until=None,
                                  claimed_by=None))
         return self.get(message_id, actor_id=actor_id)
 

@@ -85,7 +85,7 @@ class Deliverer:
         many messages were attempted."""
         done = 0
         for _ in range(max_batches):
-            batch = self.claim(now or self.clock.now())
+            batch = self.claim(now or self._now())
             if not batch:
                 break
             self.deliver(batch)
@@ -94,6 +94,7 @@ class Deliverer:
 
     def claim(self, now: dt.datetime) -> list[Delivery]:
         """Take up to ``batch_size`` due messages for this worker (committed on return)."""
+        now = now.astimezone(dt.UTC)  # moments are stored in UTC (SQLite keeps no offset)
         picked = sa.select(OUTBOX.c.id).where(_due(now)).order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
         picked = picked.limit(self.batch_size)
         if self.database.is_postgresql:
@@ -146,10 +147,13 @@ class Deliverer:
             except Exception as error:  # the call happened: repeating it would be worse than a missing reply
                 LOG.warning("message %s: the reply was not written: %s", delivery.id, error)
                 kept["reply_error"] = str(error)[:MAX_ERROR]
-        self._record(delivery, status=SENT, sent_at=self.clock.now(), result=kept or None, last_error=None)
+        self._record(delivery, status=SENT, sent_at=self._now(), result=kept or None, last_error=None)
+
+    def _now(self) -> dt.datetime:
+        return self.clock.now().astimezone(dt.UTC)
 
     def _failed(self, delivery: Delivery, error: DeliveryError) -> None:
-        now = self.clock.now()
+        now = self._now()
         text = str(error)[:MAX_ERROR]
         if not error.retry or delivery.attempts >= self.max_attempts:
             LOG.warning("message %s is a dead letter after %s attempt(s): %s", delivery.id, delivery.attempts, text)

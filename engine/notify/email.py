@@ -17,10 +17,10 @@ import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from email.header import Header
-from email.policy import compat32
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, parseaddr
 from typing import Any
 

@@ -33,6 +33,7 @@ def enqueue(conn: Connection, *, channel: str, recipient: str, payload: Mapping[
     """Put a message for ``channel`` on the outbox, due now, in ``conn``'s
     transaction. Returns its id, or None when a message with ``key`` is
     already there (nothing is added)."""
+    now = now.astimezone(dt.UTC)  # SQLite keeps no offset: every moment is stored in UTC
     # Insert-or-nothing in one statement: two transactions enqueuing the same
     # key at once keep one row, and neither fails (the second waits for the
     # first's commit on the unique index, then adds nothing).

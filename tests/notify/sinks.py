@@ -43,7 +43,7 @@ class SmtpSink:
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self._stall.is_set():
             self._stall.clear()
             self.stalled.set()
@@ -154,7 +154,7 @@ def http_sink() -> Iterator[HttpSink]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the caller gave up (a timeout test)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
