@@ -24,7 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -37,6 +38,7 @@ from engine.core.registry import Registry
 from engine.notify.channels import CHANNELS, Channel, Delivery, DeliveryError
 from engine.notify.outbox import DEAD, OUTBOX, PENDING, SENDING, SENT
 from engine.notify.settings import NotifySettings
+from engine.store.contention import busy_error
 from engine.store.database import Database
 
 LOG = logging.getLogger("qiqiao.notify.delivery")
@@ -48,6 +50,7 @@ LEASE_SECONDS = 120.0
 BATCH_SIZE = 50
 MAX_ERROR = 2000
 
+Sender = Callable[[Delivery], Mapping[str, Any] | None]
 ReplyWriter = Callable[[Delivery, Mapping[str, Any]], None]
 
 
@@ -78,18 +81,22 @@ class Deliverer:
     max_attempts: int = MAX_ATTEMPTS
     write_reply: ReplyWriter | None = None
     rng: random.Random = field(default_factory=random.Random)
+    _recorder: Connection | None = field(default=None, init=False, repr=False)
+    _stack: ExitStack | None = field(default=None, init=False, repr=False)
+    _sessions: dict[str, Sender] = field(default_factory=dict, init=False, repr=False)
 
     def run(self, now: dt.datetime | None = None, *, max_batches: int = 100) -> int:
         """Deliver batches until nothing is due (or ``max_batches``, so a
         full outbox does not starve the worker's other tasks); returns how
         many messages were attempted."""
         done = 0
-        for _ in range(max_batches):
-            batch = self.claim(now or self._now())
-            if not batch:
-                break
-            self.deliver(batch)
-            done += len(batch)
+        with self._open():
+            for _ in range(max_batches):
+                batch = self.claim(now or self._now())
+                if not batch:
+                    break
+                self._deliver(batch)
+                done += len(batch)
         return done
 
     def claim(self, now: dt.datetime) -> list[Delivery]:
@@ -115,6 +122,25 @@ class Deliverer:
 
     def deliver(self, batch: list[Delivery]) -> None:
         """Send a claimed batch, one session per channel, recording each message at once."""
+        with self._open():
+            self._deliver(batch)
+
+    @contextmanager
+    def _open(self) -> Iterator[None]:
+        """What a run's batches share: a session per channel (one SMTP
+        connection for all its mail) and the connection that records each
+        message, a transaction per message."""
+        if self._stack is not None:
+            yield
+            return
+        with ExitStack() as stack, self.database.writer() as recorder:
+            self._stack, self._recorder = stack, recorder
+            try:
+                yield
+            finally:
+                self._stack, self._recorder, self._sessions = None, None, {}
+
+    def _deliver(self, batch: list[Delivery]) -> None:
         for channel_key, group in groupby(batch, key=lambda d: d.channel):
             messages = list(group)
             channel = self.channels.find(channel_key)
@@ -122,14 +148,14 @@ class Deliverer:
                 for delivery in messages:
                     self._failed(delivery, DeliveryError(f"no external channel {channel_key!r}", retry=False))
                 continue
-            try:
-                with channel.session(self.settings) as send:
-                    for delivery in messages:
-                        self._send(send, delivery)
-            except DeliveryError as error:  # the session itself could not start or end
-                LOG.warning("channel %s: %s", channel_key, error)
+            send = self._sessions.get(channel_key)
+            if send is None:
+                assert self._stack is not None
+                send = self._sessions[channel_key] = self._stack.enter_context(channel.session(self.settings))
+            for delivery in messages:
+                self._send(send, delivery)
 
-    def _send(self, send: Callable[[Delivery], Mapping[str, Any] | None], delivery: Delivery) -> None:
+    def _send(self, send: Sender, delivery: Delivery) -> None:
         try:
             result = send(delivery)
         except DeliveryError as error:
@@ -163,13 +189,29 @@ class Deliverer:
                          next_attempt_at=now + backoff(delivery.attempts, self.rng))
 
     def _record(self, delivery: Delivery, **values: Any) -> None:
-        with self.database.transaction() as conn:
+        conn = self._recorder
+        assert conn is not None, "messages are recorded while a batch is delivered"
+        with busy_error(), conn.begin():
             mark(conn, delivery.id, self.name, **values)
 
 
+def _marking(**values: Any) -> sa.Update:
+    return OUTBOX.update().where(
+        OUTBOX.c.id == sa.bindparam("message_id"), OUTBOX.c.status == SENDING,
+        OUTBOX.c.claimed_by == sa.bindparam("worker"),
+    ).values(lease_until=None, **{name: sa.bindparam(name, type_=OUTBOX.c[name].type) for name in values})
+
+
+# Built once: recording is done per message, and building a statement costs
+# more than running it (0.4 of 0.5 ms on SQLite).
+_SENT = _marking(status=SENT, sent_at=None, result=None, last_error=None)
+_RETRY = _marking(status=PENDING, last_error=None, next_attempt_at=None)
+_DEAD = _marking(status=DEAD, last_error=None)
+_STATEMENTS = {SENT: _SENT, PENDING: _RETRY, DEAD: _DEAD}
+
+
 def mark(conn: Connection, message_id: int, worker: str, **values: Any) -> bool:
-    """Record what became of a message, if ``worker`` still holds its claim."""
-    changed = conn.execute(OUTBOX.update().where(
-        OUTBOX.c.id == message_id, OUTBOX.c.status == SENDING, OUTBOX.c.claimed_by == worker,
-    ).values(lease_until=None, **values))
+    """Record what became of a message (``status`` and that status's
+    columns), if ``worker`` still holds its claim."""
+    changed = conn.execute(_STATEMENTS[values["status"]], {"message_id": message_id, "worker": worker, **values})
     return bool(changed.rowcount)

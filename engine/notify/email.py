@@ -12,24 +12,19 @@ the repeat.
 from __future__ import annotations
 
 import hashlib
+import re
 import smtplib
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.nonmultipart import MIMENonMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 from typing import Any
 
 from engine.core.i18n import Label
 from engine.notify.channels import Channel, Delivery, DeliveryError
+from engine.notify.mime import header_value, mime_bytes
 from engine.notify.settings import NotifySettings
 
-# Headers unfolded up to SMTP's line limit: a receiver reads the key as written.
-WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
 # Errors after which the connection is unusable: open a new one for the next message.
 _CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError, ConnectionError, OSError)
 
@@ -39,33 +34,38 @@ def message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@qiqiao>"
 
 
+ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+")
+
+
 def recipients_of(delivery: Delivery) -> list[str]:
-    recipients = [str(a) for a in delivery.payload.get("to") or [delivery.recipient]]
-    for address in recipients:
-        if "@" not in parseaddr(address)[1] or "\n" in address or "\r" in address:
-            raise DeliveryError(f"not an e-mail address: {address[:200]}", retry=False)
+    """The bare addresses the mail goes to; a malformed one is not worth retrying."""
+    recipients = []
+    for given in delivery.payload.get("to") or [delivery.recipient]:
+        address = str(given).strip()
+        if "<" in address:
+            address = parseaddr(address)[1]
+        if not ADDRESS.fullmatch(address):
+            raise DeliveryError(f"not an e-mail address: {str(given)[:200]}", retry=False)
+        recipients.append(address)
     return recipients
 
 
-def build_message(delivery: Delivery, mail_from: str) -> MIMENonMultipart | MIMEMultipart:
-    """The mail: text, or text and HTML as alternatives. The compat32 MIME
-    classes rather than ``EmailMessage``: they build a message in a third
-    of the time (0.5 against 1.6 ms), which is most of what a worker spends
-    on one (bench/rules_outbox.py)."""
+def build_message(delivery: Delivery, sender: str, recipients: list[str]) -> bytes:
+    """The mail's bytes; ``sender`` is the From header, already encoded."""
     payload = delivery.payload
-    text = MIMEText(str(payload.get("text") or ""), "plain", "utf-8")
     html = payload.get("html")
-    message: MIMENonMultipart | MIMEMultipart = text
-    if html:
-        message = MIMEMultipart("alternative")
-        message.attach(text)
-        message.attach(MIMEText(str(html), "html", "utf-8"))
-    message["From"] = formataddr(parseaddr(mail_from))
-    message["To"] = ", ".join(recipients_of(delivery))
-    message["Subject"] = Header(str(payload.get("subject") or "").replace("\n", " "), "utf-8").encode()
-    message["Message-ID"] = message_id(delivery.idempotency_key)
-    message["X-Qiqiao-Key"] = delivery.idempotency_key.replace("\n", " ")
-    return message
+    return mime_bytes((
+        ("From", sender),
+        ("To", ", ".join(recipients)),
+        ("Subject", header_value(str(payload.get("subject") or ""))),
+        ("Message-ID", message_id(delivery.idempotency_key)),
+        ("X-Qiqiao-Key", header_value(delivery.idempotency_key)),
+    ), str(payload.get("text") or ""), str(html) if html else None)
+
+
+def from_header(mail_from: str) -> str:
+    name, address = parseaddr(mail_from)
+    return f"{header_value(name)} <{address}>" if name else address
 
 
 class _Connection:
@@ -77,6 +77,8 @@ class _Connection:
         self.settings = settings
         self.smtp = settings.smtp
         self.client: smtplib.SMTP | None = None
+        self.sender = from_header(settings.mail_from)
+        self.envelope_from = parseaddr(settings.mail_from)[1]
 
     def open(self) -> smtplib.SMTP:
         if self.client is None:
@@ -91,10 +93,10 @@ class _Connection:
         return self.client
 
     def send(self, delivery: Delivery) -> Mapping[str, Any]:
-        message = build_message(delivery, self.settings.mail_from)
-        sender = parseaddr(self.settings.mail_from)[1]
+        recipients = recipients_of(delivery)
+        message = build_message(delivery, self.sender, recipients)
         try:
-            refused = self.open().sendmail(sender, recipients_of(delivery), message.as_bytes(policy=WIRE))
+            refused = self.open().sendmail(self.envelope_from, recipients, message)
         except smtplib.SMTPRecipientsRefused as error:
             raise DeliveryError(f"the mail server refused {', '.join(error.recipients)}", retry=False) from None
         except smtplib.SMTPResponseException as error:
@@ -105,7 +107,7 @@ class _Connection:
         except (smtplib.SMTPException, *_CONNECTION_ERRORS) as error:
             self.close()
             raise DeliveryError(f"SMTP {self.smtp.host}:{self.smtp.port}: {error}", retry=True) from None
-        return {"message_id": message["Message-ID"], "refused": sorted(refused)}
+        return {"message_id": message_id(delivery.idempotency_key), "refused": sorted(refused)}
 
     def close(self) -> None:
         client, self.client = self.client, None

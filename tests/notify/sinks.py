@@ -29,27 +29,22 @@ def free_port() -> int:
 
 
 class SmtpSink:
-    """Keeps every message it accepts; ``stall()`` holds the next one until
-    ``release()``, so a sender can be caught mid-delivery."""
+    """Keeps every message it receives; ``stall(after=n)`` keeps the n+1-th
+    and then holds its answer until ``release()``, so its sender is caught
+    mid-delivery: the message arrived, the sender does not know it yet."""
 
     def __init__(self, *, parse: bool = True) -> None:
         self.parse = parse
         self.messages: list[Any] = []
         self.keys: list[str] = []
         self.lock = threading.Lock()
-        self._stall = threading.Event()
+        self._stall_after: int | None = None
         self._release = threading.Event()
         self.stalled = threading.Event()  # set when a message is being held
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self._stall.is_set():
-            self._stall.clear()
-            self.stalled.set()
-            while not self._release.is_set():
-                await asyncio.sleep(0.02)
-            return "451 gave up waiting"  # the sender is gone by now
         content: bytes = envelope.content
         key = ""
         start = content.find(b"X-Qiqiao-Key: ")
@@ -59,12 +54,20 @@ class SmtpSink:
             self.keys.append(key)
             if self.parse:
                 self.messages.append(email.message_from_bytes(content, policy=email.policy.default))
+            hold = self._stall_after is not None and len(self.keys) > self._stall_after
+            if hold:
+                self._stall_after = None
+        if hold:
+            self.stalled.set()
+            while not self._release.is_set():
+                await asyncio.sleep(0.02)
         return "250 OK"
 
-    def stall(self) -> None:
+    def stall(self, after: int = 0) -> None:
         self._release.clear()
         self.stalled.clear()
-        self._stall.set()
+        with self.lock:
+            self._stall_after = len(self.keys) + after
 
     def release(self) -> None:
         self._release.set()
