@@ -49,11 +49,12 @@ def default_name() -> str:
 
 
 def build_tasks(engine: Engine, settings: NotifySettings, *, name: str | None = None,
-                every_seconds: float = 1.0) -> list[WorkerTask]:
-    """What a worker does, in order."""
+                every_seconds: float = 1.0, stop: threading.Event | None = None) -> list[WorkerTask]:
+    """What a worker does, in order. ``stop`` ends a long task between its
+    steps (the outbox between batches) when the worker is asked to stop."""
     deliverer = Deliverer(engine.database, engine.clock, settings, name=name or default_name(),
                           batch_size=settings.batch_size, lease_seconds=settings.lease_seconds,
-                          write_reply=reply_writer(engine.service))
+                          write_reply=reply_writer(engine.service), stop=stop)
     return [WorkerTask("outbox", every_seconds, lambda now: deliverer.run(now))]
 
 
@@ -116,7 +117,7 @@ def start_in_thread(database_url: str, environ: dict[str, str], *, delay: float 
             engine = compose(database)
             settings = NotifySettings.from_env(environ)
             name = f"{default_name()}:serve"
-            Worker(engine, build_tasks(engine, settings, name=name), name=name).run_forever(stop)
+            Worker(engine, build_tasks(engine, settings, name=name, stop=stop), name=name).run_forever(stop)
         except Exception:  # the web server goes on; the log says why nothing is delivered
             LOG.exception("the in-process worker stopped")
         finally:
@@ -140,13 +141,13 @@ def run_worker(database: str | None, *, once: bool, name: str | None, interval: 
     db = open_database(database)
     engine = compose(db)
     name = name or default_name()
-    worker = Worker(engine, build_tasks(engine, settings, name=name, every_seconds=interval), name=name)
+    stop = threading.Event()
+    worker = Worker(engine, build_tasks(engine, settings, name=name, every_seconds=interval, stop=stop), name=name)
     try:
         if once:
             done = worker.run_once()
             click.echo(f"Worker {name}: {done} item(s) done")
             return done
-        stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         click.echo(f"Worker {name} running ({', '.join(t.key for t in worker.tasks)}); Ctrl+C to stop")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -81,6 +82,8 @@ class Deliverer:
     max_attempts: int = MAX_ATTEMPTS
     write_reply: ReplyWriter | None = None
     rng: random.Random = field(default_factory=random.Random)
+    # Set when the worker is asked to stop: the batch in hand is finished, no other is claimed.
+    stop: threading.Event | None = None
     _recorder: Connection | None = field(default=None, init=False, repr=False)
     _stack: ExitStack | None = field(default=None, init=False, repr=False)
     _sessions: dict[str, Sender] = field(default_factory=dict, init=False, repr=False)
@@ -92,6 +95,8 @@ class Deliverer:
         done = 0
         with self._open():
             for _ in range(max_batches):
+                if self.stop is not None and self.stop.is_set():
+                    break
                 batch = self.claim(now or self._now())
                 if not batch:
                     break
