@@ -61,11 +61,24 @@ class Channel:
         raise NotImplementedError
 
     @contextmanager
-    def session(self, settings: Any) -> Iterator[Callable[[Delivery], Mapping[str, Any] | None]]:
-        """A sender for one batch of this channel's messages. The worker
-        sends a batch through one session, so a channel with a connection to
-        keep (email: one SMTP connection) opens it once per batch."""
-        yield lambda delivery: self.deliver(delivery, settings)
+    def session(self, settings: Any, settle: Callable[[], None] = lambda: None,
+                ) -> Iterator[Callable[[Delivery], Mapping[str, Any] | None]]:
+        """A sender for a run of this channel's messages. The worker sends
+        a batch through one session, so a channel with a connection to keep
+        (email: one SMTP connection) opens it once.
+
+        ``settle`` waits until the previous message is recorded as sent; a
+        sender calls it before the point after which the receiver has the
+        message (here: before sending at all; email: before the final dot),
+        so a worker killed at any moment leaves at most one message
+        delivered but unrecorded, while the recording overlaps the
+        network's round trips."""
+
+        def send(delivery: Delivery) -> Mapping[str, Any] | None:
+            settle()
+            return self.deliver(delivery, settings)
+
+        yield send
 
 
 class InAppChannel(Channel):

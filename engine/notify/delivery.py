@@ -25,10 +25,11 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
@@ -87,6 +88,8 @@ class Deliverer:
     _recorder: Connection | None = field(default=None, init=False, repr=False)
     _stack: ExitStack | None = field(default=None, init=False, repr=False)
     _sessions: dict[str, Sender] = field(default_factory=dict, init=False, repr=False)
+    _recording: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _pending: Future[None] | None = field(default=None, init=False, repr=False)
 
     def run(self, now: dt.datetime | None = None, *, max_batches: int = 100) -> int:
         """Deliver batches until nothing is due (or ``max_batches``, so a
@@ -138,27 +141,51 @@ class Deliverer:
         if self._stack is not None:
             yield
             return
-        with ExitStack() as stack, self.database.writer() as recorder:
-            self._stack, self._recorder = stack, recorder
+        with self.database.writer() as recorder, ThreadPoolExecutor(1, "qiqiao-outbox-record") as recording:
+            self._recorder, self._recording = recorder, recording
             try:
-                yield
+                with ExitStack() as stack:
+                    self._stack = stack
+                    yield
+                self._settle()
             finally:
-                self._stack, self._recorder, self._sessions = None, None, {}
+                self._stack, self._recorder, self._recording, self._sessions = None, None, None, {}
+                self._pending = None
 
     def _deliver(self, batch: list[Delivery]) -> None:
-        for channel_key, group in groupby(batch, key=lambda d: d.channel):
-            messages = list(group)
-            channel = self.channels.find(channel_key)
-            if channel is None or not channel.external:
-                for delivery in messages:
-                    self._failed(delivery, DeliveryError(f"no external channel {channel_key!r}", retry=False))
-                continue
-            send = self._sessions.get(channel_key)
-            if send is None:
-                assert self._stack is not None
-                send = self._sessions[channel_key] = self._stack.enter_context(channel.session(self.settings))
-            for delivery in messages:
-                self._send(send, delivery)
+        # The claim is good for lease_seconds of real time: past most of it,
+        # what is left goes back unsent rather than risk a second worker
+        # taking it while this one still sends (slow webhooks add up).
+        deadline = time.monotonic() + self.lease_seconds * 0.8
+        for index, delivery in enumerate(batch):
+            if time.monotonic() > deadline:
+                self._settle()
+                self._release(batch[index:])
+                return
+            self._deliver_one(delivery)
+
+    def _release(self, left: list[Delivery]) -> None:
+        """Give claimed messages back, due now, their attempt not counted."""
+        assert self._recorder is not None
+        with busy_error(), self._recorder.begin():
+            self._recorder.execute(OUTBOX.update().where(
+                OUTBOX.c.id.in_([d.id for d in left]), OUTBOX.c.status == SENDING,
+                OUTBOX.c.claimed_by == self.name,
+            ).values(status=PENDING, lease_until=None, claimed_by=None, next_attempt_at=self._now(),
+                     attempts=OUTBOX.c.attempts - 1))
+
+    def _deliver_one(self, delivery: Delivery) -> None:
+        channel_key = delivery.channel
+        channel = self.channels.find(channel_key)
+        if channel is None or not channel.external:
+            self._failed(delivery, DeliveryError(f"no external channel {channel_key!r}", retry=False))
+            return
+        send = self._sessions.get(channel_key)
+        if send is None:
+            assert self._stack is not None
+            send = self._sessions[channel_key] = self._stack.enter_context(
+                channel.session(self.settings, self._settle))
+        self._send(send, delivery)
 
     def _send(self, send: Sender, delivery: Delivery) -> None:
         try:
@@ -178,12 +205,24 @@ class Deliverer:
             except Exception as error:  # the call happened: repeating it would be worse than a missing reply
                 LOG.warning("message %s: the reply was not written: %s", delivery.id, error)
                 kept["reply_error"] = str(error)[:MAX_ERROR]
-        self._record(delivery, status=SENT, sent_at=self._now(), result=kept or None, last_error=None)
+        # Recorded in the background while the next message's envelope goes
+        # out; the channel settles it before the receiver can take that one.
+        self._settle()
+        assert self._recording is not None
+        self._pending = self._recording.submit(self._record, delivery, status=SENT, sent_at=self._now(),
+                                               result=kept or None, last_error=None)
 
     def _now(self) -> dt.datetime:
         return self.clock.now().astimezone(dt.UTC)
 
+    def _settle(self) -> None:
+        """Wait until the message sent last is recorded (its error, if any, is raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
     def _failed(self, delivery: Delivery, error: DeliveryError) -> None:
+        self._settle()
         now = self._now()
         text = str(error)[:MAX_ERROR]
         if not error.retry or delivery.attempts >= self.max_attempts:

@@ -68,6 +68,50 @@ def from_header(mail_from: str) -> str:
     return f"{header_value(name)} <{address}>" if name else address
 
 
+DOT_LINE = re.compile(rb"(?m)^\.")
+
+
+def transfer(client: smtplib.SMTP, sender: str, recipients: list[str], message: bytes,
+             settle: Callable[[], None]) -> dict[str, tuple[int, bytes]]:
+    """``smtplib.SMTP.sendmail`` with ``settle()`` called after the server
+    said go ahead with the data and before the final dot (when it takes
+    the message): the envelope's round trips overlap the recording of the
+    previous message, and that message is recorded before this one arrives."""
+    client.ehlo_or_helo_if_needed()
+    code, answer = client.mail(sender)
+    if code != 250:
+        _reset(client)
+        raise smtplib.SMTPSenderRefused(code, answer, sender)
+    refused: dict[str, tuple[int, bytes]] = {}
+    for recipient in recipients:
+        code, answer = client.rcpt(recipient)
+        if code not in (250, 251):
+            refused[recipient] = (code, answer)
+    if len(refused) == len(recipients):
+        _reset(client)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    client.putcmd("data")
+    code, answer = client.getreply()
+    if code != 354:
+        _reset(client)
+        raise smtplib.SMTPDataError(code, answer)
+    settle()
+    data = DOT_LINE.sub(b"..", message)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    client.send(data + b".\r\n")
+    code, answer = client.getreply()
+    if code != 250:
+        _reset(client)
+        raise smtplib.SMTPDataError(code, answer)
+    return refused
+
+
+def _reset(client: smtplib.SMTP) -> None:
+    with suppress(smtplib.SMTPException, *_CONNECTION_ERRORS):
+        client.rset()
+
+
 class _Connection:
     """One SMTP connection, opened at the first message and again after a failure."""
 
@@ -92,11 +136,11 @@ class _Connection:
             self.client = client
         return self.client
 
-    def send(self, delivery: Delivery) -> Mapping[str, Any]:
+    def send(self, delivery: Delivery, settle: Callable[[], None]) -> Mapping[str, Any]:
         recipients = recipients_of(delivery)
         message = build_message(delivery, self.sender, recipients)
         try:
-            refused = self.open().sendmail(self.envelope_from, recipients, message)
+            refused = transfer(self.open(), self.envelope_from, recipients, message, settle)
         except smtplib.SMTPRecipientsRefused as error:
             raise DeliveryError(f"the mail server refused {', '.join(error.recipients)}", retry=False) from None
         except smtplib.SMTPResponseException as error:
@@ -126,14 +170,15 @@ class EmailChannel(Channel):
             return send(delivery)
 
     @contextmanager
-    def session(self, settings: Any) -> Iterator[Callable[[Delivery], Mapping[str, Any] | None]]:
+    def session(self, settings: Any, settle: Callable[[], None] = lambda: None,
+                ) -> Iterator[Callable[[Delivery], Mapping[str, Any] | None]]:
         connection: _Connection | None = None
 
         def send(delivery: Delivery) -> Mapping[str, Any]:
             nonlocal connection
             if connection is None:
                 connection = _Connection(settings)
-            return connection.send(delivery)
+            return connection.send(delivery, settle)
 
         try:
             yield send

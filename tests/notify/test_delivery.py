@@ -223,3 +223,20 @@ def test_a_webhook_reply_is_written_to_the_record(database: Database, clock: Fix
     deliverer(database, clock, write_reply=reply_writer(lambda app_key: service)).run()
     refused = row(database, again)
     assert refused.status == SENT and "reply_error" in refused.result
+
+
+def test_what_is_left_when_the_lease_runs_short_goes_back_unsent(
+        database: Database, clock: FixedClock, http: HttpSink) -> None:
+    http.answers["/slow-hook"] = (200, {"ok": True}, 0.5)
+    ids = []
+    with database.transaction() as conn:
+        for n in range(3):
+            ids.append(enqueue(conn, channel="webhook", recipient=http.url("/slow-hook"), key=f"slow:{n}",
+                               now=clock.now(), payload={"method": "POST", "url": http.url("/slow-hook"),
+                                                         "headers": {}, "body": {"n": n}}))
+    worker = deliverer(database, clock, name="slow", lease_seconds=0.5)
+    assert len(worker.claim(clock.now())) == 3
+    worker.deliver(worker.claim(clock.now() + dt.timedelta(seconds=1)))  # the lease ran out: claimed again
+    first, *rest = (row(database, message_id) for message_id in ids)
+    assert (first.status, first.attempts) == (SENT, 2)
+    assert [(r.status, r.attempts, r.claimed_by) for r in rest] == [(PENDING, 1, None), (PENDING, 1, None)]
