@@ -98,6 +98,21 @@ class Worker:
             return 0
 
 
+def show_worker_log() -> None:
+    """The worker's and the channels' log on stderr, at INFO, unless the
+    process has its own logging set up: the demo's SMS provider writes its
+    messages there, and dead letters are worth seeing."""
+    if logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("qiqiao.worker", "qiqiao.notify"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+
+
 def start_in_thread(database_url: str, environ: dict[str, str], *, delay: float = 2.0,
                     ) -> tuple[threading.Thread, threading.Event]:
     """A worker in a daemon thread of this process (``qiqiao serve`` on
@@ -112,6 +127,7 @@ def start_in_thread(database_url: str, environ: dict[str, str], *, delay: float 
         from engine.composition import compose
         from engine.store.database import Database
 
+        show_worker_log()
         database = Database(database_url)
         try:
             engine = compose(database)
@@ -139,6 +155,7 @@ def run_worker(database: str | None, *, once: bool, name: str | None, interval: 
 
     settings = NotifySettings.from_env(os.environ)
     db = open_database(database)
+    show_worker_log()
     engine = compose(db)
     name = name or default_name()
     stop = threading.Event()
