@@ -10,13 +10,17 @@ sees and takes them. A claim marks the rows ``sending`` by this worker
 until ``lease_until`` and counts the attempt (a message that kills its
 worker every time still ends as a dead letter).
 
-Each message is recorded the moment it is delivered (``sent``) or fails
-(``pending`` again after a backoff, or ``dead``), in its own transaction:
-a worker killed mid-batch leaves at most the one message it was sending
+Each message is recorded as soon as it is delivered (``sent``) or fails
+(``pending`` again after a backoff, or ``dead``), in its own transaction.
+A sent one is recorded on a second thread while the next message's
+envelope goes out, and the channel waits for it (``settle``) before the
+receiver can take that next message (email: before the final dot): a
+worker killed at any moment leaves at most the one message it was sending
 in doubt, and that one is claimed again when its lease runs out and sent
 again with the same idempotency key. The updates only touch rows still
 claimed by this worker, so one whose lease ran out never overwrites the
-worker that took over.
+worker that took over; and a batch whose lease is running short gives
+what it has not sent back instead of racing the next claimant.
 """
 
 from __future__ import annotations
