@@ -32,6 +32,7 @@ from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.model import AppDef
 from engine.fields.base import FieldType
+from engine.notify.notifier import Notifier
 from engine.org.service import OrgService
 from engine.packages import installed_app
 from engine.records import EventBus, RecordService
@@ -153,6 +154,8 @@ def compose(
     records = RecordServices(database, bus, field_types=field_types, clock=clock, check_seconds=check_seconds)
     org = OrgService(database, clock)
     rules = RuleEngine(records, org, clock)
+    # What the notify action sends through: in-app rows now, the rest on the outbox.
+    rules.extras["notifier"] = Notifier(clock)
     bus.subscribe(rules.handle)
     engine = Engine(database=database, clock=clock, field_types=field_types, bus=bus, records=records,
                     org=org, rules=rules)

@@ -85,6 +85,9 @@ class ActionContext:
     service_of: Callable[[str], RecordService] | None = None
     # The rule engine's extras (the notifier ...), by name.
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # The person whose write or click fired the rule (None for the system, a
+    # schedule): who claims a record from the pool, who "the user" is.
+    user_id: int | None = None
 
     @property
     def app(self) -> str:
@@ -142,10 +145,14 @@ class Action:
 
 
 def build_actions() -> Registry[Action]:
+    from engine.actions.assign import ASSIGN_ACTIONS
+    from engine.actions.messages import MESSAGE_ACTIONS
     from engine.actions.record_actions import RECORD_ACTIONS
+    from engine.actions.webhook import WEBHOOK_ACTIONS
 
     registry: Registry[Action] = Registry("action")
-    registry.register_all(RECORD_ACTIONS)
+    for family in (RECORD_ACTIONS, ASSIGN_ACTIONS, MESSAGE_ACTIONS, WEBHOOK_ACTIONS):
+        registry.register_all(family)
     return registry
 
 

@@ -369,7 +369,9 @@ class RecordService:
                 if compiled.types[f.key].stored and not same(previous.get(f.key), state.values.get(f.key))
             }
             for key in sorted(set(data) & changed):
-                if key != "owner" and state.readonly.get(key):
+                # Read-only is for people: a rule's action stamps such fields
+                # (the pool's previous owner) as the form's own rules do.
+                if key != "owner" and state.readonly.get(key) and actor.source != "rule":
                     errors.setdefault(key, []).append(Label("该字段只读，不能修改", "This field is read-only"))
             self._validate(conn, compiled, tables, state, errors, given=changed, record_id=record_id,
                            policy=policy)

@@ -239,7 +239,8 @@ class RuleEngine:
         actor = Actor(user_id=None, source="rule", depth=firing.depth + 1, rule=f"{service.app.key}.{rule.key}")
         ctx = ActionContext(conn=conn, service=service, org=self.org, rule=rule, run_id=run_id, actor=actor,
                             now=self.clock.now(), record=firing.record, previous=firing.previous,
-                            service_of=self.records.get, extras=self.extras)
+                            service_of=self.records.get, extras=self.extras,
+                            user_id=firing.user_id)
         results: list[dict[str, Any]] = []
         try:
             with conn.begin_nested():
