@@ -131,7 +131,7 @@ class AddTodo(Action):
     }
 
     def check(self, checker: RuleChecker, settings: Mapping[str, Any], path: Path) -> None:
-        check_to(checker, settings.get("to", ["owner"]), (*path, "to"))
+        check_to(checker, settings.get("to", ["owner"]), (*path, "to"), members_only=True)
         check_templates(checker, settings, path, ("title", "note"))
         if "due" in settings:
             checker.formula((*path, "due"), settings["due"])

@@ -125,11 +125,12 @@ class Recipient:
 
     key: ClassVar[str]
     schema: ClassVar[dict[str, Any]]
-    # Whether a todo (which belongs to a member) may name this kind.
+    # Whether a todo (which belongs to a member) may name this kind (a field
+    # may: ``check`` then wants a member field).
     members_only: ClassVar[bool] = True
 
-    def check(self, checker: RuleChecker, value: Any, path: Path) -> None:
-        """Report what is wrong with ``value`` beyond its schema."""
+    def check(self, checker: RuleChecker, value: Any, path: Path, *, members_only: bool = False) -> None:
+        """Report what is wrong with ``value`` beyond its schema (``members_only``: for a todo)."""
 
     def resolve(self, ctx: ActionContext, value: Any) -> Reach:
         raise NotImplementedError
@@ -165,10 +166,9 @@ class Member(Recipient):
 class Field(Recipient):
     key = "field"
     schema: ClassVar[dict[str, Any]] = {"type": "string"}
-    members_only = False
 
-    def check(self, checker: RuleChecker, value: Any, path: Path) -> None:
-        record_field(checker, path, value, MEMBER_TYPES + ADDRESS_TYPES)
+    def check(self, checker: RuleChecker, value: Any, path: Path, *, members_only: bool = False) -> None:
+        record_field(checker, path, value, MEMBER_TYPES if members_only else MEMBER_TYPES + ADDRESS_TYPES)
 
     def resolve(self, ctx: ActionContext, value: Any) -> Reach:
         held = ctx.record.get(value) if ctx.record is not None else None
@@ -244,10 +244,10 @@ def _kind(item: str | Mapping[str, Any]) -> tuple[Recipient, Any]:
     return RECIPIENTS.get(key), value
 
 
-def check_to(checker: RuleChecker, items: list[Any], path: Path) -> None:
+def check_to(checker: RuleChecker, items: list[Any], path: Path, *, members_only: bool = False) -> None:
     for i, item in enumerate(items):
         kind, value = _kind(item)
-        kind.check(checker, value, (*path, i))
+        kind.check(checker, value, (*path, i), members_only=members_only)
 
 
 def resolve_to(ctx: ActionContext, items: list[Any]) -> Reach:
