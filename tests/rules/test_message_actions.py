@@ -14,11 +14,16 @@ import pytest
 import sqlalchemy as sa
 
 from engine.definitions.issues import PackageError
+from engine.notify.delivery import Deliverer
 from engine.notify.notifier import NOTIFICATIONS
 from engine.notify.outbox import OUTBOX
+from engine.notify.settings import NotifySettings
 from engine.notify.todos import TODOS
+from engine.notify.webhook import reply_writer
 from engine.rules import runs
+from engine.store.audit import AUDIT
 from engine.store.database import Database
+from tests.notify.sinks import http_sink
 from tests.rules.sales import Setup, installer, rule
 
 
@@ -154,3 +159,27 @@ def test_the_loader_names_what_is_wrong(database: Database, tmp_path: Path, acti
         installer(database, tmp_path)([rule("bad", [action])])
     assert f"rules/bad.yaml: {where}" in str(caught.value)
     assert says in str(caught.value)
+
+
+def test_the_worker_posts_the_webhook_and_writes_the_reply_back(setup: Setup) -> None:
+    """End to end: the rule's message, sent by the outbox's deliverer to a
+    loopback HTTP server, arrives as the JSON it should be, and the answer's
+    id lands in the record, written as the rule."""
+    with http_sink() as http:
+        http.answers["/leads"] = (200, {"data": {"id": "EXT-42"}}, 0.0)
+        hook = rule("push", [{**WEBHOOK["actions"][0], "url": http.url("/leads")}])
+        engine, team = setup([hook])
+        shop = engine.service("shop")
+        tricky = 'a "quoted"\nline'
+        lead = shop.create("lead", {"name": "Acme", "note": tricky, "amount": "10", "rep": team["bob"]})
+        settings = NotifySettings.from_env({"QIQIAO_SMTP_URL": "smtp://127.0.0.1:1", "QIQIAO_HTTP_TIMEOUT": "5"})
+        Deliverer(engine.database, engine.clock, settings, name="w1",
+                  write_reply=reply_writer(engine.service)).run()
+        (seen,) = http.seen("/leads")
+    assert seen.method == "POST" and seen.headers["X-Lead"] == "Acme"
+    assert seen.body["note"] == tricky and seen.body["amount"] == 10 and seen.body["tags"] == ["lead", "Bob Wu"]
+    assert shop.get("lead", lead["id"])["external_id"] == "EXT-42"
+    with engine.database.reading() as conn:
+        audited = conn.execute(sa.select(AUDIT.c.source).where(
+            AUDIT.c.form == "lead", AUDIT.c.action == "update")).scalars().all()
+    assert audited == ["rule"]
