@@ -48,9 +48,9 @@ def test_the_packages_exist() -> None:
     assert len(sources("engine")) > 10
 
 
-# Print templates are Jinja2 in a sandbox (docs/printing.md): templating, not the web.
+# Print and message templates are Jinja2 in a sandbox (docs/printing.md, docs/rules.md): templating, not the web.
 PRINT_TEMPLATING = ("engine/definitions/print_templates.py", "engine/definitions/print_filters.py",
-                    "engine/printing/")
+                    "engine/printing/", "engine/notify/templates.py")
 
 
 def test_engine_knows_nothing_of_the_web_or_the_layers_above() -> None:

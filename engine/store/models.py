@@ -460,7 +460,8 @@ class Notification(Base):
     (unread while ``read_at`` is empty), linking to a record when it is about one."""
 
     __tablename__ = "notifications"
-    __table_args__ = (sa.Index("ix_notifications_user_id_read_at_id", "user_id", "read_at", "id"),)
+    __table_args__ = (sa.Index("ix_notifications_user_id_read_at_id", "user_id", "read_at", "id"),
+                      sa.Index("ix_notifications_user_id_id", "user_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))

@@ -2,7 +2,7 @@
 
 One blueprint, ``api``, made of a blueprint per concept: the published
 definitions, records, bulk calls, import and export (and import jobs), the organization,
-files, printing, the audit log, and the OpenAPI document. Every endpoint needs a signed-in user: a bearer token
+files, printing, the audit log, the reader's notifications and todos, and the OpenAPI document. Every endpoint needs a signed-in user: a bearer token
 or a browser session (with its CSRF token for changes).
 """
 
@@ -17,6 +17,7 @@ from runtime.api import (
     exchange,
     files,
     imports,
+    inbox,
     openapi,
     people,
     printing,
@@ -33,6 +34,7 @@ def build_api() -> Blueprint:
     def require_identity() -> None:
         authenticate_request()
 
-    for part in (definitions, records, bulk, exchange, imports, people, files, printing, audit, openapi):
+    for part in (definitions, records, bulk, exchange, imports, people, files, printing, audit, inbox,
+                 openapi):
         api.register_blueprint(part.bp)
     return api

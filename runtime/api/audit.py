@@ -14,16 +14,14 @@ Both page by id: ``limit`` (1-500, default 100) and ``before`` (the
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-
 from flask import Blueprint, Response, request
 
-from engine.core.errors import ValidationError
-from engine.core.i18n import Label
 from engine.records.record_history import record_history
 from engine.store.audit import MAX_LIMIT, AuditFilter, AuditRecord, read_audit
-from runtime.api.records import MAX_ID, RECORDS, check_id, form_service
+from runtime.api.params import known as _known
+from runtime.api.params import moment as _moment
+from runtime.api.params import whole as _whole
+from runtime.api.records import RECORDS, check_id, form_service
 from runtime.auth import actor_for, authenticate_request
 from runtime.jsonio import json_response
 from runtime.services import current_services
@@ -31,41 +29,6 @@ from runtime.services import current_services
 bp = Blueprint("audit", __name__)
 
 AUDIT_PARAMETERS = ("app", "form", "record_id", "user_id", "action", "since", "until", "limit", "before")
-
-
-def _refuse(name: str, zh: str, en: str) -> ValidationError:
-    message = Label(f"参数 {name}：{zh}", f"Parameter {name}: {en}")
-    return ValidationError(message, field_errors={name: [message]})
-
-
-def _whole(name: str, *, low: int = 1, high: int = MAX_ID) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or not low <= int(raw) <= high:
-        raise _refuse(name, f"应为 {low} 到 {high} 的整数", f"must be a whole number from {low} to {high}")
-    return int(raw)
-
-
-def _moment(name: str) -> dt.datetime | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise _refuse(name, "应为带时区的 ISO 8601 时间，如 2026-12-01T00:00:00Z",
-                      "must be an ISO 8601 moment with a time zone, like 2026-12-01T00:00:00Z")
-    return moment
-
-
-def _known(allowed: Sequence[str]) -> None:
-    unknown = sorted(k for k in request.args if k not in allowed)
-    if unknown:
-        raise _refuse(unknown[0], f"未知参数（可用：{', '.join(allowed)}）",
-                      f"unknown parameter (known: {', '.join(allowed)})")
 
 
 def _page(entries: list[AuditRecord], limit: int, *, private: bool) -> Response:

@@ -20,6 +20,7 @@ from runtime.web import (  # noqa: F401 (lists_actions: routes of lists.bp)
     forms,
     home,
     import_wizard,
+    inbox,
     lists,
     lists_actions,
     record_page,
@@ -57,6 +58,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(form_pickers.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(import_wizard.bp)
+    app.register_blueprint(inbox.bp)
 
 
 def _reader() -> Any:
