@@ -2,7 +2,7 @@
 
 One blueprint, ``api``, made of a blueprint per concept: the published
 definitions, records, bulk calls, import and export (and import jobs), the organization,
-files, printing, the audit log, the reader's notifications and todos, and the OpenAPI document. Every endpoint needs a signed-in user: a bearer token
+files, printing, the audit log, the reader's notifications and todos, the outbox, and the OpenAPI document. Every endpoint needs a signed-in user: a bearer token
 or a browser session (with its CSRF token for changes).
 """
 
@@ -19,6 +19,7 @@ from runtime.api import (
     imports,
     inbox,
     openapi,
+    outbox,
     people,
     printing,
     records,
@@ -35,6 +36,6 @@ def build_api() -> Blueprint:
         authenticate_request()
 
     for part in (definitions, records, bulk, exchange, imports, people, files, printing, audit, inbox,
-                 openapi):
+                 outbox, openapi):
         api.register_blueprint(part.bp)
     return api
