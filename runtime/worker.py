@@ -54,6 +54,7 @@ def build_tasks(engine: Engine, settings: NotifySettings, *, name: str | None = 
     steps (the outbox between batches) when the worker is asked to stop."""
     deliverer = Deliverer(engine.database, engine.clock, settings, name=name or default_name(),
                           batch_size=settings.batch_size, lease_seconds=settings.lease_seconds,
+                          record_every=settings.record_every,
                           write_reply=reply_writer(engine.service), stop=stop)
     return [WorkerTask("outbox", every_seconds, lambda now: deliverer.run(now))]
 
