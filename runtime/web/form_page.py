@@ -5,15 +5,16 @@ in the form definition's rows.
 A form is cut into *units*, each a part of the page with an id that a live
 evaluation may swap on its own: every top-level field's wrapper
 (``f-<key>``), every subform cell (``f-<key>-<i>-<child>``) and the form's
-own messages (``form-messages``). ``digest`` gives each unit a short hash of
-its state; the page keeps the digests it shows in a hidden input, so an
-evaluation answers only the units whose hash changed (``changed_units``).
+own messages (``form-messages``). ``digest`` gives each unit a short text
+that changes with its state; the page keeps the digests it shows in a hidden
+input, so an evaluation answers only the units whose digest changed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,10 +69,18 @@ class FieldView:
 
     def digest(self) -> str:
         # A subform's rows are units of their own (its cells): its wrapper
-        # changes with its state, not with what is typed in a row.
+        # changes with its state, not with what is typed in a row. Most
+        # units show no message and the value typed: their flags alone say
+        # it, with no hashing (every unit is digested on every keystroke).
         value = None if self.rows or self.blank_row or (self.editable and self.as_typed) else self.value
-        state = (self.visible, self.required, self.editable, self.errors, value)
-        return hashlib.blake2b(repr(state).encode(), digest_size=5).hexdigest()
+        flags = f"{self.visible:d}{self.required:d}{self.editable:d}"
+        if not self.errors and value is None:
+            return flags
+        return flags + _hash(repr((self.errors, value)))
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
 
 
 def _plain(value: Any) -> Any:
@@ -103,8 +112,23 @@ class FormView:
 
     def digests(self) -> dict[str, str]:
         found = {unit: view.digest() for unit, view in self.units().items()}
-        found[FORM_MESSAGES] = hashlib.blake2b("\n".join(self.messages).encode(), digest_size=5).hexdigest()
+        found[FORM_MESSAGES] = _hash("\n".join(self.messages)) if self.messages else "0"
         return found
+
+
+def write_digests(digests: Mapping[str, str]) -> str:
+    """The digests as the page keeps them: ``unit.digest.unit.digest…``.
+    Unit ids and digests have no dot, and nothing in it needs escaping in a
+    URL-encoded post (JSON's quotes did, and took longer to read back)."""
+    return ".".join(f"{unit}.{digest}" for unit, digest in digests.items())
+
+
+def read_digests(text: str) -> dict[str, str]:
+    """What ``write_digests`` wrote; anything else reads as no digests (every unit is drawn)."""
+    parts = text.split(".")
+    if len(parts) % 2:
+        return {}
+    return dict(zip(parts[::2], parts[1::2], strict=True))
 
 
 def field_rights(policy: FormPolicy, record: Mapping[str, Any] | None) -> tuple[set[str], set[str]]:
@@ -118,39 +142,69 @@ def field_rights(policy: FormPolicy, record: Mapping[str, Any] | None) -> tuple[
     return hidden, {k for k in keys if any(g.lets_edit(k) for g in grants)}
 
 
+@dataclass(frozen=True)
+class _Slot:
+    """What a field's view always has, whatever the values: worked out once per compiled form."""
+
+    f: FieldDef
+    ftype: FieldType
+    input: FormInput
+    children: tuple[_Slot, ...] = ()
+
+
+_SLOTS: weakref.WeakKeyDictionary[CompiledForm, tuple[_Slot, ...]] = weakref.WeakKeyDictionary()
+
+
+def _slots(compiled: CompiledForm) -> tuple[_Slot, ...]:
+    found = _SLOTS.get(compiled)
+    if found is None:
+        found = _SLOTS[compiled] = tuple(
+            _Slot(f, compiled.types[f.key], FORM_INPUTS.get(f.type),
+                  tuple(_Slot(c, compiled.child_types[f.key][c.key], FORM_INPUTS.get(c.type)) for c in f.fields)
+                  if f.type == "subform" else ())
+            for f in compiled.form.fields)
+    return found
+
+
 def build_view(
     compiled: CompiledForm, state: FormState, typed: Mapping[str, Any], *,
     hidden: set[str], editable: set[str], errors: Mapping[str, list[str]],
 ) -> FormView:
     """The form for ``state``: inputs show what the reader typed (``typed``,
-    as decoded) where the engine could not read it, else the engine's value."""
+    as decoded) where the engine could not read it, else the engine's value.
+
+    Whether a value is what the reader typed compares it with the engine's
+    own reading of the input (``state.inputs``), not a second coercion: this
+    runs on every keystroke."""
     fields: dict[str, FieldView] = {}
-    for f in compiled.form.fields:
-        if f.key in hidden:
+    for slot in _slots(compiled):
+        f, ftype = slot.f, slot.ftype
+        key = f.key
+        if key in hidden:
             continue
-        ftype = compiled.types[f.key]
-        form_input = FORM_INPUTS.get(f.type)
-        keep_typed = f.key in typed and (f.key in state.input_errors or f.key in errors)
-        value = typed[f.key] if keep_typed else state.values.get(f.key, typed.get(f.key))
+        keep_typed = key in typed and (key in state.input_errors or key in errors)
+        value = typed[key] if keep_typed else state.values.get(key, typed.get(key))
         view = FieldView(
-            f, ftype, form_input, f.key, f"f-{f.key}", value, path=f.key,
-            visible=state.visible.get(f.key, not f.hidden), required=state.required.get(f.key, f.required),
-            editable=f.key in editable and not state.readonly.get(f.key, f.readonly) and not ftype.computed,
-            errors=_messages(errors.get(f.key), state.input_errors.get(f.key)),
-            as_typed=keep_typed or _as_typed(ftype, f, typed, f.key, value),
+            f, ftype, slot.input, key, f"f-{key}", value, path=key,
+            visible=state.visible.get(key, not f.hidden), required=state.required.get(key, f.required),
+            editable=key in editable and not state.readonly.get(key, f.readonly) and not ftype.computed,
+            errors=_messages(errors.get(key), state.input_errors.get(key)),
+            as_typed=keep_typed or slot.children != () or _as_typed(state.inputs, typed, key, value),
         )
-        if f.type == "subform":
-            given = typed.get(f.key) if f.key in typed and _row_problems(f.key, state, errors) else value
+        if slot.children:
+            given = typed.get(key) if key in typed and _row_problems(key, state, errors) else value
             items = [row for row in given or () if isinstance(row, Mapping)]
-            posted = typed.get(f.key)
+            posted, clean = typed.get(key), state.inputs.get(key)
             typed_rows: list[Any] = posted if isinstance(posted, list) else []
-            view.rows = [_cells(compiled, f, index, row, view.editable, state, errors,
-                                typed_rows[index] if index < len(typed_rows) else {})
+            clean_rows: list[Any] = clean if isinstance(clean, list) else []
+            view.rows = [_cells(slot, index, row, view.editable, state, errors,
+                                typed_rows[index] if index < len(typed_rows) else {},
+                                clean_rows[index] if index < len(clean_rows) else {})
                          for index, row in enumerate(items)]
             view.row_ids = [row.get("id") for row in items]
-            view.blank_row = _cells(compiled, f, "__i__", _row_defaults(compiled, f), view.editable, state, {}, {})
-            view.errors += [m for path, ms in errors.items() if _row_level(path, f.key) for m in ms]
-        fields[f.key] = view
+            view.blank_row = _cells(slot, "__i__", _row_defaults(compiled, f), view.editable, state, {}, {}, {})
+            view.errors += [m for path, ms in errors.items() if _row_level(path, key) for m in ms]
+        fields[key] = view
     if state.formula_errors:
         for key, problem in state.formula_errors.items():
             if key in fields:
@@ -167,14 +221,12 @@ def build_view(
     return FormView(rows, fields, messages)
 
 
-def _as_typed(ftype: FieldType, f: FieldDef, typed: Any, key: str, value: Any) -> bool:
-    """Whether ``value`` is what the reader typed (or they typed nothing for it)."""
-    if not isinstance(typed, Mapping) or key not in typed:
+def _as_typed(clean: Mapping[str, Any], typed: Any, key: str, value: Any) -> bool:
+    """Whether ``value`` is what the reader typed (or they typed nothing for
+    it, or nothing the engine could read: ``clean`` holds what it read)."""
+    if not isinstance(typed, Mapping) or key not in typed or key not in clean:
         return True
-    try:
-        return bool(ftype.coerce(f, typed[key]) == value)
-    except (ValueError, TypeError, ArithmeticError):
-        return True
+    return bool(clean[key] == value)
 
 
 def _messages(*groups: Any) -> list[str]:
@@ -213,21 +265,22 @@ def _row_defaults(compiled: CompiledForm, sub: FieldDef) -> dict[str, Any]:
 
 
 def _cells(
-    compiled: CompiledForm, sub: FieldDef, index: int | str, row: Mapping[str, Any], editable: bool,
-    state: FormState, errors: Mapping[str, list[str]], typed: Mapping[str, Any],
+    slot: _Slot, index: int | str, row: Mapping[str, Any], editable: bool, state: FormState,
+    errors: Mapping[str, list[str]], typed: Mapping[str, Any], clean: Mapping[str, Any],
 ) -> list[FieldView]:
-    types = compiled.child_types[sub.key]
+    key = slot.f.key
     cells = []
-    for child in sub.fields:
-        where = f"{sub.key}[{index}].{child.key}"
-        form_input = FORM_INPUTS.get(child.type)
-        ftype = types[child.key]
+    for cell in slot.children:
+        child, ftype = cell.f, cell.ftype
+        where = f"{key}[{index}].{child.key}"
+        value = row.get(child.key)
+        problems = state.input_errors.get(where)
         cells.append(FieldView(
-            child, ftype, form_input, f"{sub.key}[{index}][{child.key}]", f"f-{sub.key}-{index}-{child.key}",
-            row.get(child.key), required=child.required, path=f"{sub.key}.{child.key}",
+            child, ftype, cell.input, f"{key}[{index}][{child.key}]", f"f-{key}-{index}-{child.key}",
+            value, required=child.required, path=f"{key}.{child.key}",
             editable=editable and not child.readonly and not ftype.computed,
-            errors=_messages(errors.get(where), state.input_errors.get(where)),
-            as_typed=where in state.input_errors or _as_typed(ftype, child, typed, child.key, row.get(child.key)),
+            errors=_messages(errors.get(where), problems) if problems or where in errors else [],
+            as_typed=problems is not None or _as_typed(clean, typed, child.key, value),
         ))
     return cells
 

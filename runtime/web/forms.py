@@ -18,7 +18,6 @@ shows who changed the record and offers to reload it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,7 +33,15 @@ from engine.records.record_history import record_history
 from runtime.api.records import check_id, form_service
 from runtime.web.context import page, page_actor, render, services
 from runtime.web.form_inputs import InputContext, PickerInput, Posted, decode_values
-from runtime.web.form_page import FieldView, FormView, build_view, field_rights, name_ids
+from runtime.web.form_page import (
+    FieldView,
+    FormView,
+    build_view,
+    field_rights,
+    name_ids,
+    read_digests,
+    write_digests,
+)
 from runtime.web.i18n import current_language
 from runtime.web.navigation import app_context
 
@@ -101,7 +108,7 @@ class Editing:
         cancel = record_url(self.app_key, self.form_key, self.record_id) if self.record_id else base
         return render(
             "forms/form.html", status=status, **app_context(self.app_key, self.form_key), form=form,
-            view=view, digests=json.dumps(view.digests(), separators=(",", ":")), record=self.record,
+            view=view, digests=write_digests(view.digests()), record=self.record,
             record_id=self.record_id, action=request.path, cancel_url=cancel, base_url=base,
             evaluate_url=f"{base}/evaluate", conflict=conflict, failed=failed,
             zone=str(g.get("ui_zone") or "Asia/Shanghai"),
@@ -202,17 +209,14 @@ def evaluate(app_key: str, form_key: str) -> Response:
     editing = Editing(app_key, form_key, int(raw_id) if raw_id.isdigit() else None)
     typed = editing.decode(request.form)
     view = editing.view(typed)
-    try:
-        before = json.loads(request.form.get("_digests") or "{}")
-    except ValueError:
-        before = {}
+    before = read_digests(request.form.get("_digests") or "")
     digests = view.digests()
     units = view.units()
     changed = [units[u] for u, d in digests.items() if u in units and before.get(u) != d]
     editing.show(changed)
     return render("forms/changes.html", changed=changed, view=view,
                   messages_changed=before.get("form-messages") != digests["form-messages"],
-                  digests=json.dumps(digests, separators=(",", ":")), base_url=f"/a/{app_key}/{form_key}",
+                  digests=write_digests(digests), base_url=f"/a/{app_key}/{form_key}",
                   record_id=editing.record_id, app_key=app_key, form=editing.compiled.form)
 
 
