@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, request
+from flask import Blueprint, Response, current_app, g, redirect, request
 
 from engine.core.errors import ConflictError, ValidationError
 from engine.core.numbers import CURRENCY_SYMBOLS
@@ -43,6 +43,7 @@ from runtime.web.form_page import (
     write_digests,
 )
 from runtime.web.i18n import current_language
+from runtime.web.input_parts import PARTS
 from runtime.web.navigation import app_context
 
 bp = Blueprint("forms", __name__)
@@ -85,12 +86,14 @@ class Editing:
         return self.service.evaluate(self.form_key, typed, record_id=self.record_id, actor=self.actor,
                                      defaults=self.record_id is None)
 
-    def view(self, typed: Mapping[str, Any], errors: Mapping[str, list[str]] | None = None) -> FormView:
+    def view(self, typed: Mapping[str, Any], errors: Mapping[str, list[str]] | None = None,
+             before: Mapping[str, str] | None = None) -> FormView:
+        """The form for ``typed``; ``before``: the page's digests (a live evaluation)."""
         state = self.evaluate(typed)
         if state.errors:
             errors = {**(errors or {}), "": [*(errors or {}).get("", []), *(m.text(current_language()) for m in state.errors)]}
         return build_view(self.compiled, state, typed, hidden=self.hidden, editable=self.editable,
-                          errors=errors or {})
+                          errors=errors or {}, before=before)
 
     def show(self, views: list[FieldView]) -> None:
         """Work out what each of ``views`` shows (names of the ids they hold, once for all)."""
@@ -208,16 +211,20 @@ def evaluate(app_key: str, form_key: str) -> Response:
     raw_id = request.form.get("_record", "")
     editing = Editing(app_key, form_key, int(raw_id) if raw_id.isdigit() else None)
     typed = editing.decode(request.form)
-    view = editing.view(typed)
     before = read_digests(request.form.get("_digests") or "")
+    view = editing.view(typed, before=before)
     digests = view.digests()
-    units = view.units()
-    changed = [units[u] for u, d in digests.items() if u in units and before.get(u) != d]
+    changed = view.changed(before)
     editing.show(changed)
-    return render("forms/changes.html", changed=changed, view=view,
+    unit = current_app.jinja_env.get_template("forms/unit.html").module
+    return render("forms/changes.html", changed=changed, view=view, unit=unit,
                   messages_changed=before.get("form-messages") != digests["form-messages"],
                   digests=write_digests(digests), base_url=f"/a/{app_key}/{form_key}",
                   record_id=editing.record_id, app_key=app_key, form=editing.compiled.form)
+
+
+for _name, _part in PARTS.items():
+    bp.add_app_template_global(_part, _name)
 
 
 @bp.app_template_global()
