@@ -144,6 +144,7 @@ class _Slot:
     input: FormInput
     children: tuple[_Slot, ...] = ()
     path: str = ""  # a cell's: "items.product"
+    editable: bool = True  # a cell's, where its subform is
 
 
 _SLOTS: weakref.WeakKeyDictionary[CompiledForm, tuple[_Slot, ...]] = weakref.WeakKeyDictionary()
@@ -154,7 +155,8 @@ def _slots(compiled: CompiledForm) -> tuple[_Slot, ...]:
     if found is None:
         found = _SLOTS[compiled] = tuple(
             _Slot(f, compiled.types[f.key], FORM_INPUTS.get(f.type),
-                  tuple(_Slot(c, compiled.child_types[f.key][c.key], FORM_INPUTS.get(c.type), path=f"{f.key}.{c.key}")
+                  tuple(_Slot(c, compiled.child_types[f.key][c.key], FORM_INPUTS.get(c.type), path=f"{f.key}.{c.key}",
+                              editable=not c.readonly and not compiled.child_types[f.key][c.key].computed)
                         for c in f.fields)
                   if f.type == "subform" else ())
             for f in compiled.form.fields)
@@ -286,25 +288,29 @@ def _row_defaults(compiled: CompiledForm, sub: FieldDef) -> dict[str, Any]:
 
 def _cells(
     slot: _Slot, index: int | str, row: Mapping[str, Any], editable: bool, state: FormState,
-    errors: Mapping[str, list[str]], typed: Mapping[str, Any], clean: Mapping[str, Any],
-    digests: dict[str, str], before: Mapping[str, str] | None,
+    errors: Mapping[str, list[str]], typed: Any, clean: Any, digests: dict[str, str],
+    before: Mapping[str, str] | None,
 ) -> list[FieldView]:
     """The row's cells, each digested in ``digests``; with ``before``, only those whose digest changed."""
     key = slot.f.key
+    typed = typed if isinstance(typed, Mapping) else {}
+    clean = clean if isinstance(clean, Mapping) else {}
     cells = []
     for cell in slot.children:
-        child, ftype = cell.f, cell.ftype
+        child = cell.f
         where, name, unit = _cell_names(key, index, child.key)
         value = row.get(child.key)
         problems = state.input_errors.get(where)
-        messages = _messages(errors.get(where), problems) if problems or where in errors else []
-        can_edit = editable and not child.readonly and not ftype.computed
-        as_typed = problems is not None or _as_typed(clean, typed, child.key, value)
+        messages = _messages(errors.get(where), problems) if problems is not None or where in errors else []
+        can_edit = editable and cell.editable
+        # As _as_typed, inline: this runs for every cell on every keystroke.
+        as_typed = (problems is not None or child.key not in typed or child.key not in clean
+                    or bool(clean[child.key] == value))
         digests[unit] = digest = unit_digest(True, child.required, can_edit, messages,
                                              None if can_edit and as_typed else value)
         if before is not None and before.get(unit) == digest:
             continue
-        cells.append(FieldView(child, ftype, cell.input, name, unit, value, required=child.required,
+        cells.append(FieldView(child, cell.ftype, cell.input, name, unit, value, required=child.required,
                                path=cell.path, editable=can_edit, errors=messages, digest=digest))
     return cells
 

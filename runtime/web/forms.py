@@ -32,7 +32,7 @@ from engine.records.compiled import CompiledForm
 from engine.records.record_history import record_history
 from runtime.api.records import check_id, form_service
 from runtime.web.context import page, page_actor, render, services
-from runtime.web.form_inputs import InputContext, PickerInput, Posted, decode_values
+from runtime.web.form_inputs import InputContext, PickerInput, Posted, decode_values, read_posted
 from runtime.web.form_page import (
     FieldView,
     FormView,
@@ -208,10 +208,11 @@ def _conflict(editing: Editing, typed: Mapping[str, Any], version: int | None) -
 @page
 def evaluate(app_key: str, form_key: str) -> Response:
     """The parts of the form whose state changed, as out-of-band swaps."""
-    raw_id = request.form.get("_record", "")
+    posted = read_posted()
+    raw_id = posted.get("_record", "")
     editing = Editing(app_key, form_key, int(raw_id) if raw_id.isdigit() else None)
-    typed = editing.decode(request.form)
-    before = read_digests(request.form.get("_digests") or "")
+    typed = editing.decode(posted)
+    before = read_digests(posted.get("_digests") or "")
     view = editing.view(typed, before=before)
     digests = view.digests()
     changed = view.changed(before)
