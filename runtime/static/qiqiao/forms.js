@@ -62,10 +62,13 @@
     root.querySelectorAll("[data-color]").forEach(function (el) {
       if (el.tagName !== "OPTION") el.style.borderColor = el.getAttribute("data-color");
     });
+    // The chosen option's colour marks the select's own left edge: a dot
+    // beside it read as a status light (and overflowed on phones).
     root.querySelectorAll(".select-with-colour select").forEach(function (select) {
-      var dot = select.parentElement.querySelector(".colour-dot");
       var option = select.options[select.selectedIndex];
-      if (dot) dot.style.backgroundColor = option && option.getAttribute("data-color") || "transparent";
+      var colour = option && option.getAttribute("data-color");
+      select.classList.toggle("coloured", !!colour);
+      select.style.borderLeftColor = colour || "";
     });
     root.querySelectorAll(".rating").forEach(function (group) {
       var checked = group.querySelector("input:checked");
