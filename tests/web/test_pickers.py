@@ -28,7 +28,7 @@ def test_a_ticket_picks_its_customer_and_assignee_by_search_then_the_list_filter
         _pick(page, "i-assignee", "李娜")
         _settled(page)
         assert page.locator("#i-customer option:checked").inner_text() == f"Picker Co {mark}"
-        shot(page, f"picker-ticket-{site.kind}-desktop-en")
+        shot(page, f"picker-ticket-{site.kind}-desktop")
         page.click("#save")
         ticket_id = _saved_id(page, "service_ticket")
         saved = records.get("service_ticket", ticket_id, actor=SYSTEM)
@@ -51,7 +51,7 @@ def test_a_ticket_picks_its_customer_and_assignee_by_search_then_the_list_filter
         titles = page.locator(".list-table tbody .title-cell").all_inner_texts()
         assert [t for t in titles if mark in t] == [f"Scanner offline {mark}"]
         assert axe(page) == []
-        shot(page, f"picker-filter-{site.kind}-desktop-en")
+        shot(page, f"picker-filter-{site.kind}-desktop")
         no_problems(page)
     finally:
         page.context.close()
