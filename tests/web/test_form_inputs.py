@@ -214,3 +214,21 @@ def test_every_input_template_draws_a_labelled_input(app: Any) -> None:
         assert 'aria-invalid="true"' in html or type_key in COMPUTED, type_key
         if type_key not in COMPUTED:
             assert re.search(rf'name="{field_key}(\.|\[|")', html), type_key
+
+
+@pytest.mark.parametrize("body", [
+    b"name=%E4%B8%8A%E6%B5%B7+%E5%AE%A2%E6%88%B7&items%5B0%5D%5Bquantity%5D=2&items=&tags=&tags=a&tags=b",
+    b"a=1+2%2B3&&b&c=%ZZ&d=%E4%B8&=empty-name&e=x=y",
+    b"_digests=f-name.110.f-total.111a2b3c4d5e&note=line%0D%0Abreak",
+])
+def test_the_live_evaluation_reads_a_post_as_werkzeug_does(app: Any, body: bytes) -> None:
+    """``read_posted`` (names unquoted once) gives what ``request.form`` gives."""
+    from flask import request
+
+    from runtime.web.form_inputs import read_posted
+
+    for _ in range(2):  # the second time from the names it kept
+        with app.test_request_context("/a/crm/quote/evaluate", method="POST", data=body,
+                                      content_type="application/x-www-form-urlencoded"):
+            fast = read_posted()
+            assert list(fast.items(multi=True)) == list(request.form.items(multi=True))
