@@ -309,5 +309,20 @@ from runtime.serve import serve_command  # noqa: E402
 main.add_command(serve_command)
 main.add_command(demo_command)
 
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Do what is due now, then exit.")
+@click.option("--name", default=None, help="This worker's name in the outbox (default: host:pid).")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              help="Seconds between polls when there is nothing to do.")
+@DATABASE_OPTION
+@LOCALE_OPTION
+def worker_command(once: bool, name: str | None, interval: float, database: str | None, locale: str) -> None:
+    """Deliver the outbox (and run the rules' schedules) until stopped."""
+    from runtime.worker import run_worker
+
+    with reported(locale):
+        run_worker(database, once=once, name=name, interval=interval)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -113,9 +113,19 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def wants_worker(choice: bool | None, database_url: str) -> bool:
+    """Whether ``serve`` runs the outbox worker in its own process: as asked,
+    else on SQLite only. SQLite is the one-machine, one-command set-up (``make
+    demo``); a PostgreSQL deployment runs ``qiqiao worker`` processes of its own."""
+    if choice is not None:
+        return choice
+    return database_url.startswith("sqlite")
+
+
 def serve(host: str, port: int, *, workers: int | None = None, threads: int | None = None,
-          database: str | None = None, access_log: bool = False) -> None:
-    """Serve the app until interrupted (Ctrl+C, SIGTERM)."""
+          database: str | None = None, access_log: bool = False, worker: bool | None = None) -> None:
+    """Serve the app until interrupted (Ctrl+C, SIGTERM); on SQLite (or when
+    ``worker`` says so) with the outbox worker in a thread of this process."""
     threads = threads or default_threads()
     from granian.constants import Interfaces
     from granian.log import LogLevels
@@ -130,12 +140,25 @@ def serve(host: str, port: int, *, workers: int | None = None, threads: int | No
     if host not in LOCAL_HOSTS and environ.get("QIQIAO_SECURE", "").lower() not in ("1", "true", "yes", "on"):
         click.echo("Note: serving beyond this machine; behind HTTPS set QIQIAO_SECURE=1 "
                    "(Secure cookies, HSTS).", err=True)
+    from runtime.config import database_url
+    from runtime.worker import start_in_thread
+
+    url = database_url(environ.get("QIQIAO_DATABASE_URL"))
+    in_process = wants_worker(worker, url)
     click.echo(f"Serving Qiqiao on http://{host}:{port}/ ({workers} worker(s), {threads} thread(s) each; "
+               f"{'outbox worker in this process' if in_process else 'no outbox worker: run qiqiao worker'}; "
                "Ctrl+C to stop)")
     logging.getLogger("qiqiao.runtime").info("serving on %s:%s", host, port)
-    Server(APP_FACTORY, address=host, port=port, interface=Interfaces.WSGI, factory=True,
-           workers=workers, blocking_threads=threads, log_level=LogLevels.warning,
-           log_access=access_log, workers_kill_timeout=WORKERS_KILL_SECONDS).serve()
+    background = start_in_thread(url, environ) if in_process else None
+    try:
+        Server(APP_FACTORY, address=host, port=port, interface=Interfaces.WSGI, factory=True,
+               workers=workers, blocking_threads=threads, log_level=LogLevels.warning,
+               log_access=access_log, workers_kill_timeout=WORKERS_KILL_SECONDS).serve()
+    finally:
+        if background is not None:
+            thread, stop = background
+            stop.set()
+            thread.join(WORKERS_KILL_SECONDS)
 
 
 @click.command("serve")
@@ -148,7 +171,9 @@ def serve(host: str, port: int, *, workers: int | None = None, threads: int | No
 @click.option("--database", default=None, metavar="URL",
               help="Database URL (default: $QIQIAO_DATABASE_URL or instance/qiqiao.sqlite3).")
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
+@click.option("--worker/--no-worker", default=None,
+              help="Run the outbox worker in this process  [default: on SQLite only].")
 def serve_command(host: str, port: int, workers: int | None, threads: int | None, database: str | None,
-                  access_log: bool) -> None:
+                  access_log: bool, worker: bool | None) -> None:
     """Serve the web app and REST API with granian."""
-    serve(host, port, workers=workers, threads=threads, database=database, access_log=access_log)
+    serve(host, port, workers=workers, threads=threads, database=database, access_log=access_log, worker=worker)

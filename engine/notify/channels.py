@@ -15,7 +15,8 @@ channel receives is its own (docs/rules.md lists them):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -59,6 +60,26 @@ class Channel:
         outbox row), raise ``DeliveryError`` when it failed."""
         raise NotImplementedError
 
+    @contextmanager
+    def session(self, settings: Any, settle: Callable[[], None] = lambda: None,
+                ) -> Iterator[Callable[[Delivery], Mapping[str, Any] | None]]:
+        """A sender for a run of this channel's messages. The worker sends
+        a batch through one session, so a channel with a connection to keep
+        (email: one SMTP connection) opens it once.
+
+        ``settle`` waits until the previous message is recorded as sent; a
+        sender calls it before the point after which the receiver has the
+        message (here: before sending at all; email: before the final dot),
+        so a worker killed at any moment leaves at most one message
+        delivered but unrecorded, while the recording overlaps the
+        network's round trips."""
+
+        def send(delivery: Delivery) -> Mapping[str, Any] | None:
+            settle()
+            return self.deliver(delivery, settings)
+
+        yield send
+
 
 class InAppChannel(Channel):
     """The notification centre: written in the transaction, never via the outbox."""
@@ -72,9 +93,27 @@ class InAppChannel(Channel):
 
 
 def build_channels() -> Registry[Channel]:
+    from engine.notify.email import EmailChannel
+    from engine.notify.robots import DingTalkChannel, FeishuChannel, WeComChannel
+    from engine.notify.sms import SmsChannel
+    from engine.notify.webhook import WebhookChannel
+
     registry: Registry[Channel] = Registry("channel")
-    registry.register(InAppChannel())
+    registry.register_all([InAppChannel(), EmailChannel(), SmsChannel(), DingTalkChannel(), WeComChannel(),
+                           FeishuChannel(), WebhookChannel()])
     return registry
 
 
-CHANNELS: Registry[Channel] = build_channels()
+CHANNELS: Registry[Channel]
+
+
+def __getattr__(name: str) -> Any:
+    # Built at first use: the channel modules import this one for the base
+    # classes, so building the registry at import time would be circular.
+    if name == "CHANNELS":
+        registry = globals().get("_built")
+        if registry is None:
+            registry = globals()["_built"] = build_channels()
+        globals()["CHANNELS"] = registry
+        return registry
+    raise AttributeError(name)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from engine.store.models import OutboxMessage
@@ -32,11 +33,14 @@ def enqueue(conn: Connection, *, channel: str, recipient: str, payload: Mapping[
     """Put a message for ``channel`` on the outbox, due now, in ``conn``'s
     transaction. Returns its id, or None when a message with ``key`` is
     already there (nothing is added)."""
-    exists = conn.execute(sa.select(OUTBOX.c.id).where(OUTBOX.c.idempotency_key == key)).first()
-    if exists is not None:
-        return None
-    return int(conn.execute(OUTBOX.insert().values(
+    now = now.astimezone(dt.UTC)  # SQLite keeps no offset: every moment is stored in UTC
+    # Insert-or-nothing in one statement: two transactions enqueuing the same
+    # key at once keep one row, and neither fails (the second waits for the
+    # first's commit on the unique index, then adds nothing).
+    insert = (postgresql.insert(OUTBOX) if conn.dialect.name == "postgresql" else sqlite.insert(OUTBOX)).values(
         channel=channel, recipient=recipient[:500], payload=dict(payload), idempotency_key=key,
         status=PENDING, attempts=0, next_attempt_at=now, created_at=now, app=app,
         rule_run_id=rule_run_id,
-    ).returning(OUTBOX.c.id)).scalar_one())
+    ).on_conflict_do_nothing(index_elements=[OUTBOX.c.idempotency_key]).returning(OUTBOX.c.id)
+    added = conn.execute(insert).scalar()
+    return None if added is None else int(added)

@@ -2,7 +2,7 @@
 
 One blueprint, ``api``, made of a blueprint per concept: the published
 definitions, records, bulk calls, import and export (and import jobs), the organization,
-files, printing, the audit log, and the OpenAPI document. Every endpoint needs a signed-in user: a bearer token
+files, printing, the audit log, the outbox, and the OpenAPI document. Every endpoint needs a signed-in user: a bearer token
 or a browser session (with its CSRF token for changes).
 """
 
@@ -18,6 +18,7 @@ from runtime.api import (
     files,
     imports,
     openapi,
+    outbox,
     people,
     printing,
     records,
@@ -33,6 +34,6 @@ def build_api() -> Blueprint:
     def require_identity() -> None:
         authenticate_request()
 
-    for part in (definitions, records, bulk, exchange, imports, people, files, printing, audit, openapi):
+    for part in (definitions, records, bulk, exchange, imports, people, files, printing, audit, outbox, openapi):
         api.register_blueprint(part.bp)
     return api

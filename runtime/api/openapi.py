@@ -17,6 +17,8 @@ from flask import Blueprint, Response, current_app
 from engine.definitions.print_templates import templates_of
 from runtime.api.openapi_forms import ID_SCHEMA, MOMENT, FormSchemas, ref
 from runtime.api.openapi_imports import IMPORT_SCHEMAS, form_import_paths, job_paths
+from runtime.api.outbox import SCHEMAS as OUTBOX_SCHEMAS
+from runtime.api.outbox import outbox_paths
 from runtime.api.printing import print_paths
 from runtime.auth import authenticate_request
 from runtime.jsonio import json_response
@@ -170,8 +172,8 @@ def _common_paths() -> dict[str, Any]:
 
 def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
     """The whole document for the apps installed now."""
-    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **IMPORT_SCHEMAS}
-    paths: dict[str, Any] = {**_common_paths(), **job_paths(errors)}
+    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **IMPORT_SCHEMAS, **OUTBOX_SCHEMAS}
+    paths: dict[str, Any] = {**_common_paths(), **job_paths(errors), **outbox_paths(errors)}
     tags: list[dict[str, Any]] = []
     for app_key in records.app_keys():
         service = records.get(app_key)
@@ -200,7 +202,7 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
-        "tags": [{"name": "apps"}, {"name": "organization"}, {"name": "files"}, {"name": "imports"}, *tags],
+        "tags": [{"name": "apps"}, {"name": "organization"}, {"name": "files"}, {"name": "imports"}, {"name": "outbox"}, *tags],
         "paths": paths,
         "components": {
             "schemas": schemas,
