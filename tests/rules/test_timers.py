@@ -15,11 +15,13 @@ import sqlalchemy as sa
 from engine.composition import Engine, compose
 from engine.core.clock import FixedClock
 from engine.fields import FIELD_TYPES
+from engine.notify.settings import NotifySettings
 from engine.packages import install_package
 from engine.packages.validation import validate_app_package
 from engine.rules import runs
 from engine.rules.ticks import TICKS, run_due
 from engine.store.database import Database
+from runtime.worker import Worker, build_tasks
 from tests.rules.conftest import FORMS, NOW, write_package
 
 TIMED_FORMS: dict[str, dict[str, Any]] = {
@@ -185,3 +187,14 @@ def test_timer_settings_are_checked(tmp_path: Path, trigger: dict[str, Any], mes
             "actions": [{"type": "update_record", "values": {"note": '"x"'}}]}
     issues = validate_app_package(write_package(tmp_path / "shop", [rule], TIMED_FORMS), FIELD_TYPES)
     assert any(message in str(issue) for issue in issues), issues
+
+
+def test_the_worker_runs_the_due_ticks(database: Database, tmp_path: Path) -> None:
+    engine, clock = installed(database, tmp_path, [DAILY])
+    tasks = build_tasks(engine, NotifySettings.from_env({}), name="w")
+    assert [task.key for task in tasks] == ["outbox", "rule_ticks"]
+    worker = Worker(engine, tasks, name="w", clock=clock)
+    worker.run_once()
+    clock.set(dt.datetime(2026, 12, 5, 9, 0))
+    assert worker.run_once() == 1
+    assert [r["name"] for r in engine.service("shop").list("customer")["records"]] == ["daily 2026-12-05"]
