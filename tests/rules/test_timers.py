@@ -20,6 +20,7 @@ from engine.packages import install_package
 from engine.packages.validation import validate_app_package
 from engine.rules import runs
 from engine.rules.ticks import TICKS, run_due
+from engine.rules.triggers import TRIGGERS
 from engine.store.database import Database
 from runtime.worker import Worker, build_tasks
 from tests.rules.conftest import FORMS, NOW, write_package
@@ -198,3 +199,10 @@ def test_the_worker_runs_the_due_ticks(database: Database, tmp_path: Path) -> No
     clock.set(dt.datetime(2026, 12, 5, 9, 0))
     assert worker.run_once() == 1
     assert [r["name"] for r in engine.service("shop").list("customer")["records"]] == ["daily 2026-12-05"]
+
+
+@pytest.mark.parametrize("key", TRIGGERS.keys())
+def test_every_trigger_is_documented(key: str) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
+    triggers = text.split("## Triggers", 1)[1].split("\n## ", 1)[0]
+    assert f"| `{key}` |" in triggers, f"docs/rules.md: {key} is not in the triggers' table"
