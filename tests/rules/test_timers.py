@@ -206,3 +206,16 @@ def test_every_trigger_is_documented(key: str) -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
     triggers = text.split("## Triggers", 1)[1].split("\n## ", 1)[0]
     assert f"| `{key}` |" in triggers, f"docs/rules.md: {key} is not in the triggers' table"
+
+
+def test_the_skipped_runs_of_one_write_are_logged_together(database: Database, tmp_path: Path) -> None:
+    never = [{"key": f"never_{i}", "label": f"Never {i}", "form": "deal", "trigger": {"type": "record_created"},
+              "condition": f"amount > {1000 + i}", "actions": [{"type": "update_record", "values": {"flag": '"x"'}}]}
+             for i in range(3)]
+    engine, _ = installed(database, tmp_path, never)
+    deal = engine.service("shop").create("deal", {"name": "Small", "amount": 5})
+    with engine.database.reading() as conn:
+        entries = runs.read_runs(conn, app="shop")
+    assert sorted((e.rule, e.status, e.record_id, e.trigger, e.form, e.actions, e.error) for e in entries) == [
+        (f"never_{i}", "skipped", deal["id"], "record_created", "deal", [], None) for i in range(3)]
+    assert all(e.duration_ms >= 0 and e.started_at.year == 2026 for e in entries)
