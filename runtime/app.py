@@ -31,6 +31,7 @@ from engine.store.database import Database
 from engine.store.files import LocalFolderStorage
 from engine.store.migrate import require_current
 from runtime.api import build_api
+from runtime.api.hooks import register_hooks
 from runtime.auth import register_auth
 from runtime.config import app_settings, parse_rate
 from runtime.errors import register_error_handlers, retry_transient
@@ -94,6 +95,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_auth(app)
     register_web(app)
     app.register_blueprint(build_api())
+    register_hooks(app, engine.rules)
     retry_transient(app, database)
     _register_commands(app)
     return app

@@ -301,6 +301,10 @@ main.add_command(token)
 from runtime.audit_commands import audit  # noqa: E402
 
 main.add_command(audit)
+
+from runtime.import_commands import imports  # noqa: E402
+
+main.add_command(imports)
 app.add_command(app_owner)
 
 from runtime.demo import demo_command  # noqa: E402  (the web app's commands: serve, demo)

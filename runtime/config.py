@@ -57,6 +57,7 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     QIQIAO_MAX_CONTENT_LENGTH       MAX_CONTENT_LENGTH           16 MB (bytes)
     QIQIAO_LOGIN_RATE               LOGIN_RATE                   5/minute
     QIQIAO_TOKEN_FAIL_RATE          TOKEN_FAIL_RATE              20/minute (refused tokens per address)
+    QIQIAO_HOOK_RATE                HOOK_RATE                    60/minute (calls per inbound webhook)
     QIQIAO_FILES                    FILES                        instance/files
     QIQIAO_SECURE                   SECURE                       off (on: Secure cookies, HSTS)
     QIQIAO_SESSION_HOURS            PERMANENT_SESSION_LIFETIME   12 hours
@@ -76,6 +77,7 @@ def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(env.get("QIQIAO_MAX_CONTENT_LENGTH") or 16 * MB),
         "LOGIN_RATE": env.get("QIQIAO_LOGIN_RATE") or "5/minute",
         "TOKEN_FAIL_RATE": env.get("QIQIAO_TOKEN_FAIL_RATE") or "20/minute",
+        "HOOK_RATE": env.get("QIQIAO_HOOK_RATE") or "60/minute",
         "FILES": env.get("QIQIAO_FILES") or "instance/files",
         "SECURE": secure,
         "SESSION_COOKIE_NAME": "qiqiao_session",

@@ -33,6 +33,8 @@ from typing import Any
 
 import click
 
+from runtime.demo_titles import TITLERS
+
 # Records per form, in the order relations need, and whether they are spread
 # over the two years (reference data is there from the start).
 PLAN: tuple[tuple[str, int, bool], ...] = (
@@ -229,7 +231,18 @@ def _fake_row(service: Any, form_key: str, ids: Mapping[str, list[int]], users: 
     shape = MODEL_SHAPES.get(form_key)
     if shape is not None:
         shape(row, ids, users, rng)
+    titler = TITLERS.get(form_key)
+    if titler is not None:
+        titler(row, functools.partial(_customer_name, service), rng)
     return row
+
+
+def _customer_name(service: Any, customer_id: Any) -> str | None:
+    if not isinstance(customer_id, int):
+        return None
+    from engine.records import SYSTEM
+
+    return str(service.get("customer", customer_id, actor=SYSTEM).get("name") or "") or None
 
 
 def _customer_in_the_pool_or_owned(row: dict[str, Any], ids: Mapping[str, list[int]], users: list[int],

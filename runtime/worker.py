@@ -2,7 +2,7 @@
 
 ``build_tasks`` is the explicit list of what a worker does, each a
 ``WorkerTask`` run every ``every_seconds``: the outbox's delivery first
-(the rules add their schedules and date triggers after it). ``Worker``
+then the rules' schedules and date triggers (``engine.rules.ticks.run_due``). ``Worker``
 runs them: ``run_once`` does whatever is due now (``qiqiao worker --once``,
 and the tests, with a fixed clock), ``run_forever`` until its ``stop``
 event is set (SIGTERM or SIGINT in ``qiqiao worker``; the end of ``qiqiao
@@ -30,8 +30,12 @@ from engine.core.clock import Clock
 from engine.notify.delivery import Deliverer
 from engine.notify.settings import NotifySettings
 from engine.notify.webhook import reply_writer
+from engine.rules.ticks import run_due
 
 LOG = logging.getLogger("qiqiao.worker")
+# Date triggers tick every minute and crontabs name minutes: checking a few
+# times a minute keeps a tick within seconds of its moment.
+TICK_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,12 @@ def build_tasks(engine: Engine, settings: NotifySettings, *, name: str | None = 
     steps (the outbox between batches) when the worker is asked to stop."""
     deliverer = Deliverer(engine.database, engine.clock, settings, name=name or default_name(),
                           batch_size=settings.batch_size, lease_seconds=settings.lease_seconds,
+                          record_every=settings.record_every,
                           write_reply=reply_writer(engine.service), stop=stop)
-    return [WorkerTask("outbox", every_seconds, lambda now: deliverer.run(now))]
+    worker = name or default_name()
+    return [WorkerTask("outbox", every_seconds, lambda now: deliverer.run(now)),
+            # Schedules and date triggers: each tick claimed once however many workers run.
+            WorkerTask("rule_ticks", TICK_SECONDS, lambda now: run_due(engine.rules, now, worker))]
 
 
 class Worker:

@@ -10,17 +10,20 @@ sees and takes them. A claim marks the rows ``sending`` by this worker
 until ``lease_until`` and counts the attempt (a message that kills its
 worker every time still ends as a dead letter).
 
-Each message is recorded as soon as it is delivered (``sent``) or fails
-(``pending`` again after a backoff, or ``dead``), in its own transaction.
-A sent one is recorded on a second thread while the next message's
-envelope goes out, and the channel waits for it (``settle``) before the
-receiver can take that next message (email: before the final dot): a
-worker killed at any moment leaves at most the one message it was sending
-in doubt, and that one is claimed again when its lease runs out and sent
-again with the same idempotency key. The updates only touch rows still
-claimed by this worker, so one whose lease ran out never overwrites the
-worker that took over; and a batch whose lease is running short gives
-what it has not sent back instead of racing the next claimant.
+Sent messages are recorded in groups of ``record_every`` (10), one
+statement for the group, on a second thread while the next messages go out;
+a failure is recorded at once. A channel calls ``settle`` before the point
+after which the receiver has a message (email: before the final dot), and
+settling waits for the group being recorded. So a worker killed at any
+moment leaves at most ``record_every`` messages in doubt — received but not
+recorded — and those are claimed again when their lease runs out and sent
+again with the same idempotency keys, which the receiver uses to drop the
+repeats. (Recording each message on its own would leave one in doubt, but
+costs a transaction per message: 0.59x the rate of raw ``smtplib`` instead
+of the goal's 0.7x; ``record_every=1`` gives that.) The updates only touch
+rows still claimed by this worker, so one whose lease ran out never
+overwrites the worker that took over; and a batch whose lease is running
+short gives what it has not sent back instead of racing the next claimant.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ BACKOFF_SECONDS = (30, 120, 600, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
 MAX_ATTEMPTS = 8
 LEASE_SECONDS = 120.0
 BATCH_SIZE = 50
+RECORD_EVERY = 10
 MAX_ERROR = 2000
 
 Sender = Callable[[Delivery], Mapping[str, Any] | None]
@@ -85,6 +89,7 @@ class Deliverer:
     batch_size: int = BATCH_SIZE
     lease_seconds: float = LEASE_SECONDS
     max_attempts: int = MAX_ATTEMPTS
+    record_every: int = RECORD_EVERY
     write_reply: ReplyWriter | None = None
     rng: random.Random = field(default_factory=random.Random)
     # Set when the worker is asked to stop: the batch in hand is finished, no other is claimed.
@@ -94,6 +99,7 @@ class Deliverer:
     _sessions: dict[str, Sender] = field(default_factory=dict, init=False, repr=False)
     _recording: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _pending: Future[None] | None = field(default=None, init=False, repr=False)
+    _sent: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
 
     def run(self, now: dt.datetime | None = None, *, max_batches: int = 100) -> int:
         """Deliver batches until nothing is due (or ``max_batches``, so a
@@ -133,15 +139,14 @@ class Deliverer:
                       key=lambda d: (d.channel, d.id))
 
     def deliver(self, batch: list[Delivery]) -> None:
-        """Send a claimed batch, one session per channel, recording each message at once."""
+        """Send a claimed batch, one session per channel, recording as it goes."""
         with self._open():
             self._deliver(batch)
 
     @contextmanager
     def _open(self) -> Iterator[None]:
         """What a run's batches share: a session per channel (one SMTP
-        connection for all its mail) and the connection that records each
-        message, a transaction per message."""
+        connection for all its mail) and the connection that records them."""
         if self._stack is not None:
             yield
             return
@@ -151,10 +156,10 @@ class Deliverer:
                 with ExitStack() as stack:
                     self._stack = stack
                     yield
-                self._settle()
+                self._flush()
             finally:
                 self._stack, self._recorder, self._recording, self._sessions = None, None, None, {}
-                self._pending = None
+                self._pending, self._sent = None, []
 
     def _deliver(self, batch: list[Delivery]) -> None:
         # The claim is good for lease_seconds of real time: past most of it,
@@ -163,7 +168,7 @@ class Deliverer:
         deadline = time.monotonic() + self.lease_seconds * 0.8
         for index, delivery in enumerate(batch):
             if time.monotonic() > deadline:
-                self._settle()
+                self._flush()
                 self._release(batch[index:])
                 return
             self._deliver_one(delivery)
@@ -209,12 +214,15 @@ class Deliverer:
             except Exception as error:  # the call happened: repeating it would be worse than a missing reply
                 LOG.warning("message %s: the reply was not written: %s", delivery.id, error)
                 kept["reply_error"] = str(error)[:MAX_ERROR]
-        # Recorded in the background while the next message's envelope goes
-        # out; the channel settles it before the receiver can take that one.
-        self._settle()
-        assert self._recording is not None
-        self._pending = self._recording.submit(self._record, delivery, status=SENT, sent_at=self._now(),
-                                               result=kept or None, last_error=None)
+        self._sent.append({"message_id": delivery.id, "worker": self.name, "status": SENT,
+                           "sent_at": self._now(), "result": kept or None, "last_error": None})
+        if len(self._sent) >= self.record_every:
+            # Recorded in the background while the next messages go out; the
+            # channel settles it before the receiver can take the next one.
+            self._settle()
+            assert self._recording is not None
+            group, self._sent = self._sent, []
+            self._pending = self._recording.submit(self._record_sent, group)
 
     def _now(self) -> dt.datetime:
         return self.clock.now().astimezone(dt.UTC)
@@ -225,8 +233,14 @@ class Deliverer:
         if pending is not None:
             pending.result()
 
-    def _failed(self, delivery: Delivery, error: DeliveryError) -> None:
+    def _flush(self) -> None:
+        """Record every message sent so far, and wait for it."""
         self._settle()
+        group, self._sent = self._sent, []
+        self._record_sent(group)
+
+    def _failed(self, delivery: Delivery, error: DeliveryError) -> None:
+        self._flush()
         now = self._now()
         text = str(error)[:MAX_ERROR]
         if not error.retry or delivery.attempts >= self.max_attempts:
@@ -235,6 +249,12 @@ class Deliverer:
         else:
             self._record(delivery, status=PENDING, last_error=text,
                          next_attempt_at=now + backoff(delivery.attempts, self.rng))
+
+    def _record_sent(self, group: list[dict[str, Any]]) -> None:
+        if group:
+            assert self._recorder is not None, "messages are recorded while a batch is delivered"
+            with busy_error(), self._recorder.begin():
+                self._recorder.execute(_SENT, group)
 
     def _record(self, delivery: Delivery, **values: Any) -> None:
         conn = self._recorder
@@ -250,8 +270,8 @@ def _marking(**values: Any) -> sa.Update:
     ).values(lease_until=None, **{name: sa.bindparam(name, type_=OUTBOX.c[name].type) for name in values})
 
 
-# Built once: recording is done per message, and building a statement costs
-# more than running it (0.4 of 0.5 ms on SQLite).
+# Built once: recording is done per group or message, and building a
+# statement costs more than running it (0.4 of 0.5 ms on SQLite).
 _SENT = _marking(status=SENT, sent_at=None, result=None, last_error=None)
 _RETRY = _marking(status=PENDING, last_error=None, next_attempt_at=None)
 _DEAD = _marking(status=DEAD, last_error=None)

@@ -9,6 +9,7 @@ message, and a dependency would buy nothing here.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -62,6 +63,8 @@ def call(method: str, url: str, *, body: Any = None, headers: Mapping[str, str] 
         answer = _decode(error.read() or b"")
         retry = status >= 500 or status in RETRY_STATUSES
         raise DeliveryError(f"HTTP {status} from {url[:200]}: {str(answer)[:300]}", retry=retry) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+    except (ValueError, http.client.InvalidURL) as error:  # a URL or header that cannot be sent, now or later
+        raise DeliveryError(f"cannot send to {url[:200]}: {error}", retry=False) from None
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise DeliveryError(f"cannot reach {url[:200]}: {reason}", retry=True) from None

@@ -16,6 +16,8 @@ A malformed variable is a ``DefinitionError`` naming it.
 ``QIQIAO_HTTP_TIMEOUT``       seconds an SMTP or HTTP call may take (default 10)
 ``QIQIAO_OUTBOX_LEASE``       seconds a worker's claim on a batch lasts (default 120)
 ``QIQIAO_OUTBOX_BATCH``       messages claimed at a time (default 50)
+``QIQIAO_OUTBOX_RECORD``      sent messages recorded together (default 10; at most
+                              this many are sent twice after a crash)
 ============================  ==================================================
 """
 
@@ -125,6 +127,7 @@ class NotifySettings:
     timeout: float = 10.0
     lease_seconds: float = 120.0
     batch_size: int = 50
+    record_every: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> NotifySettings:
@@ -142,6 +145,7 @@ class NotifySettings:
             timeout=_number(environ, "QIQIAO_HTTP_TIMEOUT", 10.0, 600),
             lease_seconds=_number(environ, "QIQIAO_OUTBOX_LEASE", 120.0, 86400),
             batch_size=int(_number(environ, "QIQIAO_OUTBOX_BATCH", 50, 1000)),
+            record_every=int(_number(environ, "QIQIAO_OUTBOX_RECORD", 10, 1000)),
         )
 
     def absolute(self, link: str | None) -> str | None:

@@ -59,7 +59,9 @@ class FormState:
     computed, which fields are visible, required and read-only, and messages
     from ``error`` rules. ``formula_errors`` holds the Excel error (``#DIV/0!``)
     of a formula field that could not be computed (its value is blank), and
-    ``input_errors`` the inputs a live form could not read yet."""
+    ``input_errors`` the inputs a live form could not read yet, and
+    ``inputs`` (a live evaluation only) the inputs it could, as coerced: what
+    the user typed, read, before defaults, formulas and rules change values."""
 
     values: dict[str, Any]
     visible: dict[str, bool]
@@ -68,6 +70,7 @@ class FormState:
     errors: list[Label] = field(default_factory=list)
     formula_errors: dict[str, str] = field(default_factory=dict)
     input_errors: dict[str, Label] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
 
 def aggregate(kind: str, values: Sequence[Any]) -> Any:

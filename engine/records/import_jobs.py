@@ -41,6 +41,7 @@ from engine.core.clock import Clock, SystemClock
 from engine.core.errors import ConflictError, NotFoundError, QiqiaoError, ValidationError
 from engine.core.i18n import Label, Message, label
 from engine.records.actor import Actor
+from engine.records.import_cleanup import KEEP_DAYS, clean_imports
 from engine.records.import_preview import ImportPreview, preview_import
 from engine.records.import_report import ImportReport
 from engine.records.import_runner import JobRunner, ThreadRunner
@@ -215,6 +216,7 @@ class ImportJobs:
             ).returning(JOBS.c.id)).scalar_one())
         job = self._read(job_id)
         self.runner.submit(job_id, lambda: self.run(job_id, dataclasses.replace(actor, source="import")))
+        clean_imports(self.database, self.files, now - dt.timedelta(days=KEEP_DAYS))  # import_cleanup
         return job
 
     def get(self, job_id: int, *, actor: Actor) -> ImportJob:

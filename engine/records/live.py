@@ -71,4 +71,5 @@ def evaluate_form(
     clean, problems = coerce_leniently(compiled, values)
     state = compiled.compute(clean, context or EvaluationContext(), related)
     state.input_errors.update(problems)
+    state.inputs = clean
     return state

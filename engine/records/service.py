@@ -244,6 +244,7 @@ class RecordService:
                                       creating=record_id is None)
             state = self._compute(conn, compiled, merged, context, record_id=record_id)
             state.input_errors.update(problems)
+            state.inputs = clean
             return state
 
     # --- writing -------------------------------------------------------------------

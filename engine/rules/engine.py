@@ -37,7 +37,7 @@ from engine.core.clock import Clock
 from engine.core.errors import ConflictError, NotFoundError, QiqiaoError
 from engine.core.i18n import Label
 from engine.core.registry import Registry
-from engine.definitions.model import AppDef
+from engine.definitions.model import AppDef, FieldDef
 from engine.definitions.rule_files import RuleDef
 from engine.expr import CompiledFormula, EvaluationContext, compile_formula, is_error
 from engine.org.service import OrgService
@@ -99,6 +99,7 @@ class PreparedRule:
     condition: CompiledFormula | None
     reads: tuple[str, ...]  # top-level fields the condition reads
     related: tuple[str, ...]  # relations it reads through
+    fields: tuple[FieldDef, ...] = ()  # the fields of ``reads``
 
 
 @dataclass
@@ -148,7 +149,8 @@ class RuleEngine:
         reads = tuple(k for k in roots if form is not None and form.field(k) is not None)
         related = tuple(k for k in reads if form is not None and form.get_field(k).setting("target")
                         and any(n.startswith(k + ".") for n in condition.names)) if condition else ()
-        return PreparedRule(rule, self.triggers.get(rule.trigger.type), condition, reads, related)
+        fields = tuple(form.get_field(k) for k in reads) if form is not None else ()
+        return PreparedRule(rule, self.triggers.get(rule.trigger.type), condition, reads, related, fields)
 
     def rule(self, app_key: str, rule_key: str) -> PreparedRule:
         prepared = self.index(app_key).by_key.get(rule_key)
@@ -166,6 +168,8 @@ class RuleEngine:
             return
         service = self.records.get(event.app)
         ended: list[dict[str, Any]] = []
+        # What the event's rules share: their conditions read the same record.
+        seen: dict[str, Any] = {}
         with cascade():
             for item in prepared:
                 if event.source == "import" and not item.rule.on_import:
@@ -174,14 +178,16 @@ class RuleEngine:
                     continue
                 firing = Firing(item.rule.trigger.type, event.record, event.previous, event.source,
                                 event.user_id, event.depth)
-                self.fire(service, item, event.connection, firing, ended=ended)
+                self.fire(service, item, event.connection, firing, ended=ended, seen=seen)
         runs.log_runs(event.connection, ended)
 
     # --- running one rule -----------------------------------------------------
     def fire(self, service: RecordService, item: PreparedRule, conn: Connection, firing: Firing, *,
-             ended: list[dict[str, Any]] | None = None, retry_of: int | None = None) -> tuple[str, int | None]:
+             ended: list[dict[str, Any]] | None = None, retry_of: int | None = None,
+             seen: dict[str, Any] | None = None) -> tuple[str, int | None]:
         """Run one rule for one firing: (status, run id — None when the run
-        was only logged in ``ended``, to be written with its neighbours)."""
+        was only logged in ``ended``, to be written with its neighbours).
+        ``seen`` keeps the record's formula values across the rules of one event."""
         rule = item.rule
         record_id = int(firing.record["id"]) if firing.record is not None and "id" in firing.record else None
         started = time.perf_counter()
@@ -197,7 +203,7 @@ class RuleEngine:
                                                              actions=[{"reason": cut.zh}]))
             fired.add((service.app.key, rule.key, rule.form, record_id))
             try:
-                holds = self._holds(service, conn, item, firing)
+                holds = self._holds(service, conn, item, firing, {} if seen is None else seen)
             except ValueError as exc:
                 return self._ended(conn, ended, runs.run_row(
                     **row, status=runs.FAILED, error=str(exc), payload=self._retry_payload(firing),
@@ -218,17 +224,28 @@ class RuleEngine:
                          "the rule already ran for this record in this cascade")
         return None
 
-    def _holds(self, service: RecordService, conn: Connection, item: PreparedRule, firing: Firing) -> bool:
+    def _holds(self, service: RecordService, conn: Connection, item: PreparedRule, firing: Firing,
+               seen: dict[str, Any]) -> bool:
         if item.condition is None:
             return True
         compiled, _ = service.form(item.rule.form)
-        fields = [compiled.form.get_field(k) for k in item.reads]
         record = firing.record or {}
-        values = compiled.formula_values(record, fields=fields)
+        # Values are computed once per event, field by field as the event's rules need them.
+        if "values" not in seen:  # the system fields (id, created_at ...), read by any condition
+            seen["values"] = compiled.formula_values(record, fields=())
+            seen["previous"] = compiled.formula_values(firing.previous, fields=()) if firing.previous else None
+        values: dict[str, Any] = seen["values"]
+        missing = [f for f in item.fields if f.key not in values]
+        if missing:
+            values.update(compiled.formula_values(record, fields=missing))
+            if firing.previous:
+                seen["previous"].update(compiled.formula_values(firing.previous, fields=missing))
         if item.related and firing.record is not None:
-            values.update(service.reader.related(conn, compiled, record, keys=item.related))
-        previous = compiled.formula_values(firing.previous, fields=fields) if firing.previous else None
-        result = item.condition.evaluate(values, EvaluationContext(clock=self.clock, previous=previous))
+            values = {**values, **service.reader.related(conn, compiled, record, keys=item.related)}
+        context = seen.get("context")
+        if context is None:
+            context = seen["context"] = EvaluationContext(clock=self.clock, previous=seen.get("previous"))
+        result = item.condition.evaluate(values, context)
         if is_error(result):
             raise ValueError(f"condition {item.rule.condition!r}: {result}")
         return bool(result)

@@ -94,8 +94,13 @@ class Manual(Trigger):
 
 
 def build_triggers() -> Registry[Trigger]:
+    # Imported here: those modules build on ``Trigger`` above.
+    from engine.rules.timers import TIMER_TRIGGERS
+    from engine.rules.webhooks import Webhook
+
     registry: Registry[Trigger] = Registry("trigger")
-    registry.register_all([RecordCreated(), RecordUpdated(), RecordDeleted(), Manual()])
+    registry.register_all([RecordCreated(), RecordUpdated(), RecordDeleted(), Manual(), *TIMER_TRIGGERS,
+                           Webhook()])
     return registry
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app
 
 from engine.definitions.print_templates import templates_of
+from runtime.api.hooks import SCHEMAS as HOOK_SCHEMAS
+from runtime.api.hooks import hook_paths
 from runtime.api.openapi_forms import ID_SCHEMA, MOMENT, FormSchemas, ref
 from runtime.api.openapi_imports import IMPORT_SCHEMAS, form_import_paths, job_paths
 from runtime.api.openapi_inbox import INBOX_SCHEMAS, inbox_paths
@@ -173,8 +175,10 @@ def _common_paths() -> dict[str, Any]:
 
 def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
     """The whole document for the apps installed now."""
-    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **IMPORT_SCHEMAS, **INBOX_SCHEMAS, **OUTBOX_SCHEMAS}
-    paths: dict[str, Any] = {**_common_paths(), **job_paths(errors), **inbox_paths(errors), **outbox_paths(errors)}
+    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **IMPORT_SCHEMAS, **INBOX_SCHEMAS, **OUTBOX_SCHEMAS,
+                               **HOOK_SCHEMAS}
+    paths: dict[str, Any] = {**_common_paths(), **job_paths(errors), **inbox_paths(errors), **outbox_paths(errors),
+                             **hook_paths(errors)}
     tags: list[dict[str, Any]] = []
     for app_key in records.app_keys():
         service = records.get(app_key)
@@ -204,7 +208,7 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
         "tags": [{"name": "apps"}, {"name": "organization"}, {"name": "files"}, {"name": "imports"},
-                 {"name": "notifications"}, {"name": "outbox"}, *tags],
+                 {"name": "notifications"}, {"name": "outbox"}, {"name": "rules"}, *tags],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -174,6 +174,11 @@ def _datetime(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup
     return Markup("<time>%s</time>") % format_moment(value)
 
 
+def _day(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
+    """A date or a time of day, kept on one line (a list column would break "2026-12-04" at its dashes)."""
+    return Markup("<time>%s</time>") % ftype.display(f, value, shown.language)
+
+
 def _address(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
     if shown.compact or not isinstance(value, Mapping):
         return text(shown, f, ftype, value)
@@ -256,7 +261,7 @@ RENDERERS: dict[str, Renderer] = {
     "select": _select, "multiselect": _multiselect,
     "member": _named, "department": _named, "relation": _relation,
     "attachment": _files, "image": _files, "signature": _files,
-    "rich_text": _rich_text, "textarea": _textarea, "datetime": _datetime,
+    "rich_text": _rich_text, "textarea": _textarea, "datetime": _datetime, "date": _day, "time": _day,
     "email": _link("mailto:"), "phone": _link("tel:"), "url": _link(""),
     "address": _address, "location": _location, "subform": _subform,
     "formula": _computed, "rollup": _computed,

@@ -5,15 +5,17 @@ in the form definition's rows.
 A form is cut into *units*, each a part of the page with an id that a live
 evaluation may swap on its own: every top-level field's wrapper
 (``f-<key>``), every subform cell (``f-<key>-<i>-<child>``) and the form's
-own messages (``form-messages``). ``digest`` gives each unit a short hash of
-its state; the page keeps the digests it shows in a hidden input, so an
-evaluation answers only the units whose hash changed (``changed_units``).
+own messages (``form-messages``). ``digest`` gives each unit a short text
+that changes with its state; the page keeps the digests it shows in a hidden
+input, so an evaluation answers only the units whose digest changed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +31,7 @@ FORM_MESSAGES = "form-messages"
 _PATH = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)(?:\[(?P<index>\d+)\](?:\.(?P<child>[a-z][a-z0-9_]*))?)?")
 
 
-@dataclass
+@dataclass(eq=False)
 class FieldView:
     """One field (or subform cell) as the page draws it."""
 
@@ -48,9 +50,7 @@ class FieldView:
     row_ids: list[Any] = field(default_factory=list)  # a subform's stored row ids (None: new)
     blank_row: list[FieldView] = field(default_factory=list)  # a subform's template row
     shown: Any = None
-    # The input shows what the reader typed (or the value it was drawn with):
-    # a change of value alone is then no reason to draw it again.
-    as_typed: bool = True
+    digest: str = ""  # its state, short (``unit_digest``)
 
     @property
     def layout(self) -> bool:
@@ -66,45 +66,62 @@ class FieldView:
             return "inputs/display.html"
         return self.input.template_name()
 
-    def digest(self) -> str:
-        # A subform's rows are units of their own (its cells): its wrapper
-        # changes with its state, not with what is typed in a row.
-        value = None if self.rows or self.blank_row or (self.editable and self.as_typed) else self.value
-        state = (self.visible, self.required, self.editable, self.errors, value)
-        return hashlib.blake2b(repr(state).encode(), digest_size=5).hexdigest()
+
+_FLAGS = {(v, r, e): f"{v:d}{r:d}{e:d}" for v in (False, True) for r in (False, True) for e in (False, True)}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+def unit_digest(visible: bool, required: bool, editable: bool, errors: list[str], value: Any) -> str:
+    """A unit's state, short: what changes it changes the digest. ``value``
+    is None where the input shows what the reader typed (a change of value
+    alone is then no reason to draw it again) and for a subform, whose rows
+    are units of their own. Most units show no message and no value of the
+    engine's: their flags alone say it, with no hashing (every unit is
+    digested on every keystroke)."""
+    flags = _FLAGS[bool(visible), bool(required), bool(editable)]
+    if not errors and value is None:
+        return flags
+    return flags + _hash(repr((errors, value)))
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
 
 
 @dataclass
 class FormView:
-    """The fields of a form for one reader, in layout rows."""
+    """The fields of a form for one reader, in layout rows.
+
+    ``digests`` has every unit's digest; ``views`` the units drawn: all of
+    them, or for a live evaluation (``build_view(before=...)``) those whose
+    digest changed (and all cells of a subform whose wrapper changed)."""
 
     rows: list[list[FieldView]]
     fields: dict[str, FieldView]
     messages: list[str]
-
-    def units(self) -> dict[str, FieldView]:
-        found: dict[str, FieldView] = {}
-        for view in self.fields.values():
-            if view.layout:
-                continue
-            found[view.unit] = view
-            for row in view.rows:
-                for cell in row:
-                    found[cell.unit] = cell
-        return found
+    unit_digests: dict[str, str] = field(default_factory=dict)
+    views: dict[str, FieldView] = field(default_factory=dict)
 
     def digests(self) -> dict[str, str]:
-        found = {unit: view.digest() for unit, view in self.units().items()}
-        found[FORM_MESSAGES] = hashlib.blake2b("\n".join(self.messages).encode(), digest_size=5).hexdigest()
-        return found
+        return {**self.unit_digests, FORM_MESSAGES: _hash("\n".join(self.messages)) if self.messages else "0"}
+
+    def changed(self, before: Mapping[str, str]) -> list[FieldView]:
+        """The units whose digest differs from ``before`` (the page's)."""
+        return [self.views[u] for u, d in self.unit_digests.items() if before.get(u) != d]
+
+
+def write_digests(digests: Mapping[str, str]) -> str:
+    """The digests as the page keeps them: ``unit.digest.unit.digest…``.
+    Unit ids and digests have no dot, and nothing in it needs escaping in a
+    URL-encoded post (JSON's quotes did, and took longer to read back)."""
+    return ".".join(f"{unit}.{digest}" for unit, digest in digests.items())
+
+
+def read_digests(text: str) -> dict[str, str]:
+    """What ``write_digests`` wrote; anything else reads as no digests (every unit is drawn)."""
+    parts = text.split(".")
+    if len(parts) % 2:
+        return {}
+    return dict(zip(parts[::2], parts[1::2], strict=True))
 
 
 def field_rights(policy: FormPolicy, record: Mapping[str, Any] | None) -> tuple[set[str], set[str]]:
@@ -118,43 +135,78 @@ def field_rights(policy: FormPolicy, record: Mapping[str, Any] | None) -> tuple[
     return hidden, {k for k in keys if any(g.lets_edit(k) for g in grants)}
 
 
+@dataclass(frozen=True)
+class _Slot:
+    """What a field's view always has, whatever the values: worked out once per compiled form."""
+
+    f: FieldDef
+    ftype: FieldType
+    input: FormInput
+    children: tuple[_Slot, ...] = ()
+    path: str = ""  # a cell's: "items.product"
+    editable: bool = True  # a cell's, where its subform is
+
+
+_SLOTS: weakref.WeakKeyDictionary[CompiledForm, tuple[_Slot, ...]] = weakref.WeakKeyDictionary()
+
+
+def _slots(compiled: CompiledForm) -> tuple[_Slot, ...]:
+    found = _SLOTS.get(compiled)
+    if found is None:
+        found = _SLOTS[compiled] = tuple(
+            _Slot(f, compiled.types[f.key], FORM_INPUTS.get(f.type),
+                  tuple(_Slot(c, compiled.child_types[f.key][c.key], FORM_INPUTS.get(c.type), path=f"{f.key}.{c.key}",
+                              editable=not c.readonly and not compiled.child_types[f.key][c.key].computed)
+                        for c in f.fields)
+                  if f.type == "subform" else ())
+            for f in compiled.form.fields)
+    return found
+
+
 def build_view(
     compiled: CompiledForm, state: FormState, typed: Mapping[str, Any], *,
     hidden: set[str], editable: set[str], errors: Mapping[str, list[str]],
+    before: Mapping[str, str] | None = None,
 ) -> FormView:
     """The form for ``state``: inputs show what the reader typed (``typed``,
-    as decoded) where the engine could not read it, else the engine's value."""
+    as decoded) where the engine could not read it, else the engine's value.
+
+    Whether a value is what the reader typed compares it with the engine's
+    own reading of the input (``state.inputs``), not a second coercion.
+    ``before``: the digests the page shows (a live evaluation): a subform
+    cell whose digest did not change gets no view (it is not drawn), as this
+    runs on every keystroke."""
     fields: dict[str, FieldView] = {}
-    for f in compiled.form.fields:
-        if f.key in hidden:
+    drawn: dict[str, FieldView] = {}
+    digests: dict[str, str] = {}
+    for slot in _slots(compiled):
+        f, ftype = slot.f, slot.ftype
+        key = f.key
+        if key in hidden:
             continue
-        ftype = compiled.types[f.key]
-        form_input = FORM_INPUTS.get(f.type)
-        keep_typed = f.key in typed and (f.key in state.input_errors or f.key in errors)
-        value = typed[f.key] if keep_typed else state.values.get(f.key, typed.get(f.key))
+        keep_typed = key in typed and (key in state.input_errors or key in errors)
+        value = typed[key] if keep_typed else state.values.get(key, typed.get(key))
+        as_typed = keep_typed or _as_typed(state.inputs, typed, key, value)
+        if key in state.formula_errors:
+            value = state.formula_errors[key]
         view = FieldView(
-            f, ftype, form_input, f.key, f"f-{f.key}", value, path=f.key,
-            visible=state.visible.get(f.key, not f.hidden), required=state.required.get(f.key, f.required),
-            editable=f.key in editable and not state.readonly.get(f.key, f.readonly) and not ftype.computed,
-            errors=_messages(errors.get(f.key), state.input_errors.get(f.key)),
-            as_typed=keep_typed or _as_typed(ftype, f, typed, f.key, value),
+            f, ftype, slot.input, key, f"f-{key}", value, path=key,
+            visible=state.visible.get(key, not f.hidden), required=state.required.get(key, f.required),
+            editable=key in editable and not state.readonly.get(key, f.readonly) and not ftype.computed,
+            errors=_messages(errors.get(key), state.input_errors.get(key)),
         )
-        if f.type == "subform":
-            given = typed.get(f.key) if f.key in typed and _row_problems(f.key, state, errors) else value
-            items = [row for row in given or () if isinstance(row, Mapping)]
-            posted = typed.get(f.key)
-            typed_rows: list[Any] = posted if isinstance(posted, list) else []
-            view.rows = [_cells(compiled, f, index, row, view.editable, state, errors,
-                                typed_rows[index] if index < len(typed_rows) else {})
-                         for index, row in enumerate(items)]
-            view.row_ids = [row.get("id") for row in items]
-            view.blank_row = _cells(compiled, f, "__i__", _row_defaults(compiled, f), view.editable, state, {}, {})
-            view.errors += [m for path, ms in errors.items() if _row_level(path, f.key) for m in ms]
-        fields[f.key] = view
-    if state.formula_errors:
-        for key, problem in state.formula_errors.items():
-            if key in fields:
-                fields[key].value = problem
+        fields[key] = view
+        if slot.children:
+            view.errors += [m for path, ms in errors.items() if _row_level(path, key) for m in ms]
+        shows_typed = slot.children or (view.editable and as_typed)
+        view.digest = unit_digest(view.visible, view.required, view.editable, view.errors,
+                                  None if shows_typed else value)
+        if not view.layout:
+            digests[view.unit] = view.digest
+            drawn[view.unit] = view
+        if slot.children:
+            every = before is None or before.get(view.unit) != view.digest
+            _subform(compiled, slot, view, state, typed, errors, digests, drawn, None if every else before)
     rows: list[list[FieldView]] = []
     placed: set[str] = set()
     for layout_row in compiled.form.layout:
@@ -164,17 +216,39 @@ def build_view(
             rows.append(row)
     rows.extend([view] for key, view in fields.items() if key not in placed)
     messages = [m for m in errors.get("", [])]
-    return FormView(rows, fields, messages)
+    return FormView(rows, fields, messages, digests, drawn)
 
 
-def _as_typed(ftype: FieldType, f: FieldDef, typed: Any, key: str, value: Any) -> bool:
-    """Whether ``value`` is what the reader typed (or they typed nothing for it)."""
-    if not isinstance(typed, Mapping) or key not in typed:
+def _subform(
+    compiled: CompiledForm, slot: _Slot, view: FieldView, state: FormState, typed: Mapping[str, Any],
+    errors: Mapping[str, list[str]], digests: dict[str, str], drawn: dict[str, FieldView],
+    before: Mapping[str, str] | None,
+) -> None:
+    """A subform's rows of cells (only the changed ones when ``before`` is given) and its blank row."""
+    key = slot.f.key
+    given = typed.get(key) if key in typed and _row_problems(key, state, errors) else view.value
+    items = [row for row in given or () if isinstance(row, Mapping)]
+    posted, clean = typed.get(key), state.inputs.get(key)
+    typed_rows: list[Any] = posted if isinstance(posted, list) else []
+    clean_rows: list[Any] = clean if isinstance(clean, list) else []
+    for index, row in enumerate(items):
+        cells = _cells(slot, index, row, view.editable, state, errors,
+                       typed_rows[index] if index < len(typed_rows) else {},
+                       clean_rows[index] if index < len(clean_rows) else {}, digests, before)
+        view.rows.append(cells)
+        drawn.update((cell.unit, cell) for cell in cells)
+    view.row_ids = [row.get("id") for row in items]
+    if before is None:
+        view.blank_row = _cells(slot, "__i__", _row_defaults(compiled, slot.f), view.editable, state, {}, {}, {},
+                                {}, None)
+
+
+def _as_typed(clean: Mapping[str, Any], typed: Any, key: str, value: Any) -> bool:
+    """Whether ``value`` is what the reader typed (or they typed nothing for
+    it, or nothing the engine could read: ``clean`` holds what it read)."""
+    if not isinstance(typed, Mapping) or key not in typed or key not in clean:
         return True
-    try:
-        return bool(ftype.coerce(f, typed[key]) == value)
-    except (ValueError, TypeError, ArithmeticError):
-        return True
+    return bool(clean[key] == value)
 
 
 def _messages(*groups: Any) -> list[str]:
@@ -213,23 +287,38 @@ def _row_defaults(compiled: CompiledForm, sub: FieldDef) -> dict[str, Any]:
 
 
 def _cells(
-    compiled: CompiledForm, sub: FieldDef, index: int | str, row: Mapping[str, Any], editable: bool,
-    state: FormState, errors: Mapping[str, list[str]], typed: Mapping[str, Any],
+    slot: _Slot, index: int | str, row: Mapping[str, Any], editable: bool, state: FormState,
+    errors: Mapping[str, list[str]], typed: Any, clean: Any, digests: dict[str, str],
+    before: Mapping[str, str] | None,
 ) -> list[FieldView]:
-    types = compiled.child_types[sub.key]
+    """The row's cells, each digested in ``digests``; with ``before``, only those whose digest changed."""
+    key = slot.f.key
+    typed = typed if isinstance(typed, Mapping) else {}
+    clean = clean if isinstance(clean, Mapping) else {}
     cells = []
-    for child in sub.fields:
-        where = f"{sub.key}[{index}].{child.key}"
-        form_input = FORM_INPUTS.get(child.type)
-        ftype = types[child.key]
-        cells.append(FieldView(
-            child, ftype, form_input, f"{sub.key}[{index}][{child.key}]", f"f-{sub.key}-{index}-{child.key}",
-            row.get(child.key), required=child.required, path=f"{sub.key}.{child.key}",
-            editable=editable and not child.readonly and not ftype.computed,
-            errors=_messages(errors.get(where), state.input_errors.get(where)),
-            as_typed=where in state.input_errors or _as_typed(ftype, child, typed, child.key, row.get(child.key)),
-        ))
+    for cell in slot.children:
+        child = cell.f
+        where, name, unit = _cell_names(key, index, child.key)
+        value = row.get(child.key)
+        problems = state.input_errors.get(where)
+        messages = _messages(errors.get(where), problems) if problems is not None or where in errors else []
+        can_edit = editable and cell.editable
+        # As _as_typed, inline: this runs for every cell on every keystroke.
+        as_typed = (problems is not None or child.key not in typed or child.key not in clean
+                    or bool(clean[child.key] == value))
+        digests[unit] = digest = unit_digest(True, child.required, can_edit, messages,
+                                             None if can_edit and as_typed else value)
+        if before is not None and before.get(unit) == digest:
+            continue
+        cells.append(FieldView(child, cell.ftype, cell.input, name, unit, value, required=child.required,
+                               path=cell.path, editable=can_edit, errors=messages, digest=digest))
     return cells
+
+
+@functools.lru_cache(maxsize=4096)
+def _cell_names(key: str, index: int | str, child: str) -> tuple[str, str, str]:
+    """A cell's path in messages, its posted name and its unit's id (the same on every keystroke)."""
+    return f"{key}[{index}].{child}", f"{key}[{index}][{child}]", f"f-{key}-{index}-{child}"
 
 
 # --- names of the ids pickers hold ------------------------------------------------------

@@ -18,11 +18,10 @@ shows who changed the record and offers to reload it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, request
+from flask import Blueprint, Response, current_app, g, redirect, request
 
 from engine.core.errors import ConflictError, ValidationError
 from engine.core.numbers import CURRENCY_SYMBOLS
@@ -33,9 +32,18 @@ from engine.records.compiled import CompiledForm
 from engine.records.record_history import record_history
 from runtime.api.records import check_id, form_service
 from runtime.web.context import page, page_actor, render, services
-from runtime.web.form_inputs import InputContext, PickerInput, Posted, decode_values
-from runtime.web.form_page import FieldView, FormView, build_view, field_rights, name_ids
+from runtime.web.form_inputs import InputContext, PickerInput, Posted, decode_values, read_posted
+from runtime.web.form_page import (
+    FieldView,
+    FormView,
+    build_view,
+    field_rights,
+    name_ids,
+    read_digests,
+    write_digests,
+)
 from runtime.web.i18n import current_language
+from runtime.web.input_parts import PARTS
 from runtime.web.navigation import app_context
 
 bp = Blueprint("forms", __name__)
@@ -78,12 +86,14 @@ class Editing:
         return self.service.evaluate(self.form_key, typed, record_id=self.record_id, actor=self.actor,
                                      defaults=self.record_id is None)
 
-    def view(self, typed: Mapping[str, Any], errors: Mapping[str, list[str]] | None = None) -> FormView:
+    def view(self, typed: Mapping[str, Any], errors: Mapping[str, list[str]] | None = None,
+             before: Mapping[str, str] | None = None) -> FormView:
+        """The form for ``typed``; ``before``: the page's digests (a live evaluation)."""
         state = self.evaluate(typed)
         if state.errors:
             errors = {**(errors or {}), "": [*(errors or {}).get("", []), *(m.text(current_language()) for m in state.errors)]}
         return build_view(self.compiled, state, typed, hidden=self.hidden, editable=self.editable,
-                          errors=errors or {})
+                          errors=errors or {}, before=before)
 
     def show(self, views: list[FieldView]) -> None:
         """Work out what each of ``views`` shows (names of the ids they hold, once for all)."""
@@ -101,7 +111,7 @@ class Editing:
         cancel = record_url(self.app_key, self.form_key, self.record_id) if self.record_id else base
         return render(
             "forms/form.html", status=status, **app_context(self.app_key, self.form_key), form=form,
-            view=view, digests=json.dumps(view.digests(), separators=(",", ":")), record=self.record,
+            view=view, digests=write_digests(view.digests()), record=self.record,
             record_id=self.record_id, action=request.path, cancel_url=cancel, base_url=base,
             evaluate_url=f"{base}/evaluate", conflict=conflict, failed=failed,
             zone=str(g.get("ui_zone") or "Asia/Shanghai"),
@@ -198,22 +208,24 @@ def _conflict(editing: Editing, typed: Mapping[str, Any], version: int | None) -
 @page
 def evaluate(app_key: str, form_key: str) -> Response:
     """The parts of the form whose state changed, as out-of-band swaps."""
-    raw_id = request.form.get("_record", "")
+    posted = read_posted()
+    raw_id = posted.get("_record", "")
     editing = Editing(app_key, form_key, int(raw_id) if raw_id.isdigit() else None)
-    typed = editing.decode(request.form)
-    view = editing.view(typed)
-    try:
-        before = json.loads(request.form.get("_digests") or "{}")
-    except ValueError:
-        before = {}
+    typed = editing.decode(posted)
+    before = read_digests(posted.get("_digests") or "")
+    view = editing.view(typed, before=before)
     digests = view.digests()
-    units = view.units()
-    changed = [units[u] for u, d in digests.items() if u in units and before.get(u) != d]
+    changed = view.changed(before)
     editing.show(changed)
-    return render("forms/changes.html", changed=changed, view=view,
+    unit = current_app.jinja_env.get_template("forms/unit.html").module
+    return render("forms/changes.html", changed=changed, view=view, unit=unit,
                   messages_changed=before.get("form-messages") != digests["form-messages"],
-                  digests=json.dumps(digests, separators=(",", ":")), base_url=f"/a/{app_key}/{form_key}",
+                  digests=write_digests(digests), base_url=f"/a/{app_key}/{form_key}",
                   record_id=editing.record_id, app_key=app_key, form=editing.compiled.form)
+
+
+for _name, _part in PARTS.items():
+    bp.add_app_template_global(_part, _name)
 
 
 @bp.app_template_global()

@@ -15,7 +15,7 @@ import dataclasses
 import tempfile
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, request, send_file
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, send_file
 
 from engine.core.errors import ConflictError, ValidationError
 from engine.records import Actor
@@ -24,7 +24,7 @@ from engine.records.import_jobs import ImportJob, options_of
 from runtime.api.exchange import FORMATS, file_errors
 from runtime.api.records import form_service
 from runtime.web.context import page, page_actor, render, services
-from runtime.web.i18n import current_language, gettext
+from runtime.web.i18n import current_language, format_number, gettext
 from runtime.web.import_wizard_steps import (
     DUPLICATE_WORDS,
     ERROR_WORDS,
@@ -79,7 +79,24 @@ def _upload_step(app_key: str, form_key: str, *, problems: dict[str, list[str]] 
 @bp.get(WIZARD)
 @page
 def upload_page(app_key: str, form_key: str) -> Response:
+    if request.args.get("too_large"):
+        size = format_number(round(services().files.max_size / 1048576, 1))
+        return _upload_step(app_key, form_key, problems={"file": [gettext(
+            "The file is larger than %(size)s MB, the most an import takes: split it into smaller files "
+            "and import them one after the other.", size=size)]})
     return _upload_step(app_key, form_key)
+
+
+@bp.before_request
+def refuse_what_is_too_large() -> Response | None:
+    """A file over the size limit is refused before a byte of it is read
+    (reading the form would fail with a bare 413 page): back to the upload
+    step, which says why in the reader's language."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.method == "POST" and request.endpoint == "imports_page.upload" and limit \
+            and (request.content_length or 0) > int(limit):
+        return redirect(f"{request.path}?too_large=1", 303)  # type: ignore[return-value]
+    return None
 
 
 @bp.post(WIZARD)

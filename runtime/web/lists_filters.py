@@ -35,36 +35,51 @@ SYSTEM_FILTERS = ("owner", "created_at", "updated_at", "created_by")
 
 @dataclass(frozen=True)
 class ValueInput:
-    """How a value is typed: ``kind`` is an <input> type or "select"; ``options`` (value, text)."""
+    """How a value is typed: ``kind`` is an <input> type, "select", or "picker" (a relation's
+    records, searched as the form's picker does); ``options`` (value, text)."""
 
     kind: str
     options: tuple[tuple[str, str], ...] = ()
     step: str | None = None
 
 
-def _options(f: FieldDef) -> ValueInput:
+def _options(f: FieldDef, values: list[str]) -> ValueInput:
     return ValueInput("select", tuple((o.key, label_text(o.label)) for o in options_of(f)))
 
 
-def _members(f: FieldDef) -> ValueInput:
+def _members(f: FieldDef, values: list[str]) -> ValueInput:
     return ValueInput("select", tuple((str(u.id), u.name or u.login) for u in services().org.list_users(active=True)))
 
 
-def _departments(f: FieldDef) -> ValueInput:
+def _departments(f: FieldDef, values: list[str]) -> ValueInput:
     return ValueInput("select", tuple((str(d.id), d.name) for d in services().org.list_departments()))
 
 
-def _yes_no(f: FieldDef) -> ValueInput:
+def _relation(f: FieldDef, values: list[str]) -> ValueInput:
+    """The records already chosen, by their titles (those the reader may read)."""
+    from flask import request
+
+    from runtime.web.context import page_actor
+    from runtime.web.form_page import record_titles
+
+    app_key = str((request.view_args or {}).get("app_key"))
+    ids = [int(part) for v in values for part in v.split(",") if part.strip().isdigit() and len(part.strip()) < 19]
+    names = record_titles(services().records.get(app_key), str(f.setting("target")), ids, page_actor(app_key))
+    return ValueInput("picker", tuple((str(i), names.get(i, f"#{i}")) for i in ids))
+
+
+def _yes_no(f: FieldDef, values: list[str]) -> ValueInput:
     return ValueInput("select", (("true", gettext("Yes")), ("false", gettext("No"))))
 
 
-def _fixed(kind: str, step: str | None = None) -> Callable[[FieldDef], ValueInput]:
-    return lambda f: ValueInput(kind, step=step)
+def _fixed(kind: str, step: str | None = None) -> Callable[[FieldDef, list[str]], ValueInput]:
+    return lambda f, values: ValueInput(kind, step=step)
 
 
-# The value input by field type; a type not named here is typed as text.
-INPUTS: dict[str, Callable[[FieldDef], ValueInput]] = {
+# The value input by field type (given the values chosen so far); a type not named here is typed as text.
+INPUTS: dict[str, Callable[[FieldDef, list[str]], ValueInput]] = {
     "select": _options, "multiselect": _options, "member": _members, "department": _departments,
+    "relation": _relation,
     "boolean": _yes_no, "date": _fixed("date"), "datetime": _fixed("date"),
     "number": _fixed("number", "any"), "money": _fixed("number", "any"), "percent": _fixed("number", "any"),
     "rating": _fixed("number", "1"),
@@ -99,7 +114,7 @@ class Condition:
             return ValueInput("number", step="1")
         if self.operator.operand == "text":
             return ValueInput("text")
-        return INPUTS.get(self.field.field.type, _fixed("text"))(self.field.field)
+        return INPUTS.get(self.field.field.type, _fixed("text"))(self.field.field, self.values)
 
     @property
     def multiple(self) -> bool:
@@ -240,19 +255,20 @@ def chips(state: ListState) -> list[Chip]:
     return found
 
 # Types whose filter values are ids: a chip names them ("Owner is Zhang Wei", not "#3").
-NAMED = {"member": _members, "department": _departments}
+NAMED = {"member": _members, "department": _departments, "relation": _relation}
 
 
 def named(chosen: FilterField | None, item: Mapping[str, Any]) -> str | None:
-    """A condition on people or departments in words, with their names."""
+    """A condition on people, departments or related records in words, with their names."""
     if chosen is None or chosen.field.type not in NAMED:
         return None
     operator = next((o for o in chosen.operators if o.key == item.get("op")), None)
     if operator is None or operator.arity not in (1, "list"):
         return None
     value = item.get("value")
-    names = dict(NAMED[chosen.field.type](chosen.field).options)
-    texts = [names.get(str(v), f"#{v}") for v in (value if isinstance(value, list) else [value])]
+    given = [str(v) for v in (value if isinstance(value, list) else [value])]
+    names = dict(NAMED[chosen.field.type](chosen.field, given).options)
+    texts = [names.get(v, f"#{v}") for v in given]
     return operator.sentence(chosen.label, texts, current_language())
 
 
@@ -290,4 +306,4 @@ def editable_fields(state: ListState) -> list[FieldDef]:
 
 def value_input(f: FieldDef | None) -> ValueInput | None:
     """The input for a value of field ``f`` (a bulk edit's new value)."""
-    return INPUTS.get(f.type, _fixed("text"))(f) if f is not None else None
+    return INPUTS.get(f.type, _fixed("text"))(f, []) if f is not None else None

@@ -49,6 +49,16 @@ class Entry:
     action: str
     source: str | None
     changes: list[Change]
+    rule: Label | None = None  # the rule whose action wrote it
+
+
+def _rule_label(service: RecordService, ref: str | None) -> Label | None:
+    """The label of the rule ``<app>.<rule>`` (its key when it is gone)."""
+    if not ref:
+        return None
+    app, _, key = ref.partition(".")
+    rule = service.app.rule(key) if app == service.app.key else None
+    return rule.label if rule is not None else Label(ref, ref)
 
 
 def _value(f: FieldDef, service: RecordService, raw: Any) -> Any:
@@ -82,7 +92,8 @@ def history_page(service: RecordService, app_key: str, form_key: str, record_id:
                           guard=actor.policy(service, form_key).guard(), compact=False, record_id=record_id)
     entries = [
         Entry(entry, ACTIONS.get(entry.action, entry.action), SOURCES.get(entry.source or ""),
-              [Change(f.label, _shown(shown, f, old), _shown(shown, f, new)) for f, old, new in pairs])
+              [Change(f.label, _shown(shown, f, old), _shown(shown, f, new)) for f, old, new in pairs],
+              _rule_label(service, entry.rule))
         for entry, pairs in zip(records, changed, strict=True)
     ]
     return entries, (records[-1].id if len(records) == PAGE else None)

@@ -16,9 +16,11 @@ from engine.org.errors import AuthenticationError
 from engine.org.service import OrgService
 from engine.store.database import Database
 from runtime.demo import DEMO_TOKEN, set_up_demo
+from runtime.demo_titles import short_name
 
 NOW = dt.datetime(2026, 5, 20, 9, 0, tzinfo=dt.UTC)
 CITIES = {city for _, city, _ in demo.PLACES}
+PEOPLE = {s + g for s in demo.SURNAMES for g in demo.GIVEN_NAMES}
 
 
 def rows(database: Database, table: str) -> list[Mapping[str, Any]]:
@@ -34,6 +36,7 @@ def test_demo_data_keeps_the_crm_model(database: Database) -> None:
     headquarters_is_a_place(database)
     a_lead_is_converted_exactly_when_its_status_says_so(database)
     job_titles_and_codes_are_not_sentences(database)
+    records_have_the_titles_a_sales_team_would_write(database)
 
 
 def seconds(moment: dt.datetime) -> dt.datetime:
@@ -84,6 +87,17 @@ def job_titles_and_codes_are_not_sentences(demo_database: Database) -> None:
     assert titles and titles <= set(demo.JOB_TITLES)
     codes = {p["opportunity_id"] for p in rows(demo_database, "crm_opportunity")} - {None}
     assert codes and all(code.startswith("OPP-") for code in codes)
+
+
+def records_have_the_titles_a_sales_team_would_write(demo_database: Database) -> None:
+    """A deal is named after its customer and what it sells, not after a person."""
+    customers = {c["id"]: c["name"] for c in rows(demo_database, "crm_customer")}
+    deals = rows(demo_database, "crm_opportunity")
+    assert len({d["name"] for d in deals}) > len(deals) // 2  # varied
+    for deal in deals:
+        assert deal["name"] not in PEOPLE, deal["name"]
+        if deal["customer"] is not None:
+            assert short_name(customers[deal["customer"]]) in deal["name"], deal
 
 
 def test_running_the_demo_again_replaces_its_token(database: Database) -> None:

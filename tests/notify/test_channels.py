@@ -196,6 +196,14 @@ def test_webhook_success_keeps_the_answer_and_sends_method_headers_body(http: Ht
         "PUT", {"name": "张三"}, "abc", "hook:1")
 
 
+@pytest.mark.parametrize(("url", "headers"), [("/ok", {"X-Name": "张三"}), ("/a b\nc", {})])
+def test_a_request_that_cannot_be_sent_is_not_retried(http: HttpSink, url: str, headers: dict[str, str]) -> None:
+    with pytest.raises(DeliveryError) as bad:
+        CHANNELS.get("webhook").deliver(delivery("webhook", http.url(url), {
+            "method": "POST", "url": http.url(url), "headers": headers, "body": None}), settings())
+    assert not bad.value.retry
+
+
 def test_webhook_timeout_is_retried(http: HttpSink) -> None:
     http.answers["/slow"] = (200, {}, 1.0)
     with pytest.raises(DeliveryError) as slow:

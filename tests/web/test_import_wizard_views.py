@@ -186,3 +186,33 @@ def test_a_queued_job_polls_and_can_be_cancelled(app: Flask, client: FlaskClient
     # Over already: asking again changes nothing, and back to its page.
     again = client.post(f"{job_url}/cancel", headers=_admin(people))
     assert again.status_code == 303 and again.headers["Location"] == job_url
+
+
+def test_a_file_over_the_size_limit_is_refused_at_the_upload_step(
+        sqlite_copy: Any, tmp_path: Any, people: People) -> None:
+    """Not the bare 413 page: the upload step again, saying why in the
+    reader's language, for a token and for a signed-in browser (whose form
+    would otherwise be read for its CSRF token, and fail)."""
+    from runtime.app import create_app
+    from tests.api.conftest import ADMIN_PASSWORD, app_config
+
+    small = create_app(app_config(sqlite_copy, FILES=str(tmp_path / "files"), MAX_CONTENT_LENGTH=64 * 1024))
+    client = small.test_client()
+    big = _csv([["客户名称"], *([f"Big {i:06d}" + "x" * 40] for i in range(2000))])
+    answer = client.post(WIZARD, data={"file": (io.BytesIO(big), "big.csv")}, headers=_admin(people, "en"),
+                         content_type="multipart/form-data", follow_redirects=True)
+    assert answer.status_code == 200
+    assert "文件超过 0.1 MB，这是一次导入的上限" in answer.text  # the admin's own language
+    assert 'aria-invalid="true"' in answer.text
+    browser = small.test_client()
+    signed_in = browser.post("/auth/login", json={"login": "admin", "password": ADMIN_PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    refused = browser.post(WIZARD, data={"file": (io.BytesIO(big), "big.csv"), "csrf_token": "x"},
+                           headers={**HTML, "Accept-Language": "zh"}, content_type="multipart/form-data")
+    assert refused.status_code == 303 and refused.headers["Location"].endswith(f"{WIZARD}?too_large=1")
+    page = browser.get(refused.headers["Location"], headers=HTML)
+    assert "文件超过 0.1 MB，这是一次导入的上限" in page.text
+    # A file within the limit goes on as before.
+    fine = client.post(WIZARD, data={"file": (io.BytesIO(_csv([["客户名称"], ["Small Co"]])), "small.csv")},
+                       headers=_admin(people, "en"), content_type="multipart/form-data")
+    assert fine.status_code == 303 and "/file/" in fine.headers["Location"]

@@ -62,10 +62,13 @@
     root.querySelectorAll("[data-color]").forEach(function (el) {
       if (el.tagName !== "OPTION") el.style.borderColor = el.getAttribute("data-color");
     });
+    // The chosen option's colour marks the select's own left edge: a dot
+    // beside it read as a status light (and overflowed on phones).
     root.querySelectorAll(".select-with-colour select").forEach(function (select) {
-      var dot = select.parentElement.querySelector(".colour-dot");
       var option = select.options[select.selectedIndex];
-      if (dot) dot.style.backgroundColor = option && option.getAttribute("data-color") || "transparent";
+      var colour = option && option.getAttribute("data-color");
+      select.classList.toggle("coloured", !!colour);
+      select.style.borderLeftColor = colour || "";
     });
     root.querySelectorAll(".rating").forEach(function (group) {
       var checked = group.querySelector("input:checked");
@@ -80,31 +83,7 @@
     if (field) paint(field);
   });
 
-  // --- pickers -------------------------------------------------------------------------
-  function picker(select) {
-    if (select.tomselect || !window.TomSelect) return;
-    var url = select.getAttribute("data-picker");
-    new TomSelect(select, {
-      valueField: "value", labelField: "text", searchField: ["text"], maxOptions: 50,
-      preload: "focus", loadThrottle: 250, plugins: select.multiple ? ["remove_button"] : [],
-      placeholder: select.getAttribute("data-placeholder") || "",
-      load: function (query, callback) {
-        fetch(url + "?q=" + encodeURIComponent(query), {headers: {Accept: "application/json"}, credentials: "same-origin"})
-          .then(function (r) { return r.ok ? r.json() : {options: []}; })
-          .then(function (body) { callback(body.options || []); })
-          .catch(function () { callback(); });
-      },
-      onInitialize: function () {
-        // Tom Select's own search box carries the original label.
-        // Tom Select points the label at its own search box; the original
-        // (hidden) select keeps the name for assistive technology too.
-        var label = document.getElementById(select.id + "-ts-label") ||
-          select.closest(".field, .cell").querySelector("[data-part=label]");
-        if (label) select.setAttribute("aria-label", label.textContent.replace("*", "").trim());
-      }
-    });
-  }
-
+  // --- pickers: picker.js (window.qqPicker) -------------------------------------------
   // --- subform rows --------------------------------------------------------------------
   function renumber(subform) {
     var key = subform.getAttribute("data-subform");
@@ -352,7 +331,7 @@
       if (root.matches && root.matches(selector)) found.push(root);
       return found;
     };
-    within("select[data-picker]").forEach(function (s) { if (!s.closest("template")) picker(s); });
+    within("select[data-picker]").forEach(function (s) { if (!s.closest("template")) window.qqPicker(s); });
     within("[data-subform]").forEach(subformSetup);
     within("[data-signature]").forEach(signature);
     within("[data-address]").forEach(address);

@@ -58,6 +58,14 @@
     event.detail.parameters.i = String(next);
   });
 
+  // A relation's values are picked by searching its form (picker.js), as in the record's form.
+  function pickers(root) {
+    if (!window.qqPicker || !root.querySelectorAll) return;
+    root.querySelectorAll("select[data-picker]").forEach(window.qqPicker);
+  }
+  if (window.htmx) htmx.onLoad(pickers);
+  else document.addEventListener("DOMContentLoaded", function () { pickers(document.body); });
+
   // After the rows change (new page of results, more rows, a bulk change), the selection is what is ticked.
   document.addEventListener("htmx:afterSettle", refreshSelection);
   document.addEventListener("DOMContentLoaded", refreshSelection);

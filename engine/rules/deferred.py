@@ -1,0 +1,153 @@
+"""Skipped runs, written after the write that fired them commits, off its path.
+
+Every rule of a form hears each write of it, and most of them are skipped by
+their condition: writing their log rows inside the write would make every
+create pay for rules that did nothing (bench/rules.py: 10 skipped rules cost
+a create 2.6x). So the rule engine hands those rows to the connection
+(``defer``), and they follow its transaction: dropped with a rolled-back
+savepoint or transaction, moved to this process's buffer when it commits.
+A background thread writes the buffer in one statement every
+``INTERVAL`` seconds (sooner when it holds ``BATCH`` rows), and whoever
+reads the run log calls ``flush`` first, so the log is whole when read.
+
+What can be lost is the last interval's skipped rows when the process dies:
+they record that nothing happened. Done, failed and cut runs are written in
+the write's transaction, as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.store.database import Database
+
+INTERVAL = 0.5
+BATCH = 2000
+_ROWS = "qiqiao_deferred_runs"
+_MARKS = "qiqiao_deferred_marks"
+
+
+class DeferredRuns:
+    """The deferred skipped runs of one database (see the module docstring)."""
+
+    def __init__(self, database: Database, insert: sa.Insert, varies: Sequence[str]) -> None:
+        self.database = database
+        self.insert = insert
+        self.varies = tuple(varies)
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._writing = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        engine = database.engine
+        sa.event.listen(engine, "commit", self._committed)
+        sa.event.listen(engine, "rollback", self._rolled_back)
+        sa.event.listen(engine, "savepoint", self._savepoint)
+        sa.event.listen(engine, "rollback_savepoint", self._savepoint_rolled_back)
+        sa.event.listen(engine, "release_savepoint", self._savepoint_released)
+        _LOGS.add(self)
+
+    def defer(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Keep ``rows`` with ``conn``'s transaction until it ends."""
+        conn.info.setdefault(_ROWS, []).extend({k: r[k] for k in self.varies} for r in rows)
+
+    def flush(self) -> int:
+        """Write what committed transactions left; how many rows."""
+        with self._writing:
+            with self._lock:
+                rows, self._buffer = self._buffer, []
+            if rows:
+                try:
+                    with self.database.transaction() as conn:
+                        conn.execute(self.insert, rows)
+                except Exception:
+                    with self._lock:  # kept for the next flush, in order
+                        self._buffer[:0] = rows
+                    raise
+            return len(rows)
+
+    # --- the transaction's end ------------------------------------------------
+    def _committed(self, conn: Connection) -> None:
+        rows = conn.info.pop(_ROWS, None)
+        conn.info.pop(_MARKS, None)
+        if not rows:
+            return
+        with self._lock:
+            self._buffer.extend(rows)
+            full = len(self._buffer) >= BATCH
+        self._start()
+        if full:
+            self._wake.set()
+
+    @staticmethod
+    def _rolled_back(conn: Connection) -> None:
+        conn.info.pop(_ROWS, None)
+        conn.info.pop(_MARKS, None)
+
+    @staticmethod
+    def _savepoint(conn: Connection, name: str) -> None:
+        conn.info.setdefault(_MARKS, []).append(len(conn.info.get(_ROWS, ())))
+
+    @staticmethod
+    def _savepoint_rolled_back(conn: Connection, name: str, context: Any) -> None:
+        marks = conn.info.get(_MARKS)
+        if marks:
+            del conn.info.setdefault(_ROWS, [])[marks.pop():]
+
+    @staticmethod
+    def _savepoint_released(conn: Connection, name: str, context: Any) -> None:
+        marks = conn.info.get(_MARKS)
+        if marks:
+            marks.pop()
+
+    # --- the writer thread ----------------------------------------------------
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="qiqiao-rule-runs", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(INTERVAL)
+            self._wake.clear()
+            try:
+                if not self.flush():
+                    return  # idle: the next commit starts a new thread
+            except Exception:  # a busy or closed database: the rows wait for the next flush
+                logging.getLogger("qiqiao.rules").exception("writing skipped rule runs failed")
+                return
+
+
+_LOGS: weakref.WeakSet[DeferredRuns] = weakref.WeakSet()
+
+
+def deferred_runs(database: Database, insert: sa.Insert, varies: Sequence[str]) -> DeferredRuns:
+    """The deferred log of ``database`` (one per database, made on first use)."""
+    found: DeferredRuns | None = database.__dict__.get("_deferred_runs")
+    if found is None:
+        with _CREATING:
+            found = database.__dict__.get("_deferred_runs")
+            if found is None:
+                found = database.__dict__["_deferred_runs"] = DeferredRuns(database, insert, varies)
+    return found
+
+
+_CREATING = threading.Lock()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for log in list(_LOGS):
+        with contextlib.suppress(Exception):  # the database may be gone at exit: nothing else to do
+            log.flush()
