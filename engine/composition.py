@@ -73,6 +73,14 @@ class RecordServices:
     def app_keys(self) -> list[str]:
         return sorted(self.stamps())
 
+    def cached(self, app_key: str) -> RecordService | None:
+        """The service last built for an app, without asking the database
+        whether its definitions changed: for code that runs inside a write
+        of that very service (a rule hearing its event), which must not take
+        a second connection while holding one."""
+        cached = self._services.get(app_key)
+        return cached[1] if cached is not None else None
+
     def get(self, app_key: str) -> RecordService:
         """The service of an installed app; NotFoundError for another key."""
         stamp = self.stamps().get(app_key)

@@ -26,8 +26,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
+from engine.store.contention import WRITING
 from engine.store.database import Database
 
 INTERVAL = 0.5
@@ -55,6 +56,12 @@ class DeferredRuns:
         sa.event.listen(engine, "rollback_savepoint", self._savepoint_rolled_back)
         sa.event.listen(engine, "release_savepoint", self._savepoint_released)
         _LOGS.add(self)
+        _BY_ENGINE[engine] = self
+
+    @property
+    def waiting(self) -> bool:
+        """Whether committed rows wait to be written."""
+        return bool(self._buffer)
 
     def defer(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Keep ``rows`` with ``conn``'s transaction until it ends."""
@@ -130,6 +137,19 @@ class DeferredRuns:
 
 
 _LOGS: weakref.WeakSet[DeferredRuns] = weakref.WeakSet()
+_BY_ENGINE: weakref.WeakKeyDictionary[Engine, DeferredRuns] = weakref.WeakKeyDictionary()
+
+
+def flush_before_reading(conn: Connection) -> None:
+    """Write the waiting skipped runs of ``conn``'s database before it reads
+    the log — unless ``conn`` holds SQLite's write turn (the flush would wait
+    for it): the reader then sees what was written so far."""
+    log = _BY_ENGINE.get(conn.engine)
+    if log is None or not log.waiting:
+        return
+    if conn.engine.dialect.name == "sqlite" and conn.get_execution_options().get(WRITING):
+        return
+    log.flush()
 
 
 def deferred_runs(database: Database, insert: sa.Insert, varies: Sequence[str]) -> DeferredRuns:

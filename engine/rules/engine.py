@@ -125,10 +125,15 @@ class RuleEngine:
         # What actions may use besides records (the notifier ...), by name.
         self.extras: dict[str, Any] = {}
         self._indexes: dict[str, RuleIndex] = {}
+        # Skipped runs are written after their write commits (engine.rules.deferred).
+        self.deferred = runs.deferred_log(records.database)
 
     # --- the index ------------------------------------------------------------
     def index(self, app_key: str) -> RuleIndex:
-        app = self.records.app(app_key)
+        return self._index_of(self.records.app(app_key))
+
+    def _index_of(self, app: AppDef) -> RuleIndex:
+        app_key = app.key
         known = self._indexes.get(app_key)
         if known is not None and known.app is app:
             return known
@@ -163,10 +168,13 @@ class RuleEngine:
     # --- record events --------------------------------------------------------
     def handle(self, event: RecordEvent) -> None:
         """The bus subscriber: run the rules ``event`` fires, in its transaction."""
-        prepared = self.index(event.app).by_event.get((event.form, event.kind))
+        # The service that published the event is the one cached: asking the
+        # database whether definitions changed would take a second connection
+        # inside the write (16 concurrent writers then exhaust the pool).
+        service = self.records.cached(event.app) or self.records.get(event.app)
+        prepared = self._index_of(service.app).by_event.get((event.form, event.kind))
         if not prepared:
             return
-        service = self.records.get(event.app)
         ended: list[dict[str, Any]] = []
         # What the event's rules share: their conditions read the same record.
         seen: dict[str, Any] = {}
@@ -179,7 +187,10 @@ class RuleEngine:
                 firing = Firing(item.rule.trigger.type, event.record, event.previous, event.source,
                                 event.user_id, event.depth)
                 self.fire(service, item, event.connection, firing, ended=ended, seen=seen)
-        runs.log_runs(event.connection, ended)
+        skipped = [row for row in ended if runs.plain_skip(row)]
+        if skipped:
+            self.deferred.defer(event.connection, skipped)
+        runs.log_runs(event.connection, [row for row in ended if not runs.plain_skip(row)])
 
     # --- running one rule -----------------------------------------------------
     def fire(self, service: RecordService, item: PreparedRule, conn: Connection, firing: Firing, *,

@@ -16,6 +16,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.rules.deferred import DeferredRuns, deferred_runs, flush_before_reading
+from engine.store.database import Database
 from engine.store.models import RuleRun
 
 RUNS = cast(sa.Table, RuleRun.__table__)
@@ -84,22 +86,37 @@ def end_run(conn: Connection, run_id: int, *, status: str, duration_ms: float,
         payload=dict(payload) if payload is not None else None))
 
 
+def plain_skip(row: Mapping[str, Any]) -> bool:
+    """A skipped run with nothing to keep but where and when: the deferred kind."""
+    return bool(row["status"] == SKIPPED and not row["actions"] and row["error"] is None
+                and row["payload"] is None)
+
+
 def log_runs(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Runs that ended before they started (skipped, cut), in one statement."""
-    if not rows:
-        return
-    plain = [r["status"] == SKIPPED and not r["actions"] and r["error"] is None and r["payload"] is None
-             for r in rows]
-    if any(plain):
-        conn.execute(SKIPPED_INSERT, [{k: r[k] for k in SKIPPED_VARIES} for r, p in zip(rows, plain, strict=True) if p])
-    if not all(plain):
-        conn.execute(RUN_INSERT, [dict(r) for r, p in zip(rows, plain, strict=True) if not p])
+    """Runs that ended before they started (skipped, cut), in one statement each kind."""
+    plain = [r for r in rows if plain_skip(r)]
+    if plain:
+        conn.execute(SKIPPED_INSERT, [{k: r[k] for k in SKIPPED_VARIES} for r in plain])
+    other = [dict(r) for r in rows if not plain_skip(r)]
+    if other:
+        conn.execute(RUN_INSERT, other)
+
+
+def deferred_log(database: Database) -> DeferredRuns:
+    """The database's log of skipped runs written after their write commits."""
+    return deferred_runs(database, SKIPPED_INSERT, SKIPPED_VARIES)
+
+
+def flush(database: Database) -> None:
+    """Write the skipped runs waiting in this process: before reading the log."""
+    deferred_log(database).flush()
 
 
 def read_runs(conn: Connection, *, app: str | None = None, rule: str | None = None,
               form: str | None = None, record_id: int | None = None, status: str | None = None,
               before: int | None = None, limit: int = 50) -> list[RunEntry]:
     """Runs, newest first, filtered by whatever is given; ``before``: ids below it (the next page)."""
+    flush_before_reading(conn)
     query = sa.select(RUNS).order_by(RUNS.c.id.desc()).limit(max(1, min(limit, MAX_LIMIT)))
     for column, value in (("app", app), ("rule", rule), ("form", form), ("record_id", record_id),
                           ("status", status)):
