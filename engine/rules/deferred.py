@@ -1,18 +1,21 @@
 """Skipped runs, written after the write that fired them commits, off its path.
 
 Every rule of a form hears each write of it, and most of them are skipped by
-their condition: writing their log rows inside the write would make every
-create pay for rules that did nothing (bench/rules.py: 10 skipped rules cost
-a create 2.6x). So the rule engine hands those rows to the connection
-(``defer``), and they follow its transaction: dropped with a rolled-back
-savepoint or transaction, moved to this process's buffer when it commits.
-A background thread writes the buffer in one statement every
-``INTERVAL`` seconds (sooner when it holds ``BATCH`` rows), and whoever
-reads the run log calls ``flush`` first, so the log is whole when read.
+their condition. A row per skipped rule inside the write made every create
+pay for rules that did nothing: 10 skipped rules cost a create 2.6x on
+SQLite (bench/rules.py), and even written later in bulk a row costs 12-25
+µs of index upkeep, a quarter of a create per ten rules. So the rule engine
+hands skips to the connection (``defer``); they follow its transaction —
+dropped with a rolled-back savepoint or transaction, moved to this process's
+buffer when it commits — and a background thread writes the buffer every
+``INTERVAL`` seconds: per rule, one ordinary run row when it was skipped
+once, else one row that counts the skips and names their records
+(``runs.write_skipped``). Whoever reads the run log flushes first, so the
+log is whole when read.
 
-What can be lost is the last interval's skipped rows when the process dies:
-they record that nothing happened. Done, failed and cut runs are written in
-the write's transaction, as before.
+What can be lost is the last interval's skips when the process dies: they
+record that nothing happened. Done, failed and cut runs are written in the
+write's transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import contextlib
 import logging
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,17 +37,19 @@ from engine.store.database import Database
 INTERVAL = 0.5
 BATCH = 2000
 _ROWS = "qiqiao_deferred_runs"
+# Writes the skips of each rule (a list per rule) in the caller's transaction.
+Writer = Callable[[Connection, list[list[dict[str, Any]]]], None]
 _MARKS = "qiqiao_deferred_marks"
 
 
 class DeferredRuns:
     """The deferred skipped runs of one database (see the module docstring)."""
 
-    def __init__(self, database: Database, insert: sa.Insert, varies: Sequence[str]) -> None:
+    def __init__(self, database: Database, write: Writer) -> None:
         self.database = database
-        self.insert = insert
-        self.varies = tuple(varies)
-        self._buffer: list[dict[str, Any]] = []
+        self.write = write
+        # Per (app, rule, trigger, form): the skips committed since the last flush.
+        self._buffer: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._writing = threading.Lock()
         self._wake = threading.Event()
@@ -65,22 +70,23 @@ class DeferredRuns:
 
     def defer(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Keep ``rows`` with ``conn``'s transaction until it ends."""
-        conn.info.setdefault(_ROWS, []).extend({k: r[k] for k in self.varies} for r in rows)
+        conn.info.setdefault(_ROWS, []).extend(rows)
 
     def flush(self) -> int:
         """Write what committed transactions left; how many rows."""
         with self._writing:
             with self._lock:
-                rows, self._buffer = self._buffer, []
-            if rows:
+                groups, self._buffer = self._buffer, {}
+            if groups:
                 try:
                     with self.database.transaction() as conn:
-                        conn.execute(self.insert, rows)
+                        self.write(conn, list(groups.values()))
                 except Exception:
                     with self._lock:  # kept for the next flush, in order
-                        self._buffer[:0] = rows
+                        for key, rows in groups.items():
+                            self._buffer.setdefault(key, [])[:0] = rows
                     raise
-            return len(rows)
+            return sum(len(rows) for rows in groups.values())
 
     # --- the transaction's end ------------------------------------------------
     def _committed(self, conn: Connection) -> None:
@@ -89,7 +95,8 @@ class DeferredRuns:
         if not rows:
             return
         with self._lock:
-            self._buffer.extend(rows)
+            for row in rows:
+                self._buffer.setdefault((row["app"], row["rule"], row["trigger"], row["form"]), []).append(row)
             full = len(self._buffer) >= BATCH
         self._start()
         if full:
@@ -152,14 +159,14 @@ def flush_before_reading(conn: Connection) -> None:
     log.flush()
 
 
-def deferred_runs(database: Database, insert: sa.Insert, varies: Sequence[str]) -> DeferredRuns:
+def deferred_runs(database: Database, write: Writer) -> DeferredRuns:
     """The deferred log of ``database`` (one per database, made on first use)."""
     found: DeferredRuns | None = database.__dict__.get("_deferred_runs")
     if found is None:
         with _CREATING:
             found = database.__dict__.get("_deferred_runs")
             if found is None:
-                found = database.__dict__["_deferred_runs"] = DeferredRuns(database, insert, varies)
+                found = database.__dict__["_deferred_runs"] = DeferredRuns(database, write)
     return found
 
 

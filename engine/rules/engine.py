@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -176,21 +178,45 @@ class RuleEngine:
         if not prepared:
             return
         ended: list[dict[str, Any]] = []
+        skipped: list[dict[str, Any]] = []
         # What the event's rules share: their conditions read the same record.
         seen: dict[str, Any] = {}
-        with cascade():
+        record_id = int(event.record["id"]) if "id" in event.record else None
+        firing: Firing | None = None
+        started = time.perf_counter()
+        base = {"app": event.app, "record_id": record_id, "started_at": self.clock.now().astimezone(dt.UTC),
+                "depth": event.depth, "source": event.source, "user_id": event.user_id, "retry_of": None}
+        with cascade() as fired:
             for item in prepared:
-                if event.source == "import" and not item.rule.on_import:
+                rule = item.rule
+                if event.source == "import" and not rule.on_import:
                     continue
-                if not item.trigger.matches(item.rule.trigger.settings, event):
+                if not item.trigger.matches(rule.trigger.settings, event):
                     continue
-                firing = Firing(item.rule.trigger.type, event.record, event.previous, event.source,
-                                event.user_id, event.depth)
+                if firing is None:
+                    firing = Firing(rule.trigger.type, event.record, event.previous, event.source,
+                                    event.user_id, event.depth)
+                elif firing.trigger != rule.trigger.type:
+                    firing = dataclasses.replace(firing, trigger=rule.trigger.type)
+                # The common case, kept short: a rule not cut whose condition is false.
+                if item.condition is not None and event.depth < MAX_DEPTH \
+                        and (event.app, rule.key, rule.form, record_id) not in fired:
+                    try:
+                        holds = self._holds(service, event.connection, item, firing, seen)
+                    except ValueError:
+                        holds = True  # fire() logs the failure
+                    if not holds:
+                        fired.add((event.app, rule.key, rule.form, record_id))
+                        skipped.append({**base, "rule": rule.key, "trigger": rule.trigger.type, "form": rule.form})
+                        continue
                 self.fire(service, item, event.connection, firing, ended=ended, seen=seen)
-        skipped = [row for row in ended if runs.plain_skip(row)]
         if skipped:
+            share = _ms(started) / len(skipped)  # the skips' time, shared (one clock read per event)
+            for row in skipped:
+                row["duration_ms"] = share
             self.deferred.defer(event.connection, skipped)
-        runs.log_runs(event.connection, [row for row in ended if not runs.plain_skip(row)])
+        if ended:
+            runs.log_runs(event.connection, ended)
 
     # --- running one rule -----------------------------------------------------
     def fire(self, service: RecordService, item: PreparedRule, conn: Connection, firing: Firing, *,
@@ -239,13 +265,14 @@ class RuleEngine:
                seen: dict[str, Any]) -> bool:
         if item.condition is None:
             return True
-        compiled, _ = service.form(item.rule.form)
         record = firing.record or {}
         # Values are computed once per event, field by field as the event's rules need them.
         if "values" not in seen:  # the system fields (id, created_at ...), read by any condition
+            compiled = seen["compiled"] = service.form(item.rule.form)[0]
             seen["values"] = compiled.formula_values(record, fields=())
             seen["previous"] = compiled.formula_values(firing.previous, fields=()) if firing.previous else None
         values: dict[str, Any] = seen["values"]
+        compiled = seen["compiled"]
         missing = [f for f in item.fields if f.key not in values]
         if missing:
             values.update(compiled.formula_values(record, fields=missing))
@@ -257,6 +284,8 @@ class RuleEngine:
         if context is None:
             context = seen["context"] = EvaluationContext(clock=self.clock, previous=seen.get("previous"))
         result = item.condition.evaluate(values, context)
+        if result is False:
+            return False
         if is_error(result):
             raise ValueError(f"condition {item.rule.condition!r}: {result}")
         return bool(result)

@@ -104,7 +104,31 @@ def log_runs(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def deferred_log(database: Database) -> DeferredRuns:
     """The database's log of skipped runs written after their write commits."""
-    return deferred_runs(database, SKIPPED_INSERT, SKIPPED_VARIES)
+    return deferred_runs(database, write_skipped)
+
+
+# An aggregated skip names at most this many of its records.
+MAX_NAMED = 200
+
+
+def write_skipped(conn: Connection, groups: list[list[dict[str, Any]]]) -> None:
+    """The skips of each rule since the last flush: a plain run row when there
+    is one, else one row for all of them — record_id empty, the count, the
+    first moment and the records (the first ``MAX_NAMED``) in its action."""
+    single = [rows[0] for rows in groups if len(rows) == 1]
+    if single:
+        conn.execute(SKIPPED_INSERT, [{k: r[k] for k in SKIPPED_VARIES} for r in single])
+    many = [rows for rows in groups if len(rows) > 1]
+    if many:
+        conn.execute(RUN_INSERT, [run_row(
+            app=rows[0]["app"], rule=rows[0]["rule"], trigger=rows[0]["trigger"], form=rows[0]["form"],
+            record_id=None, status=SKIPPED, started_at=rows[0]["started_at"],
+            duration_ms=round(sum(r["duration_ms"] for r in rows), 3), depth=min(r["depth"] for r in rows),
+            source=rows[0]["source"] if len({r["source"] for r in rows}) == 1 else None,
+            actions=[{"type": "condition", "outcome": "skipped", "detail": {
+                "count": len(rows), "until": rows[-1]["started_at"].isoformat(),
+                "records": [r["record_id"] for r in rows[:MAX_NAMED]]}}],
+        ) for rows in many])
 
 
 def flush(database: Database) -> None:
