@@ -37,12 +37,20 @@ class Trigger:
         """Whether ``event`` (of one of ``events``) fires a rule with these settings."""
         return True
 
+    def describe(self, settings: Mapping[str, Any], form: Label) -> Label:
+        """The trigger in words for the admin pages ("when a 线索 is created");
+        ``form`` is the rule's form's label."""
+        return self.label
+
 
 class RecordCreated(Trigger):
     key = "record_created"
     label = Label("新建记录时", "When a record is created")
     description = Label("表单中新增一条记录后触发", "Fires after a record of the form is created")
     events = frozenset({RECORD_CREATED})
+
+    def describe(self, settings: Mapping[str, Any], form: Label) -> Label:
+        return Label(f"新建{form.zh}时", f"when a {form.en} is created")
 
 
 class RecordUpdated(Trigger):
@@ -65,6 +73,12 @@ class RecordUpdated(Trigger):
         fields = settings.get("fields")
         return not fields or not event.changed.isdisjoint(fields)
 
+    def describe(self, settings: Mapping[str, Any], form: Label) -> Label:
+        fields = settings.get("fields")
+        if not fields:
+            return Label(f"修改{form.zh}时", f"when a {form.en} is changed")
+        return Label(f"{form.zh}的 {'、'.join(fields)} 变化时", f"when {', '.join(fields)} of a {form.en} changes")
+
 
 class RecordDeleted(Trigger):
     key = "record_deleted"
@@ -72,6 +86,9 @@ class RecordDeleted(Trigger):
     description = Label("记录被删除后触发（动作读到的是删除前的记录）",
                         "Fires after a record of the form is deleted (actions see the record as it was)")
     events = frozenset({RECORD_DELETED})
+
+    def describe(self, settings: Mapping[str, Any], form: Label) -> Label:
+        return Label(f"删除{form.zh}时", f"when a {form.en} is deleted")
 
 
 class Manual(Trigger):
@@ -91,6 +108,9 @@ class Manual(Trigger):
              "minProperties": 1, "additionalProperties": False},
         ]}},
     }
+
+    def describe(self, settings: Mapping[str, Any], form: Label) -> Label:
+        return Label(f"在{form.zh}记录页上手动运行", f"by hand, on a {form.en}'s page")
 
 
 def build_triggers() -> Registry[Trigger]:
