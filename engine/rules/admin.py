@@ -117,14 +117,14 @@ class RuleAdmin:
                  last: runs.RunEntry | None) -> RuleSummary:
         rule = prepared.rule
         form = app.form(rule.form)
-        form_label = form.label if form is not None else Label(rule.form, rule.form)
+        assert form is not None  # installing checks that a rule's form exists
         settings = rule.trigger.settings
         actions = tuple((s.type, self.rules.actions.get(s.type).label if s.type in self.rules.actions
                          else Label(s.type, s.type)) for s in rule.actions)
         return RuleSummary(
-            key=rule.key, label=rule.label, description=rule.description, form=rule.form, form_label=form_label,
+            key=rule.key, label=rule.label, description=rule.description, form=rule.form, form_label=form.label,
             trigger=rule.trigger.type, trigger_label=prepared.trigger.label,
-            when=prepared.trigger.describe(settings, form_label), condition=rule.condition, actions=actions,
+            when=prepared.trigger.describe(settings, form), condition=rule.condition, actions=actions,
             enabled=rule.enabled, on_import=rule.on_import, manual=rule.trigger.type == "manual",
             button=_label_setting(settings.get("button")) or rule.label, confirm=_label_setting(settings.get("confirm")),
             counts={s: counts.get(s, 0) for s in runs.STATUSES}, last_run=last)
