@@ -126,6 +126,10 @@ def test_on_a_phone_a_failed_run_is_found_and_retried(browser: Any, site: Site, 
         box = page.locator("#runs button[type=submit]").first.bounding_box()
         assert box is not None and box["height"] >= 44
         shot(page, f"rules-rule-phone-en-{site.kind}")
+        page.click("a.record-crumbs, nav.record-crumbs a")
+        assert page.locator("#rule-crm-web_count_staff").is_visible()
+        assert axe(page) == []
+        shot(page, f"rules-list-phone-en-{site.kind}")
         no_problems(page)
     finally:
         page.context.close()
