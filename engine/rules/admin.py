@@ -27,12 +27,13 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.core.errors import NotFoundError, PermissionDenied, ValidationError
+from engine.core.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from engine.core.i18n import Label, Message, label
 from engine.definitions.model import AppDef
 from engine.records.actor import Actor
 from engine.rules import runs
 from engine.rules.engine import PreparedRule, RuleEngine
+from engine.store.database import Database
 from engine.store.models import Definition
 
 _DEFINITIONS = cast(sa.Table, Definition.__table__)
@@ -130,21 +131,33 @@ class RuleAdmin:
             counts={s: counts.get(s, 0) for s in runs.STATUSES}, last_run=last)
 
     def set_enabled(self, app_key: str, rule_key: str, enabled: bool, *, user_id: int | None) -> RuleSummary:
-        """Publish the rule again with ``enabled`` (nothing when it already is)."""
+        """Publish the rule again with ``enabled`` (nothing when its newest
+        version already is: read from the database, not this process's cache,
+        which may be behind another process's change)."""
         self.require_manager(app_key, user_id)
-        prepared = self.rules.rule(app_key, rule_key)
-        if prepared.rule.enabled != enabled:
-            service = self.records.get(app_key)
-            with service.database.transaction() as conn:
-                where = (_DEFINITIONS.c.app == app_key, _DEFINITIONS.c.kind == "rule", _DEFINITIONS.c.key == rule_key)
-                newest = conn.execute(sa.select(_DEFINITIONS.c.version, _DEFINITIONS.c.body).where(*where)
-                                      .order_by(_DEFINITIONS.c.version.desc()).limit(1)).one()
-                conn.execute(_DEFINITIONS.insert(), {
-                    "app": app_key, "kind": "rule", "key": rule_key, "version": int(newest.version) + 1,
-                    "body": {**dict(newest.body), "enabled": enabled},
-                    "published_at": self.rules.clock.now(), "published_by": user_id})
-            self.records.invalidate(app_key)
+        self.rules.rule(app_key, rule_key)
+        try:
+            self._publish(self.records.get(app_key).database, app_key, rule_key, enabled, user_id)
+        except sa.exc.IntegrityError as exc:
+            # Someone published the same rule between our read and our write.
+            raise ConflictError(Label(f"规则 {rule_key} 刚被别人修改，请刷新后重试",
+                                      f"The rule {rule_key} was just changed by someone else; reload and try again"),
+                                details={"rule": rule_key}) from exc
+        self.records.invalidate(app_key)
         return self.summary(app_key, rule_key, user_id=user_id)
+
+    def _publish(self, database: Database, app_key: str, rule_key: str, enabled: bool, user_id: int | None) -> None:
+        """A new version of the rule's definition: the newest body with ``enabled``."""
+        with database.transaction() as conn:
+            where = (_DEFINITIONS.c.app == app_key, _DEFINITIONS.c.kind == "rule", _DEFINITIONS.c.key == rule_key)
+            newest = conn.execute(sa.select(_DEFINITIONS.c.version, _DEFINITIONS.c.body).where(*where)
+                                  .order_by(_DEFINITIONS.c.version.desc()).limit(1)).one()
+            if bool(newest.body.get("enabled", True)) == enabled:
+                return
+            conn.execute(_DEFINITIONS.insert(), {
+                "app": app_key, "kind": "rule", "key": rule_key, "version": int(newest.version) + 1,
+                "body": {**dict(newest.body), "enabled": enabled},
+                "published_at": self.rules.clock.now(), "published_by": user_id})
 
     # --- the run log ------------------------------------------------------------
     def run_log(self, app_key: str, *, user_id: int | None, rule: str | None = None, form: str | None = None,

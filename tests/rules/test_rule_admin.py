@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from engine.composition import RecordServices, compose
 from engine.core.clock import FixedClock
@@ -18,7 +19,10 @@ from engine.org.principal import Principal
 from engine.records.access import AppAccess
 from engine.records.actor import Actor
 from engine.rules.admin import RuleAdmin
+from engine.store.models import Definition
 from tests.rules.conftest import NOW, Install
+
+DEFINITIONS: Any = Definition.__table__
 
 BIG = {"key": "flag_big", "label": {"zh": "标记大单", "en": "Flag big deals"}, "form": "deal",
        "trigger": {"type": "record_created"}, "condition": "amount >= 100000",
@@ -152,3 +156,20 @@ def test_a_manual_run_needs_read_and_update_and_shows_on_the_record(world: Any) 
     assert admin.manual_rules("shop", "deal") == []
     with pytest.raises(ConflictError):
         admin.run_manual("shop", "close", deal["id"], actor=member(people["clerk"], ["read", "update"]))
+
+
+def test_switching_reads_the_newest_version_not_a_stale_cache(world: Any) -> None:
+    engine, admin, people = world
+    other = RuleAdmin(compose(engine.database, clock=FixedClock(NOW), check_seconds=3600).rules)
+    assert other.summary("shop", "flag_big", user_id=None).enabled  # cached there from now on
+    admin.set_enabled("shop", "flag_big", False, user_id=people["owner"])
+    # The other process still believes it is on; turning it off there publishes nothing new,
+    # turning it on publishes a version that is on.
+    other.set_enabled("shop", "flag_big", False, user_id=people["owner"])
+    with engine.database.reading() as conn:
+        versions = [row.body["enabled"] for row in conn.execute(
+            sa.select(DEFINITIONS.c.body).where(DEFINITIONS.c.kind == "rule", DEFINITIONS.c.key == "flag_big")
+            .order_by(DEFINITIONS.c.version))]
+    assert versions == [True, False]
+    assert other.set_enabled("shop", "flag_big", True, user_id=None).enabled
+    assert not admin.set_enabled("shop", "flag_big", False, user_id=None).enabled
