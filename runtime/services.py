@@ -17,6 +17,7 @@ from engine.fields.base import FieldType
 from engine.org.service import OrgService
 from engine.records import EventBus
 from engine.records.import_jobs import ImportJobs
+from engine.rules import RuleEngine
 from engine.store.database import Database
 from engine.store.files import LocalFolderStorage
 from runtime.identity import Identities
@@ -35,7 +36,7 @@ class Services:
         return cls(database=engine.database, bus=engine.bus, clock=engine.clock,
                    field_types=engine.field_types, records=engine.records, org=engine.org,
                    identities=identities, login_limiter=login_limiter,
-                   token_limiter=token_limiter, files=files, imports=imports)
+                   token_limiter=token_limiter, files=files, imports=imports, rules=engine.rules)
 
     database: Database
     bus: EventBus
@@ -48,6 +49,7 @@ class Services:
     token_limiter: SlidingWindow
     files: LocalFolderStorage
     imports: ImportJobs
+    rules: RuleEngine
 
 
 def current_services() -> Services:

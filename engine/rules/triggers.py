@@ -17,6 +17,7 @@ from engine.actions.base import RuleChecker
 from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.issues import Path
+from engine.definitions.model import FormDef
 from engine.records.events import RECORD_CREATED, RECORD_DELETED, RECORD_UPDATED, RecordEvent
 
 
@@ -37,12 +38,20 @@ class Trigger:
         """Whether ``event`` (of one of ``events``) fires a rule with these settings."""
         return True
 
+    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
+        """The trigger in words for the admin pages ("when a 线索 is created",
+        "30 days before 合同.结束日期"); ``form`` is the rule's form."""
+        return self.label
+
 
 class RecordCreated(Trigger):
     key = "record_created"
     label = Label("新建记录时", "When a record is created")
     description = Label("表单中新增一条记录后触发", "Fires after a record of the form is created")
     events = frozenset({RECORD_CREATED})
+
+    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
+        return Label(f"新建{form.label.zh}时", f"when a {form.label.en} is created")
 
 
 class RecordUpdated(Trigger):
@@ -65,6 +74,13 @@ class RecordUpdated(Trigger):
         fields = settings.get("fields")
         return not fields or not event.changed.isdisjoint(fields)
 
+    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
+        if not settings.get("fields"):
+            return Label(f"修改{form.label.zh}时", f"when a {form.label.en} is changed")
+        names = [f.label if (f := form.field(key)) is not None else Label(key, key) for key in settings["fields"]]
+        return Label(f"{form.label.zh}的{'、'.join(n.zh for n in names)}变化时",
+                     f"when {', '.join(n.en for n in names)} of a {form.label.en} changes")
+
 
 class RecordDeleted(Trigger):
     key = "record_deleted"
@@ -72,6 +88,9 @@ class RecordDeleted(Trigger):
     description = Label("记录被删除后触发（动作读到的是删除前的记录）",
                         "Fires after a record of the form is deleted (actions see the record as it was)")
     events = frozenset({RECORD_DELETED})
+
+    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
+        return Label(f"删除{form.label.zh}时", f"when a {form.label.en} is deleted")
 
 
 class Manual(Trigger):
@@ -91,6 +110,9 @@ class Manual(Trigger):
              "minProperties": 1, "additionalProperties": False},
         ]}},
     }
+
+    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
+        return Label(f"在{form.label.zh}记录页上手动运行", f"by hand, on a {form.label.en}'s page")
 
 
 def build_triggers() -> Registry[Trigger]:

@@ -23,6 +23,8 @@ from runtime.api.openapi_inbox import INBOX_SCHEMAS, inbox_paths
 from runtime.api.outbox import SCHEMAS as OUTBOX_SCHEMAS
 from runtime.api.outbox import outbox_paths
 from runtime.api.printing import print_paths
+from runtime.api.rules import SCHEMAS as RULE_SCHEMAS
+from runtime.api.rules import rule_paths
 from runtime.auth import authenticate_request
 from runtime.jsonio import json_response
 from runtime.services import RecordServices, current_services
@@ -176,7 +178,7 @@ def _common_paths() -> dict[str, Any]:
 def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
     """The whole document for the apps installed now."""
     schemas: dict[str, Any] = {**COMMON_SCHEMAS, **IMPORT_SCHEMAS, **INBOX_SCHEMAS, **OUTBOX_SCHEMAS,
-                               **HOOK_SCHEMAS}
+                               **HOOK_SCHEMAS, **RULE_SCHEMAS}
     paths: dict[str, Any] = {**_common_paths(), **job_paths(errors), **inbox_paths(errors), **outbox_paths(errors),
                              **hook_paths(errors)}
     tags: list[dict[str, Any]] = []
@@ -187,6 +189,7 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
             "responses": {"200": _json({"type": "object", "required": ["app", "forms"], "properties": {
                 "app": ref("App"), "forms": {"type": "array", "items": ref("FormDefinition")}}}, "The forms"),
                 **errors(401, 404)}}}
+        paths.update(rule_paths(app_key, errors))
         for form in service.app.forms:
             part = FormSchemas(app_key, service.form(form.key)[0], bulk_limit)
             schemas.update(part.schemas())

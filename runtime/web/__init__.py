@@ -24,6 +24,7 @@ from runtime.web import (  # noqa: F401 (lists_actions: routes of lists.bp)
     lists,
     lists_actions,
     record_page,
+    record_page_rules,
 )
 from runtime.web.assets import register_assets
 from runtime.web.errors import register_error_pages
@@ -54,6 +55,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(lists.bp)
     app.register_blueprint(record_page.bp)
+    app.register_blueprint(record_page_rules.bp)
     app.register_blueprint(forms.bp)
     app.register_blueprint(form_pickers.bp)
     app.register_blueprint(admin.bp)

@@ -1,5 +1,5 @@
 """Administration pages (``/admin``): users, departments, roles and their
-holders, API tokens, the outbox (DESIGN §13, docs/ui.md "Administration").
+holders, API tokens, the outbox, the rules and their runs (DESIGN §13, docs/ui.md "Administration").
 
 One blueprint, ``admin``, with a child blueprint per concept. Every change
 goes through ``OrgService`` with the reader as ``actor_id``, exactly as the
@@ -13,12 +13,19 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort
 
-from runtime.web import admin_departments, admin_outbox, admin_roles, admin_tokens, admin_users
+from runtime.web import (
+    admin_departments,
+    admin_outbox,
+    admin_roles,
+    admin_rules,
+    admin_tokens,
+    admin_users,
+)
 from runtime.web.admin_common import may_administer
 from runtime.web.context import identity, page, render, services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-for _part in (admin_users, admin_departments, admin_roles, admin_tokens, admin_outbox):
+for _part in (admin_users, admin_departments, admin_roles, admin_tokens, admin_outbox, admin_rules):
     bp.register_blueprint(_part.bp)
 
 

@@ -31,6 +31,7 @@ from runtime.web.record_page_related import (
     relations_to,
     title_column_label,
 )
+from runtime.web.record_page_rules import rules_context
 
 bp = Blueprint("records", __name__)
 
@@ -65,12 +66,14 @@ def record_page(app_key: str, form_key: str, record_id: int) -> Response:
     tags = [f for f in form.fields if f.type == "select" and record.get(f.key) not in (None, "")]
     entries, next_before = history_page(service, app_key, form_key, record_id, actor)
     prints = templates_of(context["app"].prints, form_key)
+    can_edit = policy.rights.allows("update")
     return render(
         "records/page.html", **context, form=form, record=record, record_id=record_id,
         form_key=form_key, entries=entries, next_before=next_before,
         title=title_of(form, record), shown=shown, sections=lay_out(form, record, shown),
         tags=tags[:FACT_SELECTS], facts=facts, prints=prints,
-        can_edit=policy.rights.allows("update"), can_delete=policy.rights.allows("delete"),
+        can_edit=can_edit, can_delete=policy.rights.allows("delete"),
+        **rules_context(app_key, form_key, record_id, actor, can_edit),
         relations=relations_to(context["app"], form_key, actor, service),
         list_url=form_url(app_key, form_key),
         api_url=f"/api/v1/apps/{app_key}/forms/{form_key}/records/{record_id}")
