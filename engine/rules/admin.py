@@ -32,6 +32,7 @@ from engine.core.i18n import Label, Message, label
 from engine.definitions.model import AppDef
 from engine.records.actor import Actor
 from engine.rules import runs
+from engine.rules.deferred import flush_before_reading
 from engine.rules.engine import PreparedRule, RuleEngine
 from engine.store.database import Database
 from engine.store.models import Definition
@@ -226,7 +227,9 @@ def check_status(status: str | None) -> None:
 
 def _statistics(conn: Connection, app_key: str, rule_key: str | None = None
                 ) -> tuple[dict[str, dict[str, int]], dict[str, runs.RunEntry]]:
-    """Runs by rule and status, and each rule's newest run, in two queries."""
+    """Runs by rule and status, and each rule's newest run, in three queries
+    (a row that counts many skips, ``runs.write_skipped``, counts them all)."""
+    flush_before_reading(conn)
     table = runs.RUNS
     where: Sequence[Any] = (table.c.app == app_key,) if rule_key is None else \
         (table.c.app == app_key, table.c.rule == rule_key)
@@ -234,6 +237,11 @@ def _statistics(conn: Connection, app_key: str, rule_key: str | None = None
     for rule, status, count in conn.execute(sa.select(table.c.rule, table.c.status, sa.func.count())
                                             .where(*where).group_by(table.c.rule, table.c.status)):
         counts.setdefault(str(rule), {})[str(status)] = int(count)
+    grouped = sa.select(table.c.rule, table.c.actions).where(
+        *where, table.c.status == runs.SKIPPED, table.c.record_id.is_(None))
+    for rule, actions in conn.execute(grouped):
+        many = sum(int(a.get("detail", {}).get("count", 1)) - 1 for a in actions or () if isinstance(a, dict))
+        counts.setdefault(str(rule), {})[runs.SKIPPED] = counts[str(rule)].get(runs.SKIPPED, 0) + many
     newest = sa.select(sa.func.max(table.c.id)).where(*where).group_by(table.c.rule).scalar_subquery()
     last = {str(row["rule"]): runs.entry(row)
             for row in conn.execute(sa.select(table).where(table.c.id.in_(newest))).mappings()}

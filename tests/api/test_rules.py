@@ -81,12 +81,13 @@ def test_the_run_log_pages_filters_and_retries(shop: World) -> None:
         assert patched.status_code == 200, patched.get_json()
     failed = client.get("/api/v1/apps/shop/rules/fragile/runs?status=failed", headers=admin).get_json()
     assert [r["record_id"] for r in failed["runs"]] == [d["id"] for d in reversed(deals)]
-    assert "division" in failed["runs"][0]["error"].lower() or failed["runs"][0]["error"]
+    assert "div" in failed["runs"][0]["error"].lower()
     first = client.get("/api/v1/apps/shop/runs?status=failed&limit=2", headers=admin).get_json()
     rest = client.get(f"/api/v1/apps/shop/runs?status=failed&limit=2&before={first['next']}", headers=admin)
     assert [r["id"] for r in first["runs"] + rest.get_json()["runs"]] == [r["id"] for r in failed["runs"]]
     by_record = client.get(f"/api/v1/apps/shop/runs?form=deal&record_id={deals[0]['id']}", headers=admin)
-    assert {r["rule"] for r in by_record.get_json()["runs"]} == {"flag_big", "fragile"}
+    # flag_big's skips of the three deals are one row naming them (no record of its own).
+    assert {r["rule"] for r in by_record.get_json()["runs"]} == {"fragile"}
     for query in ("status=boom", "limit=0", "record_id=x", "colour=red"):
         answer = client.get(f"/api/v1/apps/shop/runs?{query}", headers=admin)
         assert answer.status_code == 400, query
