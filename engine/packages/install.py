@@ -53,7 +53,7 @@ def install_package(
     (``engine.org.owners``)."""
     app = load_app_package(path, field_types)
     clock = clock or SystemClock()
-    now = clock.now()
+    now = clock.now().astimezone(dt.UTC)  # SQLite keeps no offset: every moment is written in UTC
     with database.transaction() as conn:
         if conn.execute(sa.select(_APPS.c.key).where(_APPS.c.key == app.key)).first():
             raise ConflictError(

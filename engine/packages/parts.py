@@ -56,7 +56,7 @@ def install_parts(database: Database, conn: Connection, app: AppDef, clock: Cloc
                   user_id: int | None) -> None:
     """Publish the menu and roles of a package being installed and create its
     roles, on the install's connection (so a failure undoes the install)."""
-    now = clock.now()
+    now = clock.now().astimezone(dt.UTC)  # SQLite keeps no offset: every moment is written in UTC
     _publish(conn, app.key, "menus", _menus_body(app), now, user_id)
     _publish(conn, app.key, "roles", roles_to_dict(app.roles), now, user_id)
     org = OrgService(database, clock).within(conn)
@@ -73,7 +73,7 @@ def upgrade_parts(database: Database, path: str | Path, field_types: Registry[Fi
 
     app = load_app_package(path, field_types)
     clock = clock or SystemClock()
-    now = clock.now()
+    now = clock.now().astimezone(dt.UTC)  # SQLite keeps no offset: every moment is written in UTC
     report = PartsReport()
     with database.transaction() as conn:
         installed_app(database, app.key, conn)  # NotFoundError when it is not installed

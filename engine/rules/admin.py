@@ -20,6 +20,7 @@ index follows the app's definitions.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -158,7 +159,7 @@ class RuleAdmin:
             conn.execute(_DEFINITIONS.insert(), {
                 "app": app_key, "kind": "rule", "key": rule_key, "version": int(newest.version) + 1,
                 "body": {**dict(newest.body), "enabled": enabled},
-                "published_at": self.rules.clock.now(), "published_by": user_id})
+                "published_at": self.rules.clock.now().astimezone(dt.UTC), "published_by": user_id})
 
     # --- the run log ------------------------------------------------------------
     def run_log(self, app_key: str, *, user_id: int | None, rule: str | None = None, form: str | None = None,

@@ -301,8 +301,10 @@ class RuleEngine:
         results: list[dict[str, Any]] = []
         try:
             with conn.begin_nested():
-                for step in rule.actions:
+                for n, step in enumerate(rule.actions):
                     results.append(self.actions.get(step.type).run(ctx, step.settings).as_json(step.type))
+                    if n + 1 < len(rule.actions):
+                        ctx.record = self._fresh(service, rule.form, ctx.record, conn)
         except (QiqiaoError, ValueError, LookupError, ArithmeticError) as exc:
             message = _message(exc)
             step_type = rule.actions[len(results)].type if len(results) < len(rule.actions) else "-"
@@ -316,6 +318,19 @@ class RuleEngine:
             return runs.FAILED
         runs.end_run(conn, run_id, status=runs.DONE, duration_ms=_ms(started), actions=results)
         return runs.DONE
+
+    @staticmethod
+    def _fresh(service: RecordService, form: str, record: Mapping[str, Any] | None,
+               conn: Connection) -> Mapping[str, Any] | None:
+        """The record as the rule's earlier actions left it (the next one
+        notifies the owner the first assigned), or as it was when it is gone
+        (deleted by an action, or never stored: a webhook's values)."""
+        if record is None or record.get("id") is None:
+            return record
+        try:
+            return service.get(form, int(record["id"]), connection=conn)
+        except NotFoundError:
+            return record
 
     @staticmethod
     def _retry_payload(firing: Firing) -> dict[str, Any]:

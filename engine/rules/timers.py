@@ -35,6 +35,7 @@ from engine.actions.base import RuleChecker
 from engine.core.clock import FixedClock
 from engine.core.i18n import Label
 from engine.definitions.issues import Path
+from engine.definitions.model import FieldDef
 from engine.expr import EvaluationContext, compile_formula, is_error
 from engine.records import RecordService
 from engine.records.filters import compile_filter
@@ -45,6 +46,15 @@ DATE_TICK = dt.timedelta(minutes=1)
 # Records fetched and hydrated at a time (one query per page for subforms/links).
 PAGE = 500
 TEMPORAL_TYPES = frozenset({"date", "datetime"})
+
+
+def temporal_kind(f: FieldDef) -> str | None:
+    """``date`` or ``datetime`` for a field that holds one: a date field, or a
+    stored formula or rollup whose result is one (a ticket's SLA deadline)."""
+    if f.type in TEMPORAL_TYPES:
+        return f.type
+    result = f.setting("result_type")
+    return str(result) if result in TEMPORAL_TYPES else None
 OFFSET_UNITS = ("days", "hours", "minutes")
 
 _FILTER: dict[str, Any] = {
@@ -240,7 +250,7 @@ class DateRelative(TimerTrigger):
     def check(self, checker: RuleChecker, settings: Mapping[str, Any], path: Path) -> None:
         self.check_timezone(checker, settings, path)
         found = checker.field((*path, "field"), settings["field"])
-        if found is not None and found.type not in TEMPORAL_TYPES:
+        if found is not None and temporal_kind(found) is None:
             checker.report((*path, "field"), Label(
                 f"字段 {found.key} 是 {found.type} 类型，按日期触发需要日期或日期时间字段",
                 f"The field {found.key} is a {found.type} field; a date trigger needs a date or datetime field"))
@@ -286,7 +296,7 @@ class DateRelative(TimerTrigger):
         """The filter of a batch's records: the window on the field, and the rule's filter."""
         tz = self.zone(settings, ctx.tz)
         field = settings["field"]
-        field_type = ctx.service.form(ctx.form)[0].form.get_field(field).type
+        field_type = temporal_kind(ctx.service.form(ctx.form)[0].form.get_field(field)) or "datetime"
         low, high = self.window(settings, field_type, ticks[0], ticks[-1], tz)
         window: list[Any] = [{"field": field, "op": "gt", "value": low}, {"field": field, "op": "lte", "value": high}]
         if "filter" in settings:

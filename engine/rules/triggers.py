@@ -82,6 +82,25 @@ class RecordUpdated(Trigger):
                      f"when {', '.join(n.en for n in names)} of a {form.label.en} changes")
 
 
+class RecordSaved(RecordUpdated):
+    """Created or updated: for rules about a value however it was entered
+    (a follow-up's next date, set on the first save or a later one)."""
+
+    key = "record_saved"
+    label = Label("保存记录时", "When a record is saved")
+    description = Label("新建或修改记录后触发；可只在指定字段有值或变化时触发",
+                        "Fires after a record of the form is created or changed; optionally only when given "
+                        "fields are filled in or change")
+    events = frozenset({RECORD_CREATED, RECORD_UPDATED})
+
+    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
+        if not settings.get("fields"):
+            return Label(f"保存{form.label.zh}时", f"when a {form.label.en} is saved")
+        names = [f.label if (f := form.field(key)) is not None else Label(key, key) for key in settings["fields"]]
+        return Label(f"{form.label.zh}的{'、'.join(n.zh for n in names)}填写或变化时",
+                     f"when {', '.join(n.en for n in names)} of a {form.label.en} is set or changes")
+
+
 class RecordDeleted(Trigger):
     key = "record_deleted"
     label = Label("删除记录时", "When a record is deleted")
@@ -121,7 +140,7 @@ def build_triggers() -> Registry[Trigger]:
     from engine.rules.webhooks import Webhook
 
     registry: Registry[Trigger] = Registry("trigger")
-    registry.register_all([RecordCreated(), RecordUpdated(), RecordDeleted(), Manual(), *TIMER_TRIGGERS,
+    registry.register_all([RecordCreated(), RecordUpdated(), RecordSaved(), RecordDeleted(), Manual(), *TIMER_TRIGGERS,
                            Webhook()])
     return registry
 
