@@ -113,3 +113,14 @@ def test_running_the_demo_again_replaces_its_token(database: Database) -> None:
     with pytest.raises(AuthenticationError) as refused:
         org.verify_token(first.token)
     assert refused.value.details == {"reason": "revoked"}
+
+
+def test_the_demo_rules_have_run(database: Database) -> None:
+    set_up_demo(database.url.render_as_string(hide_password=False), clock=FixedClock(NOW), scale=0.02)
+    runs = rows(database, "rule_runs")
+    done = {r["rule"] for r in runs if r["status"] == "done"}
+    assert {"assign_new_lead", "won_opportunity_contract", "follow_up_todo"} <= done
+    assert not [r for r in runs if r["status"] == "failed"]
+    notices = rows(database, "notifications")
+    assert any("新线索" in n["title"] for n in notices) and any("赢单" in n["title"] for n in notices)
+    assert any(t["title"].startswith("跟进") for t in rows(database, "todos"))
