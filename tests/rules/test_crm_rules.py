@@ -6,7 +6,6 @@ date and schedule rules once."""
 from __future__ import annotations
 
 import datetime as dt
-
 from typing import Any, cast
 
 import pytest
