@@ -36,6 +36,6 @@ def show_rules(database: Any, clock: Any, team: dict[str, int]) -> None:
                    version=None, actor=Actor(seller, "web"))
         next_time = dt.datetime.combine(clock.today() + dt.timedelta(days=1), dt.time(10, 0))
         crm.create("follow_up", {"customer": deal["customer"], "opportunity": deal["id"], "method": "visit",
-                                 "followed_at": clock.now().replace(microsecond=0).isoformat(),
+                                 "followed_at": clock.now().replace(second=0, microsecond=0).isoformat(),
                                  "content": "拜访客户，确认合同条款", "next_follow_up_at": next_time.isoformat(),
                                  "next_step": "发送合同草稿"}, actor=Actor(seller, "web"))

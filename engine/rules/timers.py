@@ -35,7 +35,7 @@ from engine.actions.base import RuleChecker
 from engine.core.clock import FixedClock
 from engine.core.i18n import Label
 from engine.definitions.issues import Path
-from engine.definitions.model import FieldDef
+from engine.definitions.model import FieldDef, FormDef
 from engine.expr import EvaluationContext, compile_formula, is_error
 from engine.records import RecordService
 from engine.records.filters import compile_filter
@@ -185,6 +185,13 @@ def cron_trigger(expr: str, tz: dt.tzinfo | str) -> CronTrigger:
 
 class Schedule(TimerTrigger):
     key = "schedule"
+
+    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
+        zone = settings.get("timezone")
+        each = "，每条符合条件的记录一次" if settings.get("filter") else ""
+        each_en = ", once per matching record" if settings.get("filter") else ""
+        return Label(f"按计划 {settings['cron']}{f'（{zone}）' if zone else ''}{each}",
+                     f"on the schedule {settings['cron']}{f' ({zone})' if zone else ''}{each_en}")
     label = Label("定时触发", "On a schedule")
     description = Label("按 cron 表达式定时触发；可带筛选条件，对每条符合的记录触发一次",
                         "Fires at the times a crontab gives; with a filter, once per matching record")
@@ -229,6 +236,22 @@ class Schedule(TimerTrigger):
 
 class DateRelative(TimerTrigger):
     key = "date_relative"
+
+    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
+        found = form.field(settings["field"])
+        name = found.label if found is not None else Label(settings["field"], settings["field"])
+        offset = settings.get("offset", {})
+        parts = [(int(offset.get(u, 0)), zh, en) for u, zh, en in
+                 (("days", "天", "day"), ("hours", "小时", "hour"), ("minutes", "分钟", "minute"))]
+        shift = [(n, zh, en) for n, zh, en in parts if n]
+        at = settings.get("at", "09:00") if found is not None and temporal_kind(found) == "date" else ""
+        at_zh, at_en = (f"，{at}", f", at {at}") if at else ("", "")
+        if not shift:
+            return Label(f"{form.label.zh}的{name.zh}到达时{at_zh}", f"when a {form.label.en}'s {name.en} comes{at_en}")
+        n, zh, en = shift[0]
+        return Label(f"{form.label.zh}的{name.zh}{'前' if n < 0 else '后'} {abs(n)} {zh}{at_zh}",
+                     f"{abs(n)} {en}{'s' if abs(n) != 1 else ''} {'before' if n < 0 else 'after'} "
+                     f"a {form.label.en}'s {name.en}{at_en}")
     label = Label("按日期字段触发", "Relative to a date")
     description = Label("在记录的日期字段前后一段时间触发（如合同到期前 30 天）",
                         "Fires at a time relative to a date field of each record (e.g. 30 days before "

@@ -25,6 +25,7 @@ from engine.actions.base import RuleChecker
 from engine.core.errors import ConflictError, NotFoundError, ValidationError
 from engine.core.i18n import Label
 from engine.definitions.issues import Path
+from engine.definitions.model import FormDef
 from engine.fields.base import FieldValueError
 from engine.records import RecordService
 from engine.rules import runs
@@ -38,6 +39,10 @@ MISSING = object()
 
 class Webhook(Trigger):
     key = "webhook"
+
+    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
+        return Label(f"其他系统调用本规则的 Webhook 时（新{form.label.zh}的数据）",
+                     f"when another system calls its webhook (a {form.label.en}'s data)")
     label = Label("外部调用（Webhook）", "Inbound webhook")
     description = Label("外部系统向规则的专属地址 POST JSON，映射为表单字段后触发",
                         "Fires when another system POSTs JSON to the rule's own URL; the body is mapped "
