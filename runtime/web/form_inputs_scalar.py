@@ -92,7 +92,10 @@ class DateTimeInput(FormInput):
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None:
                 value = value.astimezone(ctx.zone)
-            return value.replace(tzinfo=None).isoformat(timespec="minutes")
+            # Seconds only when the moment has them (then the input steps by
+            # seconds): an untouched edit form must post back what is stored.
+            return value.replace(tzinfo=None, microsecond=0).isoformat(
+                timespec="seconds" if value.second else "minutes")
         return text_of(value)
 
 
@@ -107,4 +110,6 @@ class TimeInput(FormInput):
     key = "time"
 
     def shown(self, f: FieldDef, ftype: FieldType, value: Any, ctx: InputContext, path: str) -> Any:
-        return value.isoformat(timespec="minutes") if isinstance(value, dt.time) else text_of(value)
+        if isinstance(value, dt.time):
+            return value.replace(microsecond=0).isoformat(timespec="seconds" if value.second else "minutes")
+        return text_of(value)

@@ -71,6 +71,10 @@ def test_an_untouched_edit_form_saves_no_change(site: Site) -> None:
     service.create("quote", {"customer": customer["id"], "discount_reason": "x", "items": [
         {"product": p["id"], "quantity": "2", "unit_price": "10.5", "discount": "0.3"} for p in products]},
         actor=SYSTEM)
+    # Moments with seconds (an API or a rule wrote them) come back with them.
+    service.create("follow_up", {"customer": customer["id"], "method": "phone", "content": "round trip",
+                                 "followed_at": "2026-12-04T10:15:42+08:00",
+                                 "next_follow_up_at": "2026-12-05T09:30:07+08:00"}, actor=SYSTEM)
     checked = []
     for form in service.app.forms:
         page = service.list(form.key, limit=1, sort=[{"field": "id", "desc": True}], actor=SYSTEM)["records"]
