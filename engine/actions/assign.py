@@ -26,6 +26,7 @@ the field names are settings, with the CRM customer's as defaults.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
@@ -69,13 +70,14 @@ _NEEDS = [
 ]
 
 
-class Strategy:
+class Strategy(ABC):
     """How to choose a member for a record."""
 
     key: ClassVar[str]
 
+    @abstractmethod
     def choose(self, ctx: ActionContext, settings: Mapping[str, Any], field: str) -> int | None:
-        raise NotImplementedError
+        ...
 
 
 class Fixed(Strategy):

@@ -17,6 +17,7 @@ transaction. An action returns an ``ActionResult`` for the run log.
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -128,7 +129,7 @@ def _is_relation(f: FieldDef | None) -> bool:
     return f is not None and f.setting("target") is not None
 
 
-class Action:
+class Action(ABC):
     """One kind of action. Subclasses set ``key``, ``label``, ``settings_schema``
     and implement ``run`` (and ``check`` when settings name fields or forms)."""
 
@@ -139,9 +140,11 @@ class Action:
 
     def check(self, checker: RuleChecker, settings: Mapping[str, Any], path: Path) -> None:
         """Report what is wrong with ``settings`` beyond their schema."""
+        return  # a kind whose settings name no field or form needs nothing more
 
+    @abstractmethod
     def run(self, ctx: ActionContext, settings: Mapping[str, Any]) -> ActionResult:
-        raise NotImplementedError
+        ...
 
 
 def build_actions() -> Registry[Action]:

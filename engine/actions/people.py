@@ -15,6 +15,7 @@ a department, optionally with its sub-departments, or of a role).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -120,7 +121,7 @@ def ids_of(value: Any) -> list[int]:
     return [int(i["id"] if isinstance(i, Mapping) else i) for i in items]
 
 
-class Recipient:
+class Recipient(ABC):
     """One kind of ``to`` item (see the module docstring)."""
 
     key: ClassVar[str]
@@ -131,9 +132,11 @@ class Recipient:
 
     def check(self, checker: RuleChecker, value: Any, path: Path, *, members_only: bool = False) -> None:
         """Report what is wrong with ``value`` beyond its schema (``members_only``: for a todo)."""
+        return  # a kind whose settings name no field or form needs nothing more
 
+    @abstractmethod
     def resolve(self, ctx: ActionContext, value: Any) -> Reach:
-        raise NotImplementedError
+        ...
 
 
 class Owner(Recipient):

@@ -15,6 +15,7 @@ channel receives is its own (docs/rules.md lists them):
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ class Delivery:
     attempts: int
 
 
-class Channel:
+class Channel(ABC):
     """A way to reach people. ``external`` channels are delivered by the
     worker from the outbox; ``default_on`` is whether a user who never chose
     receives it."""
@@ -55,10 +56,10 @@ class Channel:
     external: ClassVar[bool] = True
     default_on: ClassVar[bool] = True
 
+    @abstractmethod
     def deliver(self, delivery: Delivery, settings: Any) -> Mapping[str, Any] | None:
         """Send ``delivery``; return what the receiver answered (kept on the
         outbox row), raise ``DeliveryError`` when it failed."""
-        raise NotImplementedError
 
     @contextmanager
     def session(self, settings: Any, settle: Callable[[], None] = lambda: None,

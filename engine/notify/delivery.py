@@ -92,6 +92,8 @@ class Deliverer:
     record_every: int = RECORD_EVERY
     write_reply: ReplyWriter | None = None
     rng: random.Random = field(default_factory=random.Random)
+    # Real seconds, for the lease's share left while sending (injectable, for tests).
+    monotonic: Callable[[], float] = time.monotonic
     # Set when the worker is asked to stop: the batch in hand is finished, no other is claimed.
     stop: threading.Event | None = None
     _recorder: Connection | None = field(default=None, init=False, repr=False)
@@ -165,9 +167,9 @@ class Deliverer:
         # The claim is good for lease_seconds of real time: past most of it,
         # what is left goes back unsent rather than risk a second worker
         # taking it while this one still sends (slow webhooks add up).
-        deadline = time.monotonic() + self.lease_seconds * 0.8
+        deadline = self.monotonic() + self.lease_seconds * 0.8
         for index, delivery in enumerate(batch):
-            if time.monotonic() > deadline:
+            if self.monotonic() > deadline:
                 self._flush()
                 self._release(batch[index:])
                 return

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import time
+from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote_plus
@@ -66,9 +67,9 @@ class RobotChannel(Channel):
                                 retry=code in self.throttled)
         return reply.as_result()
 
+    @abstractmethod
     def request(self, robot: Robot, title: str, text: str, link: str | None) -> tuple[str, dict[str, Any]]:
         """The URL to post to and the body, in this robot's format."""
-        raise NotImplementedError
 
 
 def _with_link(text: str, link: str | None) -> str:

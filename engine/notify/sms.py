@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -25,11 +26,12 @@ LOG = logging.getLogger("qiqiao.notify.sms")
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 
 
-class SmsProvider:
+class SmsProvider(ABC):
     key: ClassVar[str]
 
+    @abstractmethod
     def send(self, phone: str, text: str, key: str, settings: NotifySettings) -> Mapping[str, Any] | None:
-        raise NotImplementedError
+        ...
 
 
 class LogSmsProvider(SmsProvider):

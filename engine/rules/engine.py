@@ -199,17 +199,16 @@ class RuleEngine:
                 elif firing.trigger != rule.trigger.type:
                     firing = dataclasses.replace(firing, trigger=rule.trigger.type)
                 # The common case, kept short: a rule not cut whose condition is false.
+                holds: bool | None = None  # None: fire() evaluates (and logs a failing condition)
                 if item.condition is not None and event.depth < MAX_DEPTH \
                         and (event.app, rule.key, rule.form, record_id) not in fired:
-                    try:
+                    with contextlib.suppress(ValueError):
                         holds = self._holds(service, event.connection, item, firing, seen)
-                    except ValueError:
-                        holds = True  # fire() logs the failure
-                    if not holds:
+                    if holds is False:
                         fired.add((event.app, rule.key, rule.form, record_id))
                         skipped.append({**base, "rule": rule.key, "trigger": rule.trigger.type, "form": rule.form})
                         continue
-                self.fire(service, item, event.connection, firing, ended=ended, seen=seen)
+                self.fire(service, item, event.connection, firing, ended=ended, seen=seen, holds=holds)
         if skipped:
             share = _ms(started) / len(skipped)  # the skips' time, shared (one clock read per event)
             for row in skipped:
@@ -221,7 +220,7 @@ class RuleEngine:
     # --- running one rule -----------------------------------------------------
     def fire(self, service: RecordService, item: PreparedRule, conn: Connection, firing: Firing, *,
              ended: list[dict[str, Any]] | None = None, retry_of: int | None = None,
-             seen: dict[str, Any] | None = None) -> tuple[str, int | None]:
+             seen: dict[str, Any] | None = None, holds: bool | None = None) -> tuple[str, int | None]:
         """Run one rule for one firing: (status, run id — None when the run
         was only logged in ``ended``, to be written with its neighbours).
         ``seen`` keeps the record's formula values across the rules of one event."""
@@ -240,7 +239,8 @@ class RuleEngine:
                                                              actions=[{"reason": cut.zh}]))
             fired.add((service.app.key, rule.key, rule.form, record_id))
             try:
-                holds = self._holds(service, conn, item, firing, {} if seen is None else seen)
+                if holds is None:  # not known yet (``handle`` knows it for the rules it gives here)
+                    holds = self._holds(service, conn, item, firing, {} if seen is None else seen)
             except ValueError as exc:
                 return self._ended(conn, ended, runs.run_row(
                     **row, status=runs.FAILED, error=str(exc), payload=self._retry_payload(firing),

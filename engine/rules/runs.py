@@ -86,20 +86,10 @@ def end_run(conn: Connection, run_id: int, *, status: str, duration_ms: float,
         payload=dict(payload) if payload is not None else None))
 
 
-def plain_skip(row: Mapping[str, Any]) -> bool:
-    """A skipped run with nothing to keep but where and when: the deferred kind."""
-    return bool(row["status"] == SKIPPED and not row["actions"] and row["error"] is None
-                and row["payload"] is None)
-
-
 def log_runs(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Runs that ended before they started (skipped, cut), in one statement each kind."""
-    plain = [r for r in rows if plain_skip(r)]
-    if plain:
-        conn.execute(SKIPPED_INSERT, [{k: r[k] for k in SKIPPED_VARIES} for r in plain])
-    other = [dict(r) for r in rows if not plain_skip(r)]
-    if other:
-        conn.execute(RUN_INSERT, other)
+    """Runs that ended before they started (cut, or failed in their condition), in one statement."""
+    if rows:
+        conn.execute(RUN_INSERT, [dict(r) for r in rows])
 
 
 def deferred_log(database: Database) -> DeferredRuns:

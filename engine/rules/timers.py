@@ -22,6 +22,7 @@ A filter is the filter language of views; a condition may give
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -76,7 +77,7 @@ class TickContext:
     tz: dt.tzinfo
 
 
-class TimerTrigger(Trigger):
+class TimerTrigger(Trigger, ABC):
     """A trigger the worker's clock fires (see the module docstring)."""
 
     timer: ClassVar[bool] = True
@@ -85,19 +86,19 @@ class TimerTrigger(Trigger):
         name = settings.get("timezone")
         return ZoneInfo(name) if name else default
 
+    @abstractmethod
     def ticks(self, settings: Mapping[str, Any], after: dt.datetime, until: dt.datetime,
               tz: dt.tzinfo) -> Iterator[dt.datetime]:
         """The due moments in ``(after, until]``, oldest first."""
-        raise NotImplementedError
 
     def batches(self, ticks: list[dt.datetime]) -> list[list[dt.datetime]]:
         """The claimed ticks grouped into what one ``records`` call serves: each alone by default."""
         return [[tick] for tick in ticks]
 
+    @abstractmethod
     def records(self, ctx: TickContext, settings: Mapping[str, Any],
                 ticks: list[dt.datetime]) -> Iterator[Mapping[str, Any] | None]:
         """The records ``ticks`` (a batch) fire the rule for (None: one firing without a record)."""
-        raise NotImplementedError
 
     def check_timezone(self, checker: RuleChecker, settings: Mapping[str, Any], path: Path) -> None:
         name = settings.get("timezone")

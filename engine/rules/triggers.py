@@ -74,12 +74,16 @@ class RecordUpdated(Trigger):
         fields = settings.get("fields")
         return not fields or not event.changed.isdisjoint(fields)
 
+    # How ``describe`` words it: (zh verb, en verb) for the record, then for its fields.
+    record_words = ("修改", "is changed")
+    field_words = ("变化", "changes")
+
     def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
         if not settings.get("fields"):
-            return Label(f"修改{form.label.zh}时", f"when a {form.label.en} is changed")
+            return Label(f"{self.record_words[0]}{form.label.zh}时", f"when a {form.label.en} {self.record_words[1]}")
         names = [f.label if (f := form.field(key)) is not None else Label(key, key) for key in settings["fields"]]
-        return Label(f"{form.label.zh}的{'、'.join(n.zh for n in names)}变化时",
-                     f"when {', '.join(n.en for n in names)} of a {form.label.en} changes")
+        return Label(f"{form.label.zh}的{'、'.join(n.zh for n in names)}{self.field_words[0]}时",
+                     f"when {', '.join(n.en for n in names)} of a {form.label.en} {self.field_words[1]}")
 
 
 class RecordSaved(RecordUpdated):
@@ -92,13 +96,8 @@ class RecordSaved(RecordUpdated):
                         "Fires after a record of the form is created or changed; optionally only when given "
                         "fields are filled in or change")
     events = frozenset({RECORD_CREATED, RECORD_UPDATED})
-
-    def describe(self, settings: Mapping[str, Any], form: FormDef) -> Label:
-        if not settings.get("fields"):
-            return Label(f"保存{form.label.zh}时", f"when a {form.label.en} is saved")
-        names = [f.label if (f := form.field(key)) is not None else Label(key, key) for key in settings["fields"]]
-        return Label(f"{form.label.zh}的{'、'.join(n.zh for n in names)}填写或变化时",
-                     f"when {', '.join(n.en for n in names)} of a {form.label.en} is set or changes")
+    record_words = ("保存", "is saved")
+    field_words = ("填写或变化", "is set or changes")
 
 
 class RecordDeleted(Trigger):

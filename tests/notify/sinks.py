@@ -10,7 +10,6 @@ import email.policy
 import json
 import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ class SmtpSink:
         self.messages: list[Any] = []
         self.keys: list[str] = []
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)  # notified at every message
         self._stall_after: int | None = None
         self._release = threading.Event()
         self.stalled = threading.Event()  # set when a message is being held
@@ -57,10 +57,11 @@ class SmtpSink:
             hold = self._stall_after is not None and len(self.keys) > self._stall_after
             if hold:
                 self._stall_after = None
+            self.arrived.notify_all()
         if hold:
             self.stalled.set()
-            while not self._release.is_set():
-                await asyncio.sleep(0.02)
+            # Held off the event loop's thread until released: the sender waits for "250".
+            await asyncio.get_running_loop().run_in_executor(None, self._release.wait)
         return "250 OK"
 
     def stall(self, after: int = 0) -> None:
@@ -82,12 +83,9 @@ class SmtpSink:
             return Counter(self.keys)
 
     def wait_for(self, count: int, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.keys) >= count:
-                    return
-            time.sleep(0.02)
+        with self.arrived:
+            if self.arrived.wait_for(lambda: len(self.keys) >= count, timeout):
+                return
         raise AssertionError(f"the SMTP sink got {len(self.keys)} of {count} messages")
 
     @property
@@ -117,11 +115,14 @@ class Seen:
 
 @dataclass
 class HttpSink:
-    """Records requests; ``answers[path]`` = (status, JSON body, delay seconds)."""
+    """Records requests; ``answers[path]`` = (status, JSON body). A path in
+    ``hang`` gets no answer until the sink closes (a caller's timeout test)."""
 
     port: int = 0
     requests: list[Seen] = field(default_factory=list)
-    answers: dict[str, tuple[int, Any, float]] = field(default_factory=dict)
+    answers: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    hang: set[str] = field(default_factory=set)
+    closing: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -144,9 +145,9 @@ def http_sink() -> Iterator[HttpSink]:
             raw = self.rfile.read(length) if length else b""
             sink.requests.append(Seen(self.command, parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()},
                                       dict(self.headers.items()), json.loads(raw) if raw else None))
-            status, body, delay = sink.answers.get(parts.path, (200, {"ok": True}, 0.0))
-            if delay:
-                time.sleep(delay)
+            if parts.path in sink.hang:
+                sink.closing.wait(30)
+            status, body = sink.answers.get(parts.path, (200, {"ok": True}))
             data = json.dumps(body).encode()
             try:
                 self.send_response(status)
@@ -167,5 +168,6 @@ def http_sink() -> Iterator[HttpSink]:
     try:
         yield sink
     finally:
+        sink.closing.set()
         server.shutdown()
         server.server_close()

@@ -108,7 +108,7 @@ def _dingtalk_sign_is_valid(query: dict[str, str], secret: str) -> bool:
 
 
 def test_dingtalk_markdown_is_signed(http: HttpSink) -> None:
-    http.answers["/ding"] = (200, {"errcode": 0, "errmsg": "ok"}, 0.0)
+    http.answers["/ding"] = (200, {"errcode": 0, "errmsg": "ok"})
     result = CHANNELS.get("dingtalk").deliver(delivery("dingtalk", "sales", {
         "robot": "sales", "title": "工单超时", "text": "**T-9** 已超过 SLA", "link": "/a/crm/ticket/9"}),
         settings(http=http))
@@ -125,11 +125,11 @@ def test_dingtalk_markdown_is_signed(http: HttpSink) -> None:
 def test_robot_error_codes_fail_and_only_throttling_is_retried(http: HttpSink) -> None:
     ding = CHANNELS.get("dingtalk")
     payload = {"robot": "sales", "title": "t", "text": "x", "link": None}
-    http.answers["/ding"] = (200, {"errcode": 310000, "errmsg": "sign not match"}, 0.0)
+    http.answers["/ding"] = (200, {"errcode": 310000, "errmsg": "sign not match"})
     with pytest.raises(DeliveryError) as refused:
         ding.deliver(delivery("dingtalk", "sales", payload), settings(http=http))
     assert not refused.value.retry and "310000" in str(refused.value)
-    http.answers["/ding"] = (200, {"errcode": 130101, "errmsg": "send too fast"}, 0.0)
+    http.answers["/ding"] = (200, {"errcode": 130101, "errmsg": "send too fast"})
     with pytest.raises(DeliveryError) as throttled:
         ding.deliver(delivery("dingtalk", "sales", payload), settings(http=http))
     assert throttled.value.retry
@@ -139,8 +139,8 @@ def test_robot_error_codes_fail_and_only_throttling_is_retried(http: HttpSink) -
 
 
 def test_wecom_and_feishu_formats(http: HttpSink) -> None:
-    http.answers["/wecom"] = (200, {"errcode": 0, "errmsg": "ok"}, 0.0)
-    http.answers["/feishu"] = (200, {"code": 0, "msg": "success"}, 0.0)
+    http.answers["/wecom"] = (200, {"errcode": 0, "errmsg": "ok"})
+    http.answers["/feishu"] = (200, {"code": 0, "msg": "success"})
     payload = {"title": "新线索", "text": "张三 分配给你", "link": "/a/crm/lead/3"}
     CHANNELS.get("wecom").deliver(delivery("wecom", "ops", {"robot": "ops", **payload}), settings(http=http))
     CHANNELS.get("feishu").deliver(delivery("feishu", "fs", {"robot": "fs", **payload}), settings(http=http))
@@ -177,7 +177,7 @@ def test_sms_providers(http: HttpSink, caplog: pytest.LogCaptureFixture) -> None
 @pytest.mark.parametrize(("status", "retry"), [(400, False), (404, False), (408, True), (429, True),
                                                (500, True), (503, True)])
 def test_webhook_statuses(http: HttpSink, status: int, retry: bool) -> None:
-    http.answers["/hook"] = (status, {"error": "no"}, 0.0)
+    http.answers["/hook"] = (status, {"error": "no"})
     with pytest.raises(DeliveryError) as failed:
         CHANNELS.get("webhook").deliver(delivery("webhook", http.url("/hook"), {
             "method": "POST", "url": http.url("/hook"), "headers": {}, "body": {"a": 1}}), settings())
@@ -186,7 +186,7 @@ def test_webhook_statuses(http: HttpSink, status: int, retry: bool) -> None:
 
 
 def test_webhook_success_keeps_the_answer_and_sends_method_headers_body(http: HttpSink) -> None:
-    http.answers["/ok"] = (201, {"id": "X-1", "data": {"score": 0.9}}, 0.0)
+    http.answers["/ok"] = (201, {"id": "X-1", "data": {"score": 0.9}})
     result = CHANNELS.get("webhook").deliver(delivery("webhook", http.url("/ok"), {
         "method": "put", "url": http.url("/ok"), "headers": {"X-Token": "abc"}, "body": {"name": "张三"}},
         key="hook:1"), settings())
@@ -205,7 +205,7 @@ def test_a_request_that_cannot_be_sent_is_not_retried(http: HttpSink, url: str, 
 
 
 def test_webhook_timeout_is_retried(http: HttpSink) -> None:
-    http.answers["/slow"] = (200, {}, 1.0)
+    http.hang.add("/slow")
     with pytest.raises(DeliveryError) as slow:
         CHANNELS.get("webhook").deliver(delivery("webhook", http.url("/slow"), {
             "method": "POST", "url": http.url("/slow"), "headers": {}, "body": None, "timeout": 0.2}), settings())

@@ -199,7 +199,7 @@ def test_a_webhook_reply_is_written_to_the_record(database: Database, clock: Fix
     create_form_tables(database, app, FIELD_TYPES)
     service = RecordService(database, app, field_types=FIELD_TYPES, clock=clock)
     lead = service.create("lead", {"name": "张三"})
-    http.answers["/score"] = (200, {"result": {"score": 87.5, "ids": ["R-1"]}}, 0.0)
+    http.answers["/score"] = (200, {"result": {"score": 87.5, "ids": ["R-1"]}})
     with database.transaction() as conn:
         message_id = enqueue(conn, channel="webhook", recipient=http.url("/score"), key="hook:1", now=clock.now(),
                              payload={"method": "POST", "url": http.url("/score"), "headers": {},
@@ -213,7 +213,7 @@ def test_a_webhook_reply_is_written_to_the_record(database: Database, clock: Fix
     after = service.get("lead", lead["id"])
     assert (float(after["score"]), after["ref"]) == (87.5, "R-1")
     # An answer the record refuses: the call still counts as sent, the reason is kept.
-    http.answers["/score"] = (200, {"result": {"score": "lots"}}, 0.0)
+    http.answers["/score"] = (200, {"result": {"score": "lots"}})
     with database.transaction() as conn:
         again = enqueue(conn, channel="webhook", recipient=http.url("/score"), key="hook:2", now=clock.now(),
                         payload={"method": "POST", "url": http.url("/score"), "headers": {}, "body": None,
@@ -227,14 +227,17 @@ def test_a_webhook_reply_is_written_to_the_record(database: Database, clock: Fix
 
 def test_what_is_left_when_the_lease_runs_short_goes_back_unsent(
         database: Database, clock: FixedClock, http: HttpSink) -> None:
-    http.answers["/slow-hook"] = (200, {"ok": True}, 0.5)
+    http.answers["/slow-hook"] = (200, {"ok": True})
     ids = []
     with database.transaction() as conn:
         for n in range(3):
             ids.append(enqueue(conn, channel="webhook", recipient=http.url("/slow-hook"), key=f"slow:{n}",
                                now=clock.now(), payload={"method": "POST", "url": http.url("/slow-hook"),
                                                          "headers": {}, "body": {"n": n}}))
-    worker = deliverer(database, clock, name="slow", lease_seconds=0.5)
+    # Real seconds as the deliverer reads them: the batch starts, its first
+    # message goes at once, then a second has passed (more than the lease's 0.4 s share).
+    elapsed = iter([0.0, 0.0, *[1.0] * 10])
+    worker = deliverer(database, clock, name="slow", lease_seconds=0.5, monotonic=lambda: next(elapsed))
     assert len(worker.claim(clock.now())) == 3
     worker.deliver(worker.claim(clock.now() + dt.timedelta(seconds=1)))  # the lease ran out: claimed again
     first, *rest = (row(database, message_id) for message_id in ids)

@@ -166,7 +166,7 @@ def test_the_worker_posts_the_webhook_and_writes_the_reply_back(setup: Setup) ->
     loopback HTTP server, arrives as the JSON it should be, and the answer's
     id lands in the record, written as the rule."""
     with http_sink() as http:
-        http.answers["/leads"] = (200, {"data": {"id": "EXT-42"}}, 0.0)
+        http.answers["/leads"] = (200, {"data": {"id": "EXT-42"}})
         hook = rule("push", [{**WEBHOOK["actions"][0], "url": http.url("/leads")}])
         engine, team = setup([hook])
         shop = engine.service("shop")
