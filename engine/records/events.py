@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 RECORD_CREATED = "record.created"
 RECORD_UPDATED = "record.updated"
 RECORD_DELETED = "record.deleted"
+# What the flow engine publishes about a record's approval (``detail`` holds
+# ``{"flow", "instance", "node", "status"}``): rules hear them as triggers.
+FLOW_SUBMITTED = "flow.submitted"
+FLOW_APPROVED = "flow.approved"
+FLOW_REJECTED = "flow.rejected"
+FLOW_WITHDRAWN = "flow.withdrawn"
+FLOW_NODE_REACHED = "flow.node_reached"
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class RecordEvent:
     source: str = "api"
     actor: Actor | None = field(default=None, repr=False, compare=False)
     depth: int = 0
+    # A flow event's particulars (see FLOW_*); None for record events.
+    detail: Mapping[str, Any] | None = None
 
 
 Subscriber = Callable[[RecordEvent], None]

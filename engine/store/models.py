@@ -507,3 +507,130 @@ class Todo(Base):
     created_by: Mapped[int | None]
     done_at: Mapped[dt.datetime | None]
     done_by: Mapped[int | None]
+
+
+class FlowInstance(Base):
+    """One run of an approval flow (``engine.flows``) over one record.
+    ``definition_id`` is the published version of the flow it started on (an
+    instance never moves to a newer version); ``status`` is the record's
+    ``flow_status`` while it runs and after: ``running``, ``approved``,
+    ``rejected``, ``withdrawn`` (``draft`` is a record no instance ran on
+    yet). ``state`` is what the engine keeps between steps: the approvers the
+    submitter chose (``{"chosen": {"<node>": [user ids]}}``), the parallel
+    joins still waiting, the visit count of each node. ``lock_version``
+    grows with every transition: two approvers acting at once on one node
+    race for it and one of them gets "already handled"."""
+
+    __tablename__ = "flow_instances"
+    __table_args__ = (
+        sa.Index("ix_flow_instances_app_form_record_id", "app", "form", "record_id"),
+        sa.Index("ix_flow_instances_submitter_id_id", "submitter_id", "id"),
+        sa.Index("ix_flow_instances_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app: Mapped[str] = mapped_column(sa.String(50))
+    flow: Mapped[str] = mapped_column(sa.String(100))
+    definition_id: Mapped[int]
+    form: Mapped[str] = mapped_column(sa.String(50))
+    record_id: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(300))
+    status: Mapped[str] = mapped_column(sa.String(12))
+    submitter_id: Mapped[int | None]
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    # The node keys where the instance stands (several inside parallel branches).
+    current: Mapped[list[Any]] = mapped_column(JSONDocument)
+    state: Mapped[dict[str, Any]]
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+
+class FlowJob(Base):
+    """A node's work in one visit (NocoBase's job): ``pending`` suspends the
+    instance at the node until an action or the worker resolves it
+    (``done``, ``rejected``, ``returned``, ``cancelled``: a withdrawn flow or
+    a parallel branch given up). ``visit`` counts the node's visits (a
+    returned flow visits a node again), ``branch`` is the path of the
+    branches the node lies in. ``wake_at``: when the worker looks at it (a
+    delay's end, a task's next reminder or time-out)."""
+
+    __tablename__ = "flow_jobs"
+    __table_args__ = (
+        sa.Index("ix_flow_jobs_instance_id_node", "instance_id", "node"),
+        sa.Index("ix_flow_jobs_status_wake_at", "status", "wake_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("flow_instances.id", ondelete="CASCADE"))
+    node: Mapped[str] = mapped_column(sa.String(100))
+    node_type: Mapped[str] = mapped_column(sa.String(30))
+    visit: Mapped[int] = mapped_column(default=1)
+    branch: Mapped[str | None] = mapped_column(sa.String(300))
+    status: Mapped[str] = mapped_column(sa.String(12))
+    result: Mapped[dict[str, Any] | None]
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    wake_at: Mapped[dt.datetime | None]
+
+
+class FlowTask(Base):
+    """One person's part in a job: an approval, a handling (办理) or a copy
+    (抄送). ``box`` is how the inbox finds it: ``todo`` (waiting for them),
+    ``queued`` (a sequential approver whose turn has not come), ``done``
+    (acted: ``outcome`` says how), ``cc`` (a copy) — so one user's page of
+    open tasks is one index range (``assignee_id``, ``box``, ``id``).
+    ``outcome``: ``approved``, ``rejected``, ``returned``, ``transferred``,
+    ``cancelled`` (someone else decided an or-sign node, the flow was
+    withdrawn), ``read`` (a copy seen). ``delegated_from``: the person the
+    task was meant for when a delegate received it; ``seq`` the order of
+    sequential approvers; ``added_by`` marks an add-signed approver."""
+
+    __tablename__ = "flow_tasks"
+    __table_args__ = (
+        sa.Index("ix_flow_tasks_assignee_id_box_id", "assignee_id", "box", "id"),
+        sa.Index("ix_flow_tasks_instance_id_job_id", "instance_id", "job_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("flow_instances.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("flow_jobs.id", ondelete="CASCADE"))
+    app: Mapped[str] = mapped_column(sa.String(50))
+    node: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    assignee_id: Mapped[int]
+    box: Mapped[str] = mapped_column(sa.String(8))
+    outcome: Mapped[str | None] = mapped_column(sa.String(12))
+    seq: Mapped[int] = mapped_column(default=0)
+    delegated_from: Mapped[int | None]
+    added_by: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime]
+    acted_at: Mapped[dt.datetime | None]
+    due_at: Mapped[dt.datetime | None]
+    urged_at: Mapped[dt.datetime | None]
+
+
+class FlowEvent(Base):
+    """The instance's history, one row per thing that happened: ``action`` is
+    ``submit``, ``approve``, ``reject``, ``return``, ``transfer``,
+    ``add_sign``, ``withdraw``, ``urge``, ``comment``, ``node`` (reached),
+    ``auto_pass``, ``remind``, ``timeout``, ``end`` ... ``user_id`` who did
+    it (None for the engine), ``comment`` and ``files`` (stored file ids)
+    what they wrote, ``diff`` the record's fields they changed
+    (``{"<field>": [before, after]}``) and ``detail`` the rest (the node
+    returned to, the person transferred to)."""
+
+    __tablename__ = "flow_events"
+    __table_args__ = (sa.Index("ix_flow_events_instance_id_id", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("flow_instances.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime]
+    action: Mapped[str] = mapped_column(sa.String(20))
+    node: Mapped[str | None] = mapped_column(sa.String(100))
+    task_id: Mapped[int | None]
+    user_id: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    files: Mapped[list[Any] | None] = mapped_column(JSONDocument)
+    diff: Mapped[dict[str, Any] | None]
+    detail: Mapped[dict[str, Any] | None]
