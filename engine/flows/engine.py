@@ -116,7 +116,7 @@ class FlowEngine(FlowQueries, InstanceActions):
     # --- starting ---------------------------------------------------------------
     def submit(self, app: str, form: str, record_id: int, *, actor: Actor, flow: str | None = None,
                chosen: Mapping[str, Sequence[int]] | None = None, comment: str | None = None,
-               files: Sequence[int] = (), connection: Connection | None = None) -> InstanceView:
+               files: Sequence[str] = (), connection: Connection | None = None) -> InstanceView:
         """Start ``flow`` (the form's first when None) on the record."""
         service = self.records.get(app)
         with service.transaction(connection) as conn:
@@ -129,7 +129,7 @@ class FlowEngine(FlowQueries, InstanceActions):
 
     def start(self, service: RecordService, conn: Connection, flow: FlowDef, record_id: int, *, actor: Actor,
               chosen: Mapping[str, Sequence[int]] = {}, comment: str | None = None,
-              files: Sequence[int] = (), check_rights: bool = True) -> InstanceView:
+              files: Sequence[str] = (), check_rights: bool = True) -> InstanceView:
         """Start ``flow`` in the caller's transaction (``submit``; flowtime's create/condition triggers)."""
         record = service.get(flow.form, record_id, connection=conn)
         if check_rights:
@@ -210,7 +210,7 @@ class FlowEngine(FlowQueries, InstanceActions):
             run.save()
 
     def act(self, task_id: int, action: str, *, actor: Actor, comment: str | None = None,
-            files: Sequence[int] = (), values: Mapping[str, Any] | None = None, version: int | None = None,
+            files: Sequence[str] = (), values: Mapping[str, Any] | None = None, version: int | None = None,
             to: int | None = None, users: Sequence[int] = (), position: str | None = None,
             node: str | None = None, connection: Connection | None = None) -> InstanceView:
         """Do ``action`` (a key of ``TASK_ACTIONS``) on a task."""
@@ -276,15 +276,15 @@ class FlowEngine(FlowQueries, InstanceActions):
                                                        connection=run.conn)
         return results
 
-    def check_files(self, conn: Connection, files: Sequence[int]) -> None:
+    def check_files(self, conn: Connection, files: Sequence[str]) -> None:
         if not files:
             return
         from engine.store.models import StoredFile
 
         table = cast(sa.Table, StoredFile.__table__)
-        known = {int(i) for i in conn.execute(sa.select(table.c.id).where(
-            table.c.id.in_([int(f) for f in files]))).scalars()}
-        missing = [int(f) for f in files if int(f) not in known]
+        wanted = [str(f) for f in files]
+        known = {str(i) for i in conn.execute(sa.select(table.c.id).where(table.c.id.in_(wanted))).scalars()}
+        missing = [f for f in wanted if f not in known]
         if missing:
             raise ValidationError(Label(f"附件不存在：{missing}", f"No such attached file(s): {missing}"),
                                   field_errors={"files": [Label("附件不存在", "No such file")]})

@@ -79,7 +79,7 @@ class InstanceActions:
             return engine.view_of(conn, engine.instance_row(conn, instance_id))
 
     def comment(self, instance_id: int, *, actor: Actor, comment: str,
-                files: Sequence[int] = ()) -> InstanceView:
+                files: Sequence[str] = ()) -> InstanceView:
         """A comment (with stored files) by anyone taking part; it moves nothing."""
         engine = self._engine()
         if not (comment or "").strip():
@@ -90,7 +90,7 @@ class InstanceActions:
             engine.check_files(conn, files)
             conn.execute(store.INSERT_EVENT, {
                 "instance_id": instance_id, "at": engine.clock.now(), "action": "comment", "node": None,
-                "task_id": None, "user_id": actor.user_id, "comment": comment, "files": list(files) or None,
+                "task_id": None, "user_id": actor.user_id, "comment": comment, "files": [str(f) for f in files] or None,
                 "diff": None, "detail": None})
             return engine.view_of(conn, row)
 

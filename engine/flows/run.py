@@ -222,13 +222,13 @@ class FlowRun:
 
     # --- history, notices, saving ---------------------------------------------------
     def event(self, action: str, *, node: str | None = None, task_id: int | None = None,
-              user_id: int | None = None, comment: str | None = None, files: Sequence[int] = (),
+              user_id: int | None = None, comment: str | None = None, files: Sequence[str] = (),
               diff: Mapping[str, Any] | None = None, detail: Mapping[str, Any] | None = None,
               by_engine: bool = False) -> None:
         self._events.append({
             "instance_id": self.instance["id"], "at": self.now, "action": action, "node": node,
             "task_id": task_id, "user_id": None if by_engine else (user_id or self.actor.user_id),
-            "comment": comment, "files": list(files) or None, "diff": dict(diff) if diff else None,
+            "comment": comment, "files": [str(f) for f in files] or None, "diff": dict(diff) if diff else None,
             "detail": dict(detail) if detail else None,
         })
 

@@ -25,7 +25,7 @@ TASK_NODE_TYPES = ("approval", "handle")
 @dataclass(frozen=True)
 class ActParams:
     comment: str | None = None
-    files: tuple[int, ...] = ()
+    files: tuple[str, ...] = ()
     values: dict[str, Any] = field(default_factory=dict)
     to: int | None = None
     users: tuple[int, ...] = ()
@@ -195,6 +195,7 @@ def return_to(run: FlowRun, task: dict[str, Any], target: str) -> None:
     """Back to an earlier node (a new visit there) or the start of the flow."""
     target = resolve_target(run, task, target)
     run.cancel_open(keep=int(task["id"]))
+    run.state["returned_after"] = int(task["id"])
     run.instance["current"] = []
     run.event("return", node=task["node"], detail={"to": target}, by_engine=True)
     if target == "start":

@@ -96,7 +96,7 @@ class EventView(_View):
     user_id: int | None
     user_name: str | None
     comment: str | None
-    files: list[int]
+    files: list[str]
     diff: dict[str, Any] | None
     detail: dict[str, Any] | None
 

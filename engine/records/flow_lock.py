@@ -48,14 +48,14 @@ def refuse_locked(service: RecordService, conn: Connection, form: str, previous:
         return
     record_id = int(previous["id"])
     row = conn.execute(_RUNNING_INSTANCE, {"app": service.app.key, "form": form, "record": record_id}).first()
-    flow = node = None
+    where_zh = where_en = ""
     if row is not None:
         body = row.body or {}
-        flow = _text(body.get("label"), row.flow)
         nodes = _node_labels(body.get("nodes") or [])
-        node = "、".join(nodes.get(k, k) for k in row.current or ()) or None
-    where_zh = f"（流程：{flow}，当前节点：{node}）" if flow else ""
-    where_en = f" (flow: {flow}, at: {node})" if flow else ""
+        current = [nodes.get(k, {"zh": k, "en": k}) for k in row.current or ()]
+        flow = _text(body.get("label"), row.flow)
+        where_zh = f"（流程：{flow['zh']}，当前节点：{'、'.join(n['zh'] for n in current) or '-'}）"
+        where_en = f" (flow: {flow['en']}, at: {', '.join(n['en'] for n in current) or '-'})"
     doing = ("删除", "deleted") if changing is None else ("修改", "changed")
     raise ConflictError(
         Label(f"记录 #{record_id} 正在审批中，不能{doing[0]}{where_zh}",
@@ -76,14 +76,15 @@ def write_flow_status(service: RecordService, conn: Connection, form: str, recor
                                          at=service.clock.now().astimezone(dt.UTC)))
 
 
-def _text(value: Any, fallback: str) -> str:
+def _text(value: Any, fallback: str) -> dict[str, str]:
     if isinstance(value, Mapping):
-        return str(value.get("zh") or value.get("en") or fallback)
-    return str(value or fallback)
+        return {"zh": str(value.get("zh") or value.get("en") or fallback),
+                "en": str(value.get("en") or value.get("zh") or fallback)}
+    return {"zh": str(value or fallback), "en": str(value or fallback)}
 
 
-def _node_labels(nodes: list[Any]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _node_labels(nodes: list[Any]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
     for node in nodes:
         found[str(node.get("key"))] = _text(node.get("label"), str(node.get("key")))
         for branch in node.get("branches") or ():

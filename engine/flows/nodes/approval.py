@@ -47,8 +47,11 @@ def context(run: FlowRun, node: NodeDef) -> ResolveContext:
 
 
 def approved_before(run: FlowRun) -> set[int]:
+    """Who approved in this instance since it was last sent back (a returned
+    flow asks everyone again)."""
     rows = run.conn.execute(store.TASKS.select().with_only_columns(store.TASKS.c.assignee_id).where(
-        store.TASKS.c.instance_id == run.instance["id"], store.TASKS.c.outcome == "approved"))
+        store.TASKS.c.instance_id == run.instance["id"], store.TASKS.c.outcome == "approved",
+        store.TASKS.c.id > int(run.state.get("returned_after", 0))))
     return {int(r) for r in rows.scalars()}
 
 
