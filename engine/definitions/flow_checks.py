@@ -16,10 +16,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from engine.core.i18n import Label
-from engine.definitions.field_checks import FieldChecker
-from engine.definitions.issues import DefinitionIssue, Path, did_you_mean, join, json_path
-from engine.definitions.model import FieldDef, FormDef
-from engine.definitions.scope import SYSTEM_FIELDS, Catalog, FormEntry
+from engine.definitions.form_scope import FormScopeChecker
+from engine.definitions.issues import DefinitionIssue, Path, json_path
+from engine.definitions.scope import Catalog
 from engine.expr import CompiledFormula, FormulaError
 from engine.expr.syntax import parse
 
@@ -46,23 +45,14 @@ def node_paths(flow: FlowDef) -> Iterator[tuple[NodeDef, Path]]:
     return walk(flow.nodes, ())
 
 
-class FlowFileChecker:
+class FlowFileChecker(FormScopeChecker):
     """Checks of a flow against its form (``common``), and the questions
     the checks by type ask: a form and a field that exist, a formula over
     the flow's form."""
 
     def __init__(self, flow: FlowDef, catalog: Catalog) -> None:
+        super().__init__(flow.file, flow.form, catalog)
         self.flow = flow
-        self.catalog = catalog
-        self.entry = catalog.entry(flow.form)
-        self.issues: list[DefinitionIssue] = []
-
-    @property
-    def form(self) -> FormDef | None:
-        return self.entry.form if self.entry is not None else None
-
-    def report(self, path: Path, message: Label) -> None:
-        self.issues.append(DefinitionIssue(self.flow.file, json_path(path), message))
 
     def role(self, path: Path, key: str) -> None:
         """The package's roles are known one layer up (``engine.flows.checks``)."""
@@ -70,11 +60,7 @@ class FlowFileChecker:
 
     # --- the common checks ------------------------------------------------------------
     def common(self) -> list[DefinitionIssue]:
-        if self.entry is None:
-            if not self.catalog.open_world:
-                self.report(("form",), join(Label(f"没有表单 '{self.flow.form}'",
-                                                  f"there is no form '{self.flow.form}'"),
-                                            did_you_mean(self.flow.form, list(self.catalog.forms))))
+        if not self.own_form():
             self._keys()
             return self.issues
         if self.flow.trigger.type == "condition":
@@ -180,39 +166,6 @@ class FlowFileChecker:
         self.report(where, Label(f"{first} 的条件总是成立且先判断，此分支永远不会走",
                                  f"the condition of {first} always holds and is tried first: "
                                  "this branch is never taken"))
-
-    # --- what the checks by type ask ---------------------------------------------------
-    def formula(self, path: Path, text: str, form: str | None = None) -> None:
-        """``text`` must be a formula over ``form`` (the flow's by default)."""
-        self.compiled(path, text, form)
-
-    def compiled(self, path: Path, text: str, form: str | None = None) -> CompiledFormula | None:
-        entry = self.catalog.entry(form or self.flow.form)
-        if entry is None:
-            return None
-        checker = FieldChecker(FormEntry(self.flow.file, entry.form, checkable=False), self.catalog)
-        found = checker.formula(path, text, self.catalog.form_names(entry))
-        self.issues.extend(checker.issues)
-        return found
-
-    def known_form(self, path: Path, key: str) -> FormDef | None:
-        entry = self.catalog.entry(key)
-        if entry is None and not self.catalog.open_world:
-            self.report(path, join(Label(f"没有表单 '{key}'", f"there is no form '{key}'"),
-                                   did_you_mean(key, list(self.catalog.forms))))
-        return entry.form if entry is not None else None
-
-    def field(self, path: Path, key: str, *, form: str | None = None) -> FieldDef | None:
-        """``key`` must be a field of ``form`` (the flow's by default); the field, if it is one."""
-        target = self.known_form(path, form or self.flow.form)
-        if target is None:
-            return None
-        found = target.field(key)
-        if found is None and key not in SYSTEM_FIELDS:
-            self.report(path, join(Label(f"表单 '{target.key}' 没有字段 '{key}'",
-                                         f"form '{target.key}' has no field '{key}'"),
-                                   did_you_mean(key, [f.key for f in target.fields])))
-        return found
 
 
 def _written(branch: BranchDef, name: str) -> bool:

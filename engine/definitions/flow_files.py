@@ -26,9 +26,9 @@ from typing import Any
 
 from engine.core.i18n import Label, label
 from engine.definitions.flow_checks import FlowFileChecker
-from engine.definitions.issues import DefinitionIssue, json_path
+from engine.definitions.form_scope import load_bound
+from engine.definitions.issues import DefinitionIssue
 from engine.definitions.rule_files import StepDef
-from engine.definitions.schema_check import make_validator, schema_errors
 from engine.definitions.scope import Catalog
 from engine.definitions.serialize import label_to_dict
 from engine.definitions.sources import SourceFile
@@ -195,22 +195,5 @@ def flow_schema() -> dict[str, Any]:
 
 def load_flows(sources: list[SourceFile], catalog: Catalog) -> tuple[tuple[FlowDef, ...], list[DefinitionIssue]]:
     """The flows of a package and every problem found in their common shape."""
-    validator = make_validator(flow_schema())
-    flows: dict[str, FlowDef] = {}
-    issues: list[DefinitionIssue] = []
-    for source in sources:
-        errors = schema_errors(validator, source.data)
-        if errors:
-            issues.extend(DefinitionIssue(source.name, json_path(p), m) for p, m in errors)
-            continue
-        flow = FlowDef.from_dict(source.data, source.name)
-        if flow.key in flows:
-            issues.append(DefinitionIssue(source.name, "key", Label(
-                f"流程 '{flow.key}' 已经在 {flows[flow.key].file} 中定义",
-                f"flow '{flow.key}' is already defined in {flows[flow.key].file}")))
-            continue
-        found = FlowFileChecker(flow, catalog).common()
-        issues.extend(found)
-        if not found:
-            flows[flow.key] = flow
-    return tuple(flows.values()), issues
+    return load_bound(sources, flow_schema(), FlowDef.from_dict,
+                      lambda flow: FlowFileChecker(flow, catalog).common(), Label("流程", "flow"))
