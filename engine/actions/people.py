@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -103,8 +103,16 @@ def role_members(ctx: ActionContext, role: str) -> list[int]:
     return sorted(ctx.org.within(ctx.conn).users_with_role(role))
 
 
-def record_field(checker: RuleChecker, path: Path, key: str, types: tuple[str, ...]) -> FieldDef | None:
-    """A field of the rule's form (or a system field) whose type is one of ``types``."""
+class FieldChecker(Protocol):
+    """What ``record_field`` asks of a checker: a rule's, or a flow's (its approvers' fields)."""
+
+    def report(self, path: Path, message: Label) -> None: ...
+
+    def field(self, path: Path, key: str, *, form: str | None = None) -> FieldDef | None: ...
+
+
+def record_field(checker: FieldChecker, path: Path, key: str, types: tuple[str, ...]) -> FieldDef | None:
+    """A field of the checked form (or a system field) whose type is one of ``types``."""
     found = checker.field(path, key) or system_field(key)
     if found is not None and found.type not in types:
         checker.report(path, Label(f"字段 '{key}' 的类型应为 {' / '.join(types)}",

@@ -99,6 +99,9 @@ class Resolver(ABC):
     description: ClassVar[Label]
     settings_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     choosable: ClassVar[bool] = False
+    # The people it names approve one after another whatever the node's mode
+    # says (multi-level heads), as DingTalk's 连续多级主管 do.
+    sequential: ClassVar[bool] = False
 
     def check(self, checker: FlowChecker, settings: Mapping[str, Any], path: Path) -> None:
         """Report what the schema cannot see (a role or a field that does not exist)."""

@@ -1,0 +1,70 @@
+"""Who takes a task when its person cannot: an away person's delegate, and
+the app's admins when a node finds nobody (``when_none: admins``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.org.base import APP_OWNERS, DELEGATIONS, USERS
+from engine.org.service import OrgService
+
+
+def delegate(conn: Connection, org: OrgService, user_ids: Sequence[int],
+             at: dt.datetime) -> list[tuple[int, int | None]]:
+    """Who receives the tasks meant for ``user_ids`` at ``at``: (assignee,
+    delegated_from) in the given order. A person with a delegation in force
+    (to an active delegate) is replaced by their delegate, and so on along
+    a chain (the delegate is away too); a chain that comes back to someone
+    already on it stops before them. ``delegated_from`` is the person the
+    task was meant for (None when they take it themselves). Two people
+    delegating to one person give that person one task: the first."""
+    moment = (at if at.tzinfo else at.replace(tzinfo=org.clock.tz)).astimezone(dt.UTC)
+    standin = _standins(conn, user_ids, moment)
+    result: list[tuple[int, int | None]] = []
+    taken: set[int] = set()
+    for user_id in user_ids:
+        chain = [user_id]
+        while (next_one := standin.get(chain[-1])) is not None and next_one not in chain:
+            chain.append(next_one)
+        assignee = chain[-1]
+        if assignee not in taken:
+            taken.add(assignee)
+            result.append((assignee, user_id if assignee != user_id else None))
+    return result
+
+
+def _standins(conn: Connection, user_ids: Sequence[int], moment: dt.datetime) -> dict[int, int]:
+    # One query per link of the longest chain (usually one: nobody is away).
+    d = DELEGATIONS
+    standin: dict[int, int] = {}
+    asked: set[int] = set()
+    pending = set(user_ids)
+    while pending:
+        asked |= pending
+        rows = conn.execute(
+            sa.select(d.c.from_user_id, d.c.to_user_id)
+            .join_from(d, USERS, USERS.c.id == d.c.to_user_id)
+            .where(d.c.from_user_id.in_(sorted(pending)), d.c.starts_at <= moment, d.c.ends_at > moment,
+                   USERS.c.active.is_(True))
+            # Of two delegations in force at once, the one that started last wins.
+            .order_by(d.c.starts_at, d.c.id))
+        for from_id, to_id in rows:
+            standin[int(from_id)] = int(to_id)
+        pending = set(standin.values()) - asked
+    return standin
+
+
+def app_admins(conn: Connection, app: str) -> list[int]:
+    """The active owners of ``app`` (by user id), then the active system
+    admins (by user id), no one twice: who gets a node's tasks when it
+    finds nobody and says ``when_none: admins``."""
+    owners = conn.execute(
+        sa.select(USERS.c.id).join_from(APP_OWNERS, USERS, USERS.c.id == APP_OWNERS.c.user_id)
+        .where(APP_OWNERS.c.app == app, USERS.c.active.is_(True)).order_by(USERS.c.id)).scalars()
+    admins = conn.execute(sa.select(USERS.c.id).where(
+        USERS.c.is_admin.is_(True), USERS.c.active.is_(True)).order_by(USERS.c.id)).scalars()
+    return list(dict.fromkeys([*(int(o) for o in owners), *(int(a) for a in admins)]))
