@@ -37,13 +37,16 @@ def check_rules(app: AppDef, field_types: FieldTypes, *, base: AppDef | None = N
 def check_rule(rule: RuleDef, catalog: Catalog, triggers: Registry[Trigger],
                actions: Registry[Action]) -> list[DefinitionIssue]:
     checker = RuleFormChecker(rule, catalog)
-    _step(checker, ("trigger",), rule.trigger, triggers, Label("触发方式", "trigger"))
+    check_step(checker, ("trigger",), rule.trigger, triggers, Label("触发方式", "trigger"))
     for i, step in enumerate(rule.actions):
-        _step(checker, ("actions", i), step, actions, Label("动作", "action"))
+        check_step(checker, ("actions", i), step, actions, Label("动作", "action"))
     return checker.issues
 
 
-def _step(checker: RuleFormChecker, path: Path, step: StepDef, registry: Registry[Any], noun: Label) -> None:
+def check_step(checker: RuleFormChecker, path: Path, step: StepDef, registry: Registry[Any], noun: Label) -> None:
+    """A trigger or an action at ``path``: a known type, its settings against
+    the type's schema, then the type's ``check`` (a flow's automation node
+    checks its actions through here too)."""
     kind = registry.find(step.type)
     if kind is None:
         checker.report((*path, "type"), join(
