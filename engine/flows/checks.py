@@ -22,11 +22,10 @@ from engine.definitions.flow_files import FlowDef, NodeDef
 from engine.definitions.issues import DefinitionIssue, Path, did_you_mean, join
 from engine.definitions.model import AppDef
 from engine.definitions.rule_files import RuleDef, RuleFormChecker, StepDef
-from engine.definitions.schema_check import make_validator, schema_errors
 from engine.definitions.scope import Catalog, FormEntry
 from engine.flows.base import NodeType, Resolver
 from engine.flows.resolvers import RESOLVERS, check_entries
-from engine.rules.checks import check_step
+from engine.rules.checks import check_step, registered, settings_valid
 
 # The settings of a node that list resolver entries (approvers, cc
 # recipients, whom a time-out transfers to), as paths into the settings.
@@ -77,11 +76,8 @@ def check_flows(app: AppDef, field_types: FieldTypes, *, base: AppDef | None = N
 
 def _node(checker: FlowFormChecker, node: NodeDef, path: Path, node_types: Registry[NodeType],
           resolvers: Registry[Resolver], actions: Registry[Action]) -> None:
-    kind = node_types.find(node.type)
+    kind = registered(checker, (*path, "type"), node.type, node_types, Label("节点类型", "node type"))
     if kind is None:
-        checker.report((*path, "type"), join(
-            Label(f"没有节点类型 '{node.type}'", f"there is no node type '{node.type}'"),
-            did_you_mean(node.type, node_types.keys())))
         return
     if node.branches and not kind.branching:
         checker.report((*path, "branches"), Label(f"{node.type} 节点没有分支",
@@ -89,10 +85,7 @@ def _node(checker: FlowFormChecker, node: NodeDef, path: Path, node_types: Regis
     elif kind.branching and not node.branches:
         checker.report(path, Label(f"{node.type} 节点需要分支（branches）",
                                    f"a node of type {node.type} needs branches"))
-    errors = schema_errors(make_validator(kind.settings_schema), dict(node.settings))
-    for where, message in errors:
-        checker.report((*path, *where), message)
-    if errors:
+    if not settings_valid(checker, path, kind.settings_schema, node.settings):
         return
     for setting in PEOPLE_SETTINGS:
         entries = _at(node.settings, setting)
