@@ -36,6 +36,7 @@ class Stub(NodeType):
 ENTRIES = {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["type"]}}
 TASK = {"type": "object", "required": ["approvers"], "properties": {
     "approvers": ENTRIES, "mode": {"enum": ["any", "all", "sequential", "ratio"]},
+    "when_none": {"enum": ["auto_pass", "admins", "reject"]}, "reject": {"enum": ["end", "start", "previous", "choose"]},
     "fields": {"type": "object", "additionalProperties": {"enum": ["hidden", "readonly", "editable", "required"]}},
     "timeout": {"type": "object"}}, "additionalProperties": False}
 
