@@ -154,6 +154,17 @@ def test_every_branch_can_be_taken(tmp_path: Path) -> None:
     assert at(found, "flows/quoted.yaml") == {}
 
 
+def test_no_node_follows_an_end(tmp_path: Path) -> None:
+    stop = {"key": "stop", "type": "end", "status": "rejected"}
+    found = problems(tmp_path, flow(nodes=[
+        {"key": "both", "type": "parallel", "branches": [{"key": "a", "nodes": [stop, node(key="late")]},
+                                                         {"key": "b", "nodes": [node(key="fine")]}]},
+        {"key": "done", "type": "end"}, node(key="later"), node(key="latest")]))
+    assert [(p, m) for _, p, m in found] == [
+        ("nodes[0].branches[0].nodes[1]", "the flow ends at nodes[0].branches[0].nodes[0]: this node is never reached"),
+        ("nodes[2]", "the flow ends at nodes[1]: this node is never reached")]
+
+
 def test_nodes_are_checked_by_their_types(tmp_path: Path) -> None:
     found = at(problems(tmp_path, flow(nodes=[
         node(key="a", type="aproval"),
