@@ -4,7 +4,7 @@ The web app, the CLI and any worker call ``compose(database)`` and get the
 same set: the clock, the field types, one ``EventBus`` and the record
 services of every installed app (rebuilt when an app's definitions change)
 sharing it, the organization and the rule engine (subscribed to the bus
-first). Whatever else subscribes to record events (the flow engine)
+first) and the flow engine (``engine.flows``). Whatever else subscribes to record events (the flow engine)
 registers once with ``on_compose``, so a write from an import on the
 command line reaches the same subscribers as one from the web.
 
@@ -32,6 +32,7 @@ from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.model import AppDef
 from engine.fields.base import FieldType
+from engine.flows.engine import FlowEngine
 from engine.notify.notifier import Notifier
 from engine.org.service import OrgService
 from engine.packages import installed_app
@@ -126,6 +127,7 @@ class Engine:
     records: RecordServices
     org: OrgService
     rules: RuleEngine
+    flows: FlowEngine
 
     def service(self, app_key: str) -> RecordService:
         """The record service of an installed app (NotFoundError for another key)."""
@@ -163,10 +165,11 @@ def compose(
     org = OrgService(database, clock)
     rules = RuleEngine(records, org, clock)
     # What the notify action sends through: in-app rows now, the rest on the outbox.
-    rules.extras["notifier"] = Notifier(clock)
+    rules.extras["notifier"] = notifier = Notifier(clock)
     bus.subscribe(rules.handle)
+    flows = FlowEngine(records, org, clock, notifier)
     engine = Engine(database=database, clock=clock, field_types=field_types, bus=bus, records=records,
-                    org=org, rules=rules)
+                    org=org, rules=rules, flows=flows)
     for installer in list(_INSTALLERS):
         installer(engine)
     return engine

@@ -53,6 +53,9 @@ class Actor:
     depth: int = 0
     # The rule whose action this write is (``<app>.<rule>``), for the audit log.
     rule: str | None = None
+    # The flow engine writing for a task's assignee: the fields the node lets
+    # them change on a record an approval flow otherwise locks (None: not that).
+    flow_fields: frozenset[str] | None = None
 
     def policy(self, service: RecordService, form_key: str) -> FormPolicy:
         return FormPolicy(service, self.access, form_key)

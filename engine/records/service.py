@@ -48,6 +48,7 @@ from engine.records.compiled import SYSTEM_FIELDS, CompiledForm, FormState, comp
 from engine.records.ending import AUDIT_INSERT, audit_row, changed_fields, finish
 from engine.records.events import EventBus
 from engine.records.file_refs import check_record_files
+from engine.records.flow_lock import RUNNING, refuse_locked
 from engine.records.links import apply_linked_defaults
 from engine.records.prepare import (
     FieldErrors,
@@ -358,6 +359,8 @@ class RecordService:
                 raise _stale(compiled.form, record_id, int(previous["version"]), int(version))
             data, errors = coerce(compiled, changes, creating=False)
             changing = [k for k in changes if not same(previous.get(k), data.get(k, changes[k]))]
+            if previous.get("flow_status") == RUNNING and changing:
+                refuse_locked(self, conn, form_key, previous, changing, actor)
             for key, problems in policy.check_writable(changing, writers).items():
                 errors.setdefault(key, []).extend(problems)
             merged = {**previous, **data}
@@ -409,6 +412,8 @@ class RecordService:
             previous = self.reader.get(conn, form_key, record_id)
             if version is not None and int(previous["version"]) != int(version):
                 raise _stale(compiled.form, record_id, int(previous["version"]), int(version))
+            if previous.get("flow_status") == RUNNING:
+                refuse_locked(self, conn, form_key, previous, None, actor)
             release_or_refuse(self, conn, compiled.form, record_id)
             self.reader.delete_children(conn, compiled, tables, record_id)
             conn.execute(tables.main.delete().where(tables.main.c.id == record_id))

@@ -1,0 +1,285 @@
+"""One transition of one instance: ``FlowRun`` walks the tree.
+
+A node is entered by creating its job and asking its type (``enter``):
+``DONE`` goes on to the next node, ``WAIT`` leaves the job pending and the
+instance suspended there until an action (or the worker) resumes it. When a
+sequence ends, its branching node hears it (``branch_done``); the end of the
+top sequence approves the flow. Everything one transition writes (jobs,
+tasks, events, the instance with its ``lock_version`` compared and set,
+``flow_status``) is in the caller's transaction; history rows are written
+together at ``save``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+
+from engine.core.errors import ConflictError
+from engine.core.i18n import Label
+from engine.definitions.flow_files import FlowDef, FlowPlace, NodeDef
+from engine.flows import store
+from engine.notify.notifier import Notice
+from engine.records import RecordService
+from engine.records.actor import Actor
+from engine.records.events import (
+    FLOW_APPROVED,
+    FLOW_NODE_REACHED,
+    FLOW_REJECTED,
+    FLOW_WITHDRAWN,
+    RecordEvent,
+)
+from engine.records.flow_lock import write_flow_status
+from engine.records.service import SYSTEM
+
+if TYPE_CHECKING:
+    from engine.flows.engine import FlowEngine
+
+DONE = "done"
+WAIT = "wait"
+OPEN_BOXES = ("todo", "queued")
+END_KINDS = {"approved": FLOW_APPROVED, "rejected": FLOW_REJECTED, "withdrawn": FLOW_WITHDRAWN}
+
+
+@dataclass
+class Job:
+    """A pending job as the run keeps it (``result``: what its node type keeps between steps)."""
+
+    id: int
+    node: str
+    node_type: str
+    visit: int
+    branch: str | None
+    result: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Job:
+        return cls(int(row["id"]), str(row["node"]), str(row["node_type"]), int(row["visit"]),
+                   row["branch"], dict(row["result"] or {}))
+
+
+class FlowRun:
+    """The instance being moved, with everything its nodes may use."""
+
+    def __init__(self, engine: FlowEngine, conn: Connection, service: RecordService, flow: FlowDef,
+                 instance: dict[str, Any], actor: Actor, *, jobs: Sequence[Job] = ()) -> None:
+        self.engine = engine
+        self.conn = conn
+        self.service = service
+        self.flow = flow
+        self.instance = instance
+        self.actor = actor
+        self.now = engine.clock.now()
+        self.places: dict[str, FlowPlace] = engine.places(flow)
+        self.jobs: dict[int, Job] = {job.id: job for job in jobs}
+        self.ended = False
+        self._events: list[dict[str, Any]] = []
+        self._record: dict[str, Any] | None = None
+        self._published: list[tuple[str, str | None]] = []
+
+    # --- what nodes read -----------------------------------------------------
+    @property
+    def record(self) -> dict[str, Any]:
+        if self._record is None:
+            self._record = self.service.get(self.instance["form"], int(self.instance["record_id"]),
+                                            connection=self.conn)
+        return self._record
+
+    @property
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.instance["state"]
+        return state
+
+    @property
+    def submitter(self) -> int | None:
+        submitter = self.instance["submitter_id"]
+        return int(submitter) if submitter is not None else None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.actor.user_id
+
+    def node(self, key: str) -> NodeDef:
+        return self.places[key].node
+
+    def pending_job(self, node: str) -> Job | None:
+        return next((j for j in self.jobs.values() if j.node == node), None)
+
+    # --- walking ---------------------------------------------------------------
+    def start(self) -> None:
+        if self.flow.nodes:
+            self.enter(self.flow.nodes[0].key)
+        else:
+            self.finish("approved")
+
+    def enter(self, key: str) -> None:
+        if self.ended:
+            return
+        node = self.node(key)
+        visits = self.state.setdefault("visits", {})
+        visits[key] = int(visits.get(key, 0)) + 1
+        place = self.places[key]
+        job_id = self.conn.execute(store.INSERT_JOB, {
+            "instance_id": self.instance["id"], "node": key, "node_type": node.type, "visit": visits[key],
+            "branch": self.branch_path(place), "status": "pending", "result": None,
+            "started_at": self.now, "ended_at": None, "wake_at": None,
+        }).inserted_primary_key
+        assert job_id is not None
+        job = Job(int(job_id[0]), key, node.type, visits[key], self.branch_path(place))
+        self.jobs[job.id] = job
+        self.current_add(key)
+        self.event("node", node=key)
+        self._published.append((FLOW_NODE_REACHED, key))
+        if self.engine.node_types.get(node.type).enter(self, node, job) == DONE:
+            self.complete(job)
+
+    def complete(self, job: Job, status: str = "done") -> None:
+        """The job's node is finished: close the job and go on after it."""
+        self.close_job(job, status)
+        if status == "done":
+            self.after(job.node)
+
+    def close_job(self, job: Job, status: str) -> None:
+        self.conn.execute(store.UPDATE_JOB, {"_id": job.id, "status": status, "ended_at": self.now,
+                                             "result": job.result or None, "wake_at": None})
+        self.jobs.pop(job.id, None)
+        self.current_remove(job.node)
+
+    def after(self, key: str) -> None:
+        if self.ended:
+            return
+        place = self.places[key]
+        if place.index + 1 < len(place.sequence):
+            self.enter(place.sequence[place.index + 1])
+            return
+        if place.parent is None:
+            self.finish("approved")
+            return
+        parent_job = self.pending_job(place.parent)
+        if parent_job is None:  # a returned flow re-entered the branch without its node: go on after it
+            self.after(place.parent)
+            return
+        parent = self.node(place.parent)
+        if self.engine.node_types.get(parent.type).branch_done(self, parent, parent_job, str(place.branch)):
+            self.complete(parent_job)
+
+    def branch_path(self, place: FlowPlace) -> str | None:
+        parts: list[str] = []
+        while place.parent is not None:
+            parts.append(f"{place.parent}/{place.branch}")
+            place = self.places[place.parent]
+        return ">".join(reversed(parts)) or None
+
+    def current_add(self, key: str) -> None:
+        if key not in self.instance["current"]:
+            self.instance["current"] = [*self.instance["current"], key]
+
+    def current_remove(self, key: str) -> None:
+        self.instance["current"] = [k for k in self.instance["current"] if k != key]
+
+    # --- ending --------------------------------------------------------------
+    def cancel_open(self, *, outcome: str = "cancelled", keep: int | None = None) -> None:
+        """Cancel every pending job and open task (a withdrawn, rejected or returned flow)."""
+        for job in list(self.jobs.values()):
+            self.close_job(job, "cancelled")
+        self.conn.execute(
+            store.TASKS.update().where(store.TASKS.c.instance_id == self.instance["id"],
+                                       store.TASKS.c.box.in_(OPEN_BOXES), store.TASKS.c.id != (keep or 0))
+            .values(box="done", outcome=outcome, acted_at=self.now))
+        self.state.pop("joins", None)
+
+    def finish(self, status: str, *, node: str | None = None) -> None:
+        if self.ended:
+            return
+        self.cancel_open()
+        self.ended = True
+        self.instance.update(status=status, ended_at=self.now, current=[])
+        self.event("end", node=node, detail={"status": status})
+        self.set_flow_status(status)
+        self._published.append((END_KINDS[status], node))
+        if self.submitter is not None and status != "withdrawn":
+            word = {"approved": ("已通过", "approved"), "rejected": ("被驳回", "rejected")}[status]
+            self.notify([self.submitter], Label(f"{self.flow.label.zh}{word[0]}：{self.instance['title']}",
+                                                f"{self.flow.label.en} {word[1]}: {self.instance['title']}"),
+                        link=f"/a/{self.instance['app']}/{self.instance['form']}/{self.instance['record_id']}",
+                        key=f"flow:{self.instance['id']}:end")
+
+    def set_flow_status(self, status: str) -> None:
+        before = self.record.get("flow_status")
+        if before == status:
+            return
+        actor = Actor(None, "flow", rule=f"{self.instance['app']}.{self.flow.key}")
+        write_flow_status(self.service, self.conn, self.instance["form"], int(self.instance["record_id"]),
+                          before, status, actor)
+        self._record = {**self.record, "flow_status": status}
+
+    # --- history, notices, saving ---------------------------------------------------
+    def event(self, action: str, *, node: str | None = None, task_id: int | None = None,
+              user_id: int | None = None, comment: str | None = None, files: Sequence[int] = (),
+              diff: Mapping[str, Any] | None = None, detail: Mapping[str, Any] | None = None,
+              by_engine: bool = False) -> None:
+        self._events.append({
+            "instance_id": self.instance["id"], "at": self.now, "action": action, "node": node,
+            "task_id": task_id, "user_id": None if by_engine else (user_id or self.actor.user_id),
+            "comment": comment, "files": list(files) or None, "diff": dict(diff) if diff else None,
+            "detail": dict(detail) if detail else None,
+        })
+
+    def notify(self, users: Sequence[int], title: Label, *, link: str, key: str, text: Label | None = None) -> None:
+        if not users:
+            return
+        self.engine.notifier.send(self.conn, Notice(
+            key=key, title=title.zh, text=(text or title).zh, users=tuple(users), app=self.instance["app"],
+            form=self.instance["form"], record_id=int(self.instance["record_id"]), link=link, source="flow"))
+
+    def save(self) -> None:
+        """Write the instance (compare-and-set on ``lock_version``), the
+        history, then tell the bus what happened."""
+        version = int(self.instance["lock_version"])
+        values = {k: self.instance[k] for k in ("status", "ended_at", "current", "state")}
+        result = self.conn.execute(store.UPDATE_INSTANCE, {**values, "lock_version": version + 1,
+                                                           "_id": self.instance["id"], "_version": version})
+        if result.rowcount != 1:
+            raise already_handled(self.instance["id"])
+        self.instance["lock_version"] = version + 1
+        if self._events:
+            self.conn.execute(store.INSERT_EVENT, self._events)
+            self._events = []
+        self.publish()
+
+    def publish(self) -> None:
+        bus = self.service.bus
+        if not bus:
+            self._published = []
+            return
+        for kind, node in self._published:
+            bus.publish(RecordEvent(
+                kind=kind, app=self.instance["app"], form=self.instance["form"],
+                record_id=int(self.instance["record_id"]), changed=frozenset(), record=self.record,
+                previous=None, user_id=self.actor.user_id, connection=self.conn, source="flow",
+                actor=dataclasses.replace(SYSTEM, source="flow"),
+                detail={"flow": self.flow.key, "instance": self.instance["id"], "node": node,
+                        "status": self.instance["status"]},
+            ))
+        self._published = []
+
+    def published(self, kind: str, node: str | None = None) -> None:
+        self._published.append((kind, node))
+
+    def wake(self, job: Job, at: dt.datetime) -> None:
+        """The worker looks at the job again at ``at`` (a delay's end)."""
+        self.conn.execute(store.UPDATE_JOB, {"_id": job.id, "wake_at": at, "status": "pending",
+                                             "ended_at": None, "result": job.result or None})
+
+
+def already_handled(instance_id: int, task_id: int | None = None) -> ConflictError:
+    return ConflictError(
+        Label("该审批已被处理（或流程已变化），请刷新后再看",
+              "Already handled: the approval moved on meanwhile; reload to see where it stands"),
+        details={"instance": instance_id, "task": task_id},
+    )
