@@ -19,7 +19,7 @@ from engine.flows.task_actions import TASK_ACTIONS
 from templates_lib.crm import PACKAGE_PATH
 
 DOCS = (Path(__file__).resolve().parents[2] / "docs" / "flows.md").read_text(encoding="utf-8")
-SECTIONS = [(NODE_TYPES, "Node types"), (RESOLVERS, "Approvers (resolvers)"), (TASK_ACTIONS, "Task actions")]
+SECTIONS = [(NODE_TYPES, "Node types"), (RESOLVERS, "Approvers"), (TASK_ACTIONS, "Task actions")]
 
 
 def section(title: str) -> str:
