@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("script", ["bench/formula.py", "bench/records.py", "bench/load.py", "bench/rules_outbox.py",
-                                    "bench/rules.py"])
+                                    "bench/rules.py", "bench/flows.py"])
 def test_benchmark_runs(script: str) -> None:
     result = subprocess.run([sys.executable, script, "--quick"], capture_output=True, text=True,
                             cwd=ROOT, timeout=600)

@@ -6,6 +6,13 @@ designers draw it: ``nodes`` in order; a branching node (``exclusive``,
 node's own settings (its approvers, mode, field rights, time-out ...) belong
 to its type (``engine.flows.nodes``); this module keeps them as written in
 ``settings`` and knows only the tree.
+
+``load_flows`` reads a package's flow files against their common shape
+(``schemas/flow.schema.json``) and runs the checks that need only the
+package (``engine.definitions.flow_checks``); ``engine.flows.checks`` then
+checks each node and approver entry by its type, and
+``engine.packages.validation`` runs both for ``qiqiao app validate`` and
+for installing.
 """
 
 from __future__ import annotations
@@ -13,11 +20,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path as FilePath
 from typing import Any
 
 from engine.core.i18n import Label, label
+from engine.definitions.flow_checks import FlowFileChecker
+from engine.definitions.form_scope import load_bound
+from engine.definitions.issues import DefinitionIssue
 from engine.definitions.rule_files import StepDef
+from engine.definitions.scope import Catalog
 from engine.definitions.serialize import label_to_dict
+from engine.definitions.sources import SourceFile
+
+SCHEMA_FILE = FilePath(__file__).with_name("schemas") / "flow.schema.json"
 
 # The keys of a node's mapping that are the tree's, not the node type's settings.
 _NODE_KEYS = ("key", "type", "label", "branches")
@@ -170,3 +186,14 @@ def _walk(nodes: tuple[NodeDef, ...], parent: str | None, branch: str | None) ->
         yield FlowPlace(node, sequence, index, parent, branch)
         for b in node.branches:
             yield from _walk(b.nodes, node.key, b.key)
+
+
+@cache
+def flow_schema() -> dict[str, Any]:
+    return dict(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
+def load_flows(sources: list[SourceFile], catalog: Catalog) -> tuple[tuple[FlowDef, ...], list[DefinitionIssue]]:
+    """The flows of a package and every problem found in their common shape."""
+    return load_bound(sources, flow_schema(), FlowDef.from_dict,
+                      lambda flow: FlowFileChecker(flow, catalog).common(), Label("流程", "flow"))

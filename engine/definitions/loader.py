@@ -18,6 +18,7 @@ from typing import Any
 from engine.core.i18n import Label, Message, label
 from engine.definitions.checks import FormChecker
 from engine.definitions.field_types import FieldTypes
+from engine.definitions.flow_files import load_flows
 from engine.definitions.form_schema import app_schema, form_schema
 from engine.definitions.issues import DefinitionIssue, PackageError, Path, json_path, path_sort_key
 from engine.definitions.model import (
@@ -118,12 +119,13 @@ def _load(
     parts, part_issues = load_parts(files.parts, {k: e.form for k, e in known.items()},
                                     catalog.open_world)
     rules, rule_issues = load_rules(files.rules, catalog)
-    issues = sorted([*issues, *print_issues, *part_issues, *rule_issues], key=_reading_order)
+    flows, flow_issues = load_flows(files.flows, catalog)
+    issues = sorted([*issues, *print_issues, *part_issues, *rule_issues, *flow_issues], key=_reading_order)
     if issues or app_data is None:
         return None, issues
     forms = [FormDef.from_dict(valid[entry.file]) for entry in entries.values()]
     return AppDef.from_dict(app_data, forms, prints, menus=parts.get("menus"),
-                            roles=parts.get("roles", ()), rules=rules), []
+                            roles=parts.get("roles", ()), rules=rules, flows=flows), []
 
 
 def _upgrade(source: SourceFile | None, kind: str) -> SourceFile | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from engine.core.i18n import Label, label
 
 if TYPE_CHECKING:  # they build on this module's FormDef
+    from engine.definitions.flow_files import FlowDef
     from engine.definitions.menus import MenuDef
     from engine.definitions.role_files import RoleDef
     from engine.definitions.rule_files import RuleDef
@@ -244,7 +245,8 @@ class AppDef:
     """An app: its manifest, its forms, its print templates, its menu
     (``menus.yaml``, None when the package has none) and the roles it ships
     (``roles.yaml``; an installed app's live roles are the organization's,
-    see engine.org.roles) and its rules (``rules/*.yaml``). Flows and reports come later."""
+    see engine.org.roles), its rules (``rules/*.yaml``) and its approval flows
+    (``flows/*.yaml``). Reports come later."""
 
     key: str
     label: Label
@@ -262,12 +264,16 @@ class AppDef:
     menus: MenuDef | None = None
     roles: tuple[RoleDef, ...] = ()
     rules: tuple[RuleDef, ...] = ()
+    flows: tuple[FlowDef, ...] = ()
 
     def form(self, key: str) -> FormDef | None:
         return next((f for f in self.forms if f.key == key), None)
 
     def rule(self, key: str) -> RuleDef | None:
         return next((r for r in self.rules if r.key == key), None)
+
+    def flow(self, key: str) -> FlowDef | None:
+        return next((f for f in self.flows if f.key == key), None)
 
     def print_template(self, key: str) -> PrintTemplateDef | None:
         return next((p for p in self.prints if p.key == key), None)
@@ -282,9 +288,9 @@ class AppDef:
     def from_dict(cls, data: Mapping[str, Any], forms: Iterable[FormDef] = (),
                   prints: Iterable[PrintTemplateDef] = (), *,
                   menus: MenuDef | None = None, roles: Iterable[RoleDef] = (),
-                  rules: Iterable[RuleDef] = ()) -> AppDef:
+                  rules: Iterable[RuleDef] = (), flows: Iterable[FlowDef] = ()) -> AppDef:
         """The app of a manifest (``app.yaml``), its forms (each given the
-        app's key), its print templates, menu and roles."""
+        app's key), its print templates, menu, roles, rules and flows."""
         key = data["key"]
         return cls(
             key=key,
@@ -303,6 +309,7 @@ class AppDef:
             menus=menus,
             roles=tuple(roles),
             rules=tuple(rules),
+            flows=tuple(flows),
         )
 
 

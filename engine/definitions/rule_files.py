@@ -19,11 +19,9 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from engine.core.i18n import Label, label
-from engine.definitions.field_checks import FieldChecker
-from engine.definitions.issues import DefinitionIssue, Path, did_you_mean, join, json_path
-from engine.definitions.model import FieldDef, FormDef
-from engine.definitions.schema_check import make_validator, schema_errors
-from engine.definitions.scope import SYSTEM_FIELDS, Catalog, FormEntry
+from engine.definitions.form_scope import FormScopeChecker, load_bound
+from engine.definitions.issues import DefinitionIssue
+from engine.definitions.scope import Catalog
 from engine.definitions.serialize import label_to_dict
 from engine.definitions.sources import SourceFile
 
@@ -96,80 +94,20 @@ class RuleDef:
 
 def load_rules(sources: list[SourceFile], catalog: Catalog) -> tuple[tuple[RuleDef, ...], list[DefinitionIssue]]:
     """The rules of a package and every problem found in their common shape."""
-    validator = make_validator(rule_schema())
-    rules: dict[str, RuleDef] = {}
-    issues: list[DefinitionIssue] = []
-    for source in sources:
-        errors = schema_errors(validator, source.data)
-        if errors:
-            issues.extend(DefinitionIssue(source.name, json_path(p), m) for p, m in errors)
-            continue
-        rule = RuleDef.from_dict(source.data, source.name)
-        if rule.key in rules:
-            issues.append(DefinitionIssue(source.name, "key", Label(
-                f"规则 '{rule.key}' 已经在 {rules[rule.key].file} 中定义",
-                f"rule '{rule.key}' is already defined in {rules[rule.key].file}")))
-            continue
-        found = RuleFormChecker(rule, catalog).common()
-        issues.extend(found)
-        if not found:
-            rules[rule.key] = rule
-    return tuple(rules.values()), issues
+    return load_bound(sources, rule_schema(), RuleDef.from_dict,
+                      lambda rule: RuleFormChecker(rule, catalog).common(), Label("规则", "rule"))
 
 
-class RuleFormChecker:
+class RuleFormChecker(FormScopeChecker):
     """Checks of a rule against its form, the ones every trigger and action
     uses: a form and a field that exist, a formula over the form's fields.
     Problems are reported at their path in the rule's file."""
 
     def __init__(self, rule: RuleDef, catalog: Catalog) -> None:
+        super().__init__(rule.file, rule.form, catalog)
         self.rule = rule
-        self.catalog = catalog
-        self.entry = catalog.entry(rule.form)
-        self.issues: list[DefinitionIssue] = []
-
-    @property
-    def form(self) -> FormDef | None:
-        return self.entry.form if self.entry is not None else None
-
-    def report(self, path: Path, message: Label) -> None:
-        self.issues.append(DefinitionIssue(self.rule.file, json_path(path), message))
 
     def common(self) -> list[DefinitionIssue]:
-        if self.entry is None:
-            if not self.catalog.open_world:
-                self.report(("form",), join(Label(f"没有表单 '{self.rule.form}'",
-                                                  f"there is no form '{self.rule.form}'"),
-                                            did_you_mean(self.rule.form, list(self.catalog.forms))))
-            return self.issues
-        if self.rule.condition:
+        if self.own_form() and self.rule.condition:
             self.formula(("condition",), self.rule.condition)
         return self.issues
-
-    def formula(self, path: Path, text: str, form: str | None = None) -> None:
-        """``text`` must be a formula over ``form`` (the rule's by default)."""
-        entry = self.catalog.entry(form or self.rule.form)
-        if entry is None:
-            return
-        checker = FieldChecker(FormEntry(self.rule.file, entry.form, checkable=False), self.catalog)
-        checker.formula(path, text, self.catalog.form_names(entry))
-        self.issues.extend(checker.issues)
-
-    def known_form(self, path: Path, key: str) -> FormDef | None:
-        entry = self.catalog.entry(key)
-        if entry is None and not self.catalog.open_world:
-            self.report(path, join(Label(f"没有表单 '{key}'", f"there is no form '{key}'"),
-                                   did_you_mean(key, list(self.catalog.forms))))
-        return entry.form if entry is not None else None
-
-    def field(self, path: Path, key: str, *, form: str | None = None) -> FieldDef | None:
-        """``key`` must be a field of ``form`` (the rule's by default); the field, if it is one."""
-        target = self.known_form(path, form or self.rule.form)
-        if target is None:
-            return None
-        found = target.field(key)
-        if found is None and key not in SYSTEM_FIELDS:
-            self.report(path, join(Label(f"表单 '{target.key}' 没有字段 '{key}'",
-                                         f"form '{target.key}' has no field '{key}'"),
-                                   did_you_mean(key, [f.key for f in target.fields])))
-        return found

@@ -1,11 +1,11 @@
 """Reading a package's files: a folder or a zip, YAML or JSON.
 
 ``read_package`` finds ``app.yaml`` (or ``.yml`` / ``.json``),
-``forms/*.yaml|yml|json``, ``rules/*.yaml|yml|json`` and the one-file parts ``menus.yaml`` and
-``roles.yaml`` (``PART_NAMES``), and parses each into plain data;
-``print/*.html`` is read by ``print_templates`` through ``read_raw_files``.
-Other folders of the package (flows, reports, data ...) are not read
-yet and do not disturb the reading.
+``forms/*.yaml|yml|json``, ``rules/*.yaml|yml|json``, ``flows/*.yaml|yml|json``
+and the one-file parts ``menus.yaml`` and ``roles.yaml`` (``PART_NAMES``), and
+parses each into plain data; ``print/*.html`` is read by ``print_templates``
+through ``read_raw_files``. Other folders of the package (reports, data ...)
+are not read yet and do not disturb the reading.
 
 YAML is read with YAML 1.2 scalars: only ``true``/``false`` are booleans (an
 option keyed ``no`` stays the text ``no``), dates and times stay text (the
@@ -37,7 +37,7 @@ PART_NAMES: dict[str, tuple[str, ...]] = {
 }
 _TOP_NAMES = frozenset(MANIFEST_NAMES).union(*PART_NAMES.values())
 # The folders of a package that hold one definition per file.
-LISTED_FOLDERS = ("forms", "rules")
+LISTED_FOLDERS = ("forms", "rules", "flows")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_VALUES = 500_000
 
@@ -61,6 +61,7 @@ class PackageFiles:
     issues: list[DefinitionIssue]
     parts: dict[str, SourceFile] = field(default_factory=dict)
     rules: list[SourceFile] = field(default_factory=list)
+    flows: list[SourceFile] = field(default_factory=list)
 
 
 def read_package(path: str | Path) -> PackageFiles:
@@ -161,7 +162,8 @@ def _parse_all(files: RawFiles) -> PackageFiles:
         )))
     forms = [source for name, source in parsed.items() if name.startswith("forms/")]
     rules = [source for name, source in parsed.items() if name.startswith("rules/")]
-    return PackageFiles(manifest, forms, issues, _parts(files, parsed, issues), rules)
+    flows = [source for name, source in parsed.items() if name.startswith("flows/")]
+    return PackageFiles(manifest, forms, issues, _parts(files, parsed, issues), rules, flows)
 
 
 def _parts(files: RawFiles, parsed: dict[str, SourceFile], issues: list[DefinitionIssue]) -> dict[str, SourceFile]:

@@ -2,7 +2,8 @@
 
 Installing validates the package (every problem at once), then in one
 transaction creates the forms' tables, records the app and version 1 of each
-definition (the manifest, the forms, the print templates, the menu) and
+definition (the manifest, the forms, the print templates, the menu, the
+rules, the flows) and
 creates the package's roles (``engine.packages.parts``); on any failure
 nothing is left behind. What is installed is
 read back from the published definitions, not from the package files, so an
@@ -22,6 +23,7 @@ from engine.core.clock import Clock, SystemClock
 from engine.core.errors import ConflictError, NotFoundError
 from engine.core.i18n import Label
 from engine.core.registry import Registry
+from engine.definitions.flow_files import FlowDef
 from engine.definitions.menus import MenuDef
 from engine.definitions.model import AppDef, FormDef, PrintTemplateDef
 from engine.definitions.rule_files import RuleDef
@@ -70,6 +72,7 @@ def install_package(
         rows += [_definition(app.key, "form", f.key, form_to_dict(f), now, user_id) for f in app.forms]
         rows += [_definition(app.key, "print", p.key, p.to_dict(), now, user_id) for p in app.prints]
         rows += [_definition(app.key, "rule", r.key, r.to_dict(), now, user_id) for r in app.rules]
+        rows += [_definition(app.key, "flow", f.key, f.to_dict(), now, user_id) for f in app.flows]
         conn.execute(_DEFINITIONS.insert(), rows)
         install_parts(database, conn, app, clock, user_id)
         if user_id is not None:
@@ -98,7 +101,9 @@ def installed_apps(database: Database, connection: Connection | None = None) -> 
 
 def installed_app(database: Database, key: str, connection: Connection | None = None) -> AppDef:
     """The app as published: the newest version of each of its definitions
-    (its ``roles`` are left out: the live roles are the organization's)."""
+    (its ``roles`` are left out: the live roles are the organization's). A
+    flow's ``version`` is the id of its definition row, which an instance
+    keeps (``flow_definition``)."""
     if connection is None:
         with database.transaction() as conn:
             return installed_app(database, key, conn)
@@ -114,20 +119,43 @@ def installed_app(database: Database, key: str, connection: Connection | None = 
     prints = (PrintTemplateDef.from_dict(body) for body in _newest(connection, key, "print"))
     menus = newest_body(connection, key, "menus")
     rules = (RuleDef.from_dict(body) for body in _newest(connection, key, "rule"))
+    flows = (FlowDef.from_dict(body, version=row_id) for row_id, body in _newest_rows(connection, key, "flow"))
     return AppDef.from_dict(manifest, forms, prints,
-                            menus=MenuDef.from_dict(menus) if menus is not None else None, rules=rules)
+                            menus=MenuDef.from_dict(menus) if menus is not None else None, rules=rules,
+                            flows=flows)
+
+
+def flow_definition(database: Database, version: int, connection: Connection | None = None) -> FlowDef:
+    """The flow as published in definition row ``version`` (an instance's
+    flow, even after newer versions were published); NotFoundError when
+    there is no such flow row."""
+    if connection is None:
+        with database.transaction() as conn:
+            return flow_definition(database, version, conn)
+    body = connection.execute(sa.select(_DEFINITIONS.c.body).where(
+        _DEFINITIONS.c.id == version, _DEFINITIONS.c.kind == "flow")).scalar()
+    if body is None:
+        raise NotFoundError(Label(f"没有流程版本 {version}", f"There is no flow version {version}"),
+                            details={"version": version})
+    return FlowDef.from_dict(body, version=version)
 
 
 def _newest(connection: Connection, app: str, kind: str) -> list[dict[str, Any]]:
     """The newest version of each definition of one kind, in the order they were first published."""
+    return [body for _, body in _newest_rows(connection, app, kind)]
+
+
+def _newest_rows(connection: Connection, app: str, kind: str) -> list[tuple[int, dict[str, Any]]]:
+    """The row id and body of the newest version of each definition of one kind."""
     newest = (
         sa.select(_DEFINITIONS.c.key, sa.func.max(_DEFINITIONS.c.version).label("version"))
         .where(_DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind)
         .group_by(_DEFINITIONS.c.key)
         .subquery()
     )
-    return list(connection.execute(
-        sa.select(_DEFINITIONS.c.body).join(
+    rows = connection.execute(
+        sa.select(_DEFINITIONS.c.id, _DEFINITIONS.c.body).join(
             newest, sa.and_(_DEFINITIONS.c.key == newest.c.key, _DEFINITIONS.c.version == newest.c.version)
         ).where(_DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind).order_by(_DEFINITIONS.c.id)
-    ).scalars())
+    )
+    return [(int(row.id), dict(row.body)) for row in rows]

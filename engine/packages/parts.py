@@ -1,4 +1,4 @@
-"""Installing and upgrading a package's menu and roles.
+"""Installing and upgrading a package's menu and roles (and, on upgrade, its flows).
 
 On install (inside the install's transaction) the menu is published as the
 app's ``menus`` definition, the roles as shipped as its ``roles``
@@ -12,6 +12,10 @@ customer changed it since it was installed (its grants or label differ from
 what the package shipped last time): then the customer's role is kept and
 the report says so. Nobody loses a role: memberships are never touched, and
 a role the new package no longer ships stays.
+
+A flow the package changed (or added) is published as a new version of its
+``flow`` definition; running instances keep the version they started on (its
+definition row), the next submit takes the new one.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class PartsReport:
     roles_kept: list[str] = field(default_factory=list)  # changed by the customer: left as they are
     roles_not_shipped: list[str] = field(default_factory=list)  # no longer in the package: left
     menus_published: bool = False
+    flows_published: list[str] = field(default_factory=list)  # new or changed: a new version
 
 
 def install_parts(database: Database, conn: Connection, app: AppDef, clock: Clock,
@@ -98,6 +103,8 @@ def upgrade_parts(database: Database, path: str | Path, field_types: Registry[Fi
         keys = {r.key for r in app.roles}
         report.roles_not_shipped = sorted(k for k in shipped if k not in keys and k in current)
         _publish(conn, app.key, "roles", roles_to_dict(app.roles), now, user_id)
+        report.flows_published = [flow.key for flow in app.flows
+                                  if _publish(conn, app.key, "flow", flow.to_dict(), now, user_id, key=flow.key)]
     return report
 
 
@@ -122,23 +129,26 @@ def _menus_body(app: AppDef) -> dict[str, Any]:
     return (app.menus or MenuDef()).to_dict()
 
 
-def newest_body(conn: Connection, app: str, kind: str) -> dict[str, Any] | None:
-    """The body of the newest version of the app's one definition of ``kind`` (keyed by the app)."""
+def newest_body(conn: Connection, app: str, kind: str, key: str | None = None) -> dict[str, Any] | None:
+    """The body of the newest version of the app's definition of ``kind``
+    named ``key`` (by default the one keyed by the app: its menu, its roles)."""
     body = conn.execute(sa.select(_DEFINITIONS.c.body).where(
-        _DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind, _DEFINITIONS.c.key == app,
+        _DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind, _DEFINITIONS.c.key == (key or app),
     ).order_by(_DEFINITIONS.c.version.desc()).limit(1)).scalar()
     return dict(body) if body is not None else None
 
 
 def _publish(conn: Connection, app: str, kind: str, body: dict[str, Any], now: dt.datetime,
-             user_id: int | None) -> bool:
-    """A new version of the app's ``kind`` definition when ``body`` differs
-    from the newest; True when one was written."""
+             user_id: int | None, *, key: str | None = None) -> bool:
+    """A new version of the app's ``kind`` definition ``key`` (by default
+    keyed by the app) when ``body`` differs from the newest; True when one
+    was written."""
+    key = key or app
     version = conn.execute(sa.select(sa.func.max(_DEFINITIONS.c.version)).where(
-        _DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind, _DEFINITIONS.c.key == app)).scalar()
-    if version is not None and newest_body(conn, app, kind) == body:
+        _DEFINITIONS.c.app == app, _DEFINITIONS.c.kind == kind, _DEFINITIONS.c.key == key)).scalar()
+    if version is not None and newest_body(conn, app, kind, key) == body:
         return False
     conn.execute(_DEFINITIONS.insert(), {
-        "app": app, "kind": kind, "key": app, "version": (version or 0) + 1, "body": body,
+        "app": app, "kind": kind, "key": key, "version": (version or 0) + 1, "body": body,
         "published_at": now, "published_by": user_id})
     return True

@@ -71,6 +71,9 @@ def test_the_full_example_loads_with_everything_in_place(field_types: Registry[F
     assert quote.list_views[0].page_size == 100
     assert quote.indexes[0].fields == ("customer", "created_at")
     assert quote.layout[0] == {"fields": ["name", "customer", "customer_industry"]}
+    approval = app.flow("quote_approval")
+    assert approval is not None and approval.form == "quote"
+    assert [p.node.key for p in approval.walk()] == ["manager", "discount_check", "director"]
     # YAML 1.2 scalars: an option keyed "no" stays text, not False.
     industry = app.get_form("customer").get_field("industry")
     assert [o["key"] for o in industry.setting("options")] == ["manufacturing", "retail", "no"]
@@ -98,12 +101,12 @@ def test_a_json_manifest_and_json_forms_load(tmp_path: Path, field_types: Regist
 
 def test_other_folders_and_files_are_left_alone(tmp_path: Path, field_types: Registry[FieldType]) -> None:
     root = write(tmp_path / "pkg", APP, forms())
-    for folder in ("flows", "reports", "print", "data", "forms/drafts"):
+    for folder in ("reports", "print", "data", "forms/drafts"):
         (root / folder).mkdir()
         (root / folder / "x.yaml").write_text("not: [valid", encoding="utf-8")
     (root / "forms" / "README.md").write_text("# notes", encoding="utf-8")
     (root / "forms" / ".hidden.yaml").write_text("{", encoding="utf-8")
-    (root / "notes.yaml").write_text("{", encoding="utf-8")  # menus.yaml, roles.yaml and rules/ are read
+    (root / "notes.yaml").write_text("{", encoding="utf-8")  # menus.yaml, roles.yaml, rules/ and flows/ are read
     assert validate_package(root, field_types) == []
 
 

@@ -173,19 +173,38 @@ def test_multi_level_heads_in_order_once_each(org: Org) -> None:
     assert not runs_in_order([{"type": "department_head", "levels": 2}])
 
 
-def test_heads_up_the_tree_are_one_query(org: Org) -> None:
-    statements: list[str] = []
+@contextmanager
+def statements(org: Org) -> Iterator[list[str]]:
+    """The SQL statements run inside the block."""
+    seen: list[str] = []
 
     def count(*args: Any) -> None:
-        statements.append(str(args[2]))
+        seen.append(str(args[2]))
 
     sa.event.listen(org.database.engine, "before_cursor_execute", count)
     try:
-        assert people(org, [{"type": "department_heads", "top": True}]) == ["manager", "director", "ceo"]
+        yield seen
     finally:
         sa.event.remove(org.database.engine, "before_cursor_execute", count)
-    assert len([s for s in statements if "chain" in s]) == 1
-    assert len(statements) <= 2  # the climb (a connection may add its own setup statement)
+
+
+@pytest.mark.parametrize("entry", [
+    {"type": "department_heads", "top": True}, {"type": "department_head", "levels": 3},
+    {"type": "department_field_head", "field": "dept"}, {"type": "role", "role": "finance"},
+    {"type": "members", "users": ["ceo", "cfo"]}, {"type": "member_field", "field": "watchers"},
+])
+def test_each_resolver_is_one_query_whatever_the_tree(org: Org, entry: dict[str, Any]) -> None:
+    record = {"dept": [org.departments["上海"], org.departments["核算"]],
+              "watchers": [org.users["ceo"], org.users["cfo"]]}
+    with context(org, record=record) as ctx, statements(org) as seen:
+        assert resolve_people(ctx, [entry])
+    assert len([s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 1, seen
+
+
+def test_role_holders_agree_with_the_organization(org: Org) -> None:
+    with context(org) as ctx:
+        assert resolve_people(ctx, [{"type": "role", "role": "finance"}]) == \
+            sorted(org.service.users_with_role("finance"))
 
 
 def test_head_of_a_department_field(org: Org) -> None:

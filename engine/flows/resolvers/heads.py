@@ -14,7 +14,7 @@ above could decide.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -32,24 +32,37 @@ MAX_DEPTH = 64
 DEPARTMENT_TYPES = ("department",)
 
 
-def climb(conn: Connection, start: sa.ColumnElement[Any] | Sequence[int]) -> dict[int, list[int | None]]:
-    """For each start department, the effective head of it and of every
-    department above it, nearest first (None where nobody active heads it or
-    anything above it). ``start`` is department ids or a scalar subquery."""
+def _climb_query(start: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """The departments from each one ``start`` selects up to the top: (origin,
+    head id, head active), nearest first."""
     d = DEPARTMENTS
-    where = d.c.id.in_(list(start)) if isinstance(start, Sequence) else d.c.id == start
     seed = sa.select(d.c.id.label("origin"), d.c.id, d.c.parent_id, d.c.head_id,
-                     sa.literal(0).label("depth")).where(where)
+                     sa.literal(0).label("depth")).where(start)
     chain = seed.cte("chain", recursive=True)
     up = d.alias("up")
     chain = chain.union_all(
         sa.select(chain.c.origin, up.c.id, up.c.parent_id, up.c.head_id, chain.c.depth + 1)
         .join_from(chain, up, up.c.id == chain.c.parent_id).where(chain.c.depth < MAX_DEPTH))
-    query = (sa.select(chain.c.origin, chain.c.head_id, USERS.c.active)
-             .join_from(chain, USERS, USERS.c.id == chain.c.head_id, isouter=True)
-             .order_by(chain.c.origin, chain.c.depth))
+    return (sa.select(chain.c.origin, chain.c.head_id, USERS.c.active)
+            .join_from(chain, USERS, USERS.c.id == chain.c.head_id, isouter=True)
+            .order_by(chain.c.origin, chain.c.depth))
+
+
+# Built once: making a recursive select costs more than running it.
+FROM_DEPARTMENTS = _climb_query(DEPARTMENTS.c.id.in_(sa.bindparam("departments", expanding=True)))
+FROM_MAIN_DEPARTMENT = _climb_query(DEPARTMENTS.c.id == (
+    sa.select(MEMBERSHIPS.c.department_id)
+    .where(MEMBERSHIPS.c.user_id == sa.bindparam("user"), MEMBERSHIPS.c.is_main.is_(True))
+    .scalar_subquery()))
+
+
+def climb(conn: Connection, query: sa.Select[Any], **params: Any) -> dict[int, list[int | None]]:
+    """For each start department of ``query`` (``FROM_DEPARTMENTS`` with
+    ``departments=[ids]``, ``FROM_MAIN_DEPARTMENT`` with ``user=id``), the
+    effective head of it and of every department above it, nearest first
+    (None where nobody active heads it or anything above it)."""
     found: dict[int, list[int | None]] = {}
-    for origin, head, active in conn.execute(query):
+    for origin, head, active in conn.execute(query, params):
         found.setdefault(int(origin), []).append(int(head) if head is not None and active else None)
     return {origin: _filled(heads) for origin, heads in found.items()}
 
@@ -70,10 +83,7 @@ def submitter_ladder(ctx: ResolveContext) -> list[int]:
     own department starts one level up (they do not approve themselves)."""
     if ctx.submitter_id is None:
         return []
-    main = (sa.select(MEMBERSHIPS.c.department_id)
-            .where(MEMBERSHIPS.c.user_id == ctx.submitter_id, MEMBERSHIPS.c.is_main.is_(True))
-            .scalar_subquery())
-    chains = climb(ctx.conn, main)
+    chains = climb(ctx.conn, FROM_MAIN_DEPARTMENT, user=ctx.submitter_id)
     heads = next(iter(chains.values()), [])
     while heads and heads[0] == ctx.submitter_id:
         heads = heads[1:]
@@ -144,7 +154,7 @@ class DepartmentFieldHead(Resolver):
         departments = ids_of(ctx.record.get(settings["field"]))
         if not departments:
             return []
-        chains = climb(ctx.conn, departments)
+        chains = climb(ctx.conn, FROM_DEPARTMENTS, departments=departments)
         heads = (chains.get(d, [None])[0] for d in departments)
         return _unique(h for h in heads if h is not None)
 

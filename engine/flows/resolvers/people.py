@@ -14,10 +14,41 @@ from engine.actions.people import ids_of, record_field
 from engine.core.i18n import Label
 from engine.definitions.issues import Path
 from engine.flows.base import FlowChecker, ResolveContext, Resolver
-from engine.org.base import ROLES, USERS
+from engine.org.base import DEPARTMENTS, MEMBERSHIPS, ROLE_DEPARTMENTS, ROLE_MEMBERS, ROLES, USERS
 from engine.org.users import normalize_login
 
 MEMBER_TYPES = ("member",)
+
+
+# Built once (resolving runs on every node a flow enters).
+ACTIVE = sa.select(USERS.c.id).where(USERS.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                     USERS.c.active.is_(True))
+BY_LOGIN = sa.select(USERS.c.login, USERS.c.id).where(
+    USERS.c.login.in_(sa.bindparam("logins", expanding=True)), USERS.c.active.is_(True))
+
+
+def _role_holders() -> sa.Select[Any]:
+    """The active holders of the role ``key`` names in ``app`` (within an app
+    a key names one role: the app's own, or one of every app), directly or
+    as members of a department it was given to or of one below: one query,
+    the tree walked down in the database."""
+    role = (sa.select(ROLES.c.id)
+            .where(ROLES.c.key == sa.bindparam("key"),
+                   sa.or_(ROLES.c.app.is_(None), ROLES.c.app == sa.bindparam("app")))
+            .order_by(ROLES.c.app.is_(None)).limit(1).scalar_subquery())
+    granted = (sa.select(ROLE_DEPARTMENTS.c.department_id.label("id"))
+               .where(ROLE_DEPARTMENTS.c.role_id == role).cte("granted", recursive=True))
+    # UNION, not UNION ALL: a cycle in stored data ends when nothing new is found.
+    granted = granted.union(sa.select(DEPARTMENTS.c.id).join_from(
+        DEPARTMENTS, granted, DEPARTMENTS.c.parent_id == granted.c.id))
+    direct = sa.select(ROLE_MEMBERS.c.user_id).where(ROLE_MEMBERS.c.role_id == role)
+    via = sa.select(MEMBERSHIPS.c.user_id).where(MEMBERSHIPS.c.department_id.in_(sa.select(granted.c.id)))
+    return (sa.select(USERS.c.id).where(USERS.c.active.is_(True),
+                                        sa.or_(USERS.c.id.in_(direct), USERS.c.id.in_(via)))
+            .order_by(USERS.c.id))
+
+
+ROLE_HOLDERS = _role_holders()
 
 
 def active_in_order(conn: Connection, ids: Iterable[int]) -> list[int]:
@@ -25,8 +56,7 @@ def active_in_order(conn: Connection, ids: Iterable[int]) -> list[int]:
     wanted = list(dict.fromkeys(int(i) for i in ids))
     if not wanted:
         return []
-    active = set(conn.execute(sa.select(USERS.c.id).where(
-        USERS.c.id.in_(wanted), USERS.c.active.is_(True))).scalars())
+    active = set(conn.execute(ACTIVE, {"ids": wanted}).scalars())
     return [i for i in wanted if i in active]
 
 
@@ -49,8 +79,7 @@ class Members(Resolver):
 
     def resolve(self, ctx: ResolveContext, settings: Mapping[str, Any]) -> list[int]:
         logins = [normalize_login(str(u)) for u in settings["users"]]
-        rows = ctx.conn.execute(sa.select(USERS.c.login, USERS.c.id).where(
-            USERS.c.login.in_(logins), USERS.c.active.is_(True)))
+        rows = ctx.conn.execute(BY_LOGIN, {"logins": logins})
         by_login = {str(login): int(user_id) for login, user_id in rows}
         # A login nobody has (any more) names nobody, as a deactivated member does.
         return list(dict.fromkeys(by_login[login] for login in logins if login in by_login))
@@ -69,12 +98,9 @@ class RoleHolders(Resolver):
 
     def resolve(self, ctx: ResolveContext, settings: Mapping[str, Any]) -> list[int]:
         # Within one app a key names one role: the app's own, or one of every app.
-        role_id = ctx.conn.execute(sa.select(ROLES.c.id).where(
-            ROLES.c.key == settings["role"], sa.or_(ROLES.c.app.is_(None), ROLES.c.app == ctx.app),
-        ).order_by(ROLES.c.app.is_(None))).scalar()
-        if role_id is None:
-            return []  # a role removed since the flow was published has no holders
-        return sorted(ctx.org.within(ctx.conn).users_with_role(int(role_id)))
+        # A role removed since the flow was published has no holders.
+        return [int(u) for u in ctx.conn.execute(ROLE_HOLDERS, {"key": settings["role"], "app": ctx.app})
+                .scalars()]
 
 
 class Submitter(Resolver):

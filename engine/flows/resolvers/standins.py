@@ -37,21 +37,25 @@ def delegate(conn: Connection, org: OrgService, user_ids: Sequence[int],
     return result
 
 
+# Built once: every task a flow creates asks it. Of two delegations in force
+# at once, the one that started last wins (it comes last).
+STANDINS = (
+    sa.select(DELEGATIONS.c.from_user_id, DELEGATIONS.c.to_user_id)
+    .join_from(DELEGATIONS, USERS, USERS.c.id == DELEGATIONS.c.to_user_id)
+    .where(DELEGATIONS.c.from_user_id.in_(sa.bindparam("people", expanding=True)),
+           DELEGATIONS.c.starts_at <= sa.bindparam("moment"), DELEGATIONS.c.ends_at > sa.bindparam("moment"),
+           USERS.c.active.is_(True))
+    .order_by(DELEGATIONS.c.starts_at, DELEGATIONS.c.id))
+
+
 def _standins(conn: Connection, user_ids: Sequence[int], moment: dt.datetime) -> dict[int, int]:
     # One query per link of the longest chain (usually one: nobody is away).
-    d = DELEGATIONS
     standin: dict[int, int] = {}
     asked: set[int] = set()
     pending = set(user_ids)
     while pending:
         asked |= pending
-        rows = conn.execute(
-            sa.select(d.c.from_user_id, d.c.to_user_id)
-            .join_from(d, USERS, USERS.c.id == d.c.to_user_id)
-            .where(d.c.from_user_id.in_(sorted(pending)), d.c.starts_at <= moment, d.c.ends_at > moment,
-                   USERS.c.active.is_(True))
-            # Of two delegations in force at once, the one that started last wins.
-            .order_by(d.c.starts_at, d.c.id))
+        rows = conn.execute(STANDINS, {"people": sorted(pending), "moment": moment})
         for from_id, to_id in rows:
             standin[int(from_id)] = int(to_id)
         pending = set(standin.values()) - asked
