@@ -15,8 +15,8 @@ from engine.core.i18n import Label
 from engine.definitions.flow_files import FlowDef, NodeDef
 from engine.flows import store
 from engine.flows.nodes.approval import context
-from engine.flows.run import FlowRun
-from engine.flows.task_actions import passed_nodes
+from engine.flows.run import START, START_NODE, FlowRun
+from engine.flows.task_actions import node_rights, passed_nodes
 from engine.flows.views import (
     AvailableAction,
     Choice,
@@ -119,13 +119,12 @@ def record_view(engine: FlowEngine, conn: Connection, row: dict[str, Any],
     if task is None:
         record = service.get(row["form"], int(row["record_id"]), actor=actor, connection=conn)
         return record, {f.key: "readonly" for f in compiled.form.fields if f.key in record}
-    node = flow.node(task.node)
-    given: dict[str, str] = dict(node.setting("fields") or {}) if node else {}
+    given = node_rights(START_NODE if task.node == START else flow.node(task.node), compiled.form)
     record = service.get(row["form"], int(row["record_id"]), actor=SYSTEM, connection=conn)
     hidden = {k for k, r in given.items() if r == "hidden"}
     if actor.access is not None:
         hidden |= actor.policy(service, row["form"]).hidden_everywhere()
-    rights = {f.key: given.get(f.key, "readonly") for f in compiled.form.fields if f.key not in hidden}
+    rights = {k: r for k, r in given.items() if k not in hidden}
     return {k: v for k, v in record.items() if k not in hidden}, rights
 
 
@@ -181,5 +180,5 @@ def walk(engine: FlowEngine, run: FlowRun, nodes: Sequence[NodeDef], choices: li
 
 
 def _label(run: FlowRun, key: str) -> dict[str, str]:
-    label = Label("发起人", "Start") if key == "start" else run.node(key).label
+    label = run.node(key).label
     return {"zh": label.zh, "en": label.en}

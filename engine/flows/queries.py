@@ -15,6 +15,7 @@ from engine.core.errors import NotFoundError, PermissionDenied
 from engine.core.i18n import Label
 from engine.definitions.flow_files import FlowDef
 from engine.flows import store
+from engine.flows.run import START, START_NODE
 from engine.flows.views import EventView, InstanceView, TaskPage, TaskView
 from engine.records.actor import Actor
 
@@ -46,6 +47,8 @@ class FlowQueries:
     def view_of(self, conn: Connection, row: Mapping[str, Any], flow: FlowDef | None = None) -> InstanceView:
         flow = flow or self.definitions.version(conn, int(row["definition_id"]))
         places = flow.places()
+        labels = [START_NODE.label if k == START else places[k].node.label if k in places else Label(k, k)
+                  for k in row["current"] or []]
         submitter = row["submitter_id"]
         names = store.names(conn, {int(submitter)} if submitter is not None else set())
         return InstanceView(
@@ -53,7 +56,7 @@ class FlowQueries:
             record_id=int(row["record_id"]), title=row["title"], status=row["status"], submitter_id=submitter,
             submitter_name=names.get(submitter) if submitter is not None else None,
             started_at=row["started_at"], ended_at=row["ended_at"], current=list(row["current"] or []),
-            current_labels=[places[k].node.label if k in places else Label(k, k) for k in row["current"] or []],
+            current_labels=labels,
             lock_version=int(row["lock_version"]),
         )
 

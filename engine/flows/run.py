@@ -40,6 +40,11 @@ from engine.records.service import SYSTEM
 if TYPE_CHECKING:
     from engine.flows.engine import FlowEngine
 
+# The submitter's own step a flow returned "to the start" waits at: they
+# edit the record and resubmit (a task of theirs), and the flow runs again
+# from its first node. It is no node of the file, so its key is reserved.
+START = "start"
+START_NODE = NodeDef(START, START, Label("发起人", "Submitter"))
 DONE = "done"
 WAIT = "wait"
 OPEN_BOXES = ("todo", "queued")
@@ -105,7 +110,7 @@ class FlowRun:
         return self.actor.user_id
 
     def node(self, key: str) -> NodeDef:
-        return self.places[key].node
+        return START_NODE if key == START else self.places[key].node
 
     def pending_job(self, node: str) -> Job | None:
         return next((j for j in self.jobs.values() if j.node == node), None)
@@ -117,22 +122,33 @@ class FlowRun:
         else:
             self.finish("approved")
 
+    def back_to_start(self) -> None:
+        """Wait for the submitter to edit and resubmit (``complete`` on their task)."""
+        from engine.flows.nodes.approval import assign
+
+        job = self.new_job(START_NODE, None)
+        assert self.submitter is not None
+        assign(self, job, START_NODE, [self.submitter], kind=START)
+
+    def new_job(self, node: NodeDef, branch: str | None) -> Job:
+        visits = self.state.setdefault("visits", {})
+        visits[node.key] = int(visits.get(node.key, 0)) + 1
+        job_id = self.conn.execute(store.INSERT_JOB, {
+            "instance_id": self.instance["id"], "node": node.key, "node_type": node.type, "visit": visits[node.key],
+            "branch": branch, "status": "pending", "result": None,
+            "started_at": self.now, "ended_at": None, "wake_at": None,
+        }).inserted_primary_key
+        assert job_id is not None
+        job = Job(int(job_id[0]), node.key, node.type, visits[node.key], branch)
+        self.jobs[job.id] = job
+        self.current_add(node.key)
+        return job
+
     def enter(self, key: str) -> None:
         if self.ended:
             return
         node = self.node(key)
-        visits = self.state.setdefault("visits", {})
-        visits[key] = int(visits.get(key, 0)) + 1
-        place = self.places[key]
-        job_id = self.conn.execute(store.INSERT_JOB, {
-            "instance_id": self.instance["id"], "node": key, "node_type": node.type, "visit": visits[key],
-            "branch": self.branch_path(place), "status": "pending", "result": None,
-            "started_at": self.now, "ended_at": None, "wake_at": None,
-        }).inserted_primary_key
-        assert job_id is not None
-        job = Job(int(job_id[0]), key, node.type, visits[key], self.branch_path(place))
-        self.jobs[job.id] = job
-        self.current_add(key)
+        job = self.new_job(node, self.branch_path(self.places[key]))
         self.event("node", node=key)
         self._published.append((FLOW_NODE_REACHED, key))
         if self.engine.node_types.get(node.type).enter(self, node, job) == DONE:
@@ -154,6 +170,9 @@ class FlowRun:
 
     def after(self, key: str) -> None:
         if self.ended:
+            return
+        if key == START:
+            self.start()
             return
         place = self.places[key]
         if place.index + 1 < len(place.sequence):

@@ -12,14 +12,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
 from engine.core.registry import Registry
+from engine.definitions.model import FormDef
 from engine.flows import store
 from engine.flows.nodes.approval import ApprovalNode, assign
-from engine.flows.run import DONE, FlowRun, Job
+from engine.flows.run import DONE, START, FlowRun, Job
+from engine.records.values import jsonable
 
 if TYPE_CHECKING:
     pass
 
 TASK_NODE_TYPES = ("approval", "handle")
+# What the submitter may change when the flow came back to them: every field of the form.
+EVERY_FIELD = "editable"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ class TaskAction(ABC):
     @staticmethod
     def settle(run: FlowRun, task: dict[str, Any]) -> None:
         job = TaskAction.job_of(run, task)
+        if job.node == START:  # resubmitted: the flow runs again from its first node
+            run.event("submit", task_id=int(task["id"]))
+            run.complete(job)
+            return
         node = run.node(job.node)
         node_type = run.engine.node_types.get(node.type)
         assert isinstance(node_type, ApprovalNode)
@@ -81,8 +89,16 @@ class TaskAction(ABC):
 
 
 def field_rights(run: FlowRun, node_key: str) -> dict[str, str]:
-    fields: dict[str, str] = dict(run.node(node_key).setting("fields") or {})
-    return fields
+    return node_rights(run.node(node_key), run.service.form(run.flow.form)[0].form)
+
+
+def node_rights(node: Any, form: FormDef) -> dict[str, str]:
+    """The rights a node gives on the form's fields (unlisted: read-only);
+    the submitter's own step may change everything."""
+    if node is not None and node.key == START:
+        return {f.key: EVERY_FIELD for f in form.fields}
+    given = dict(node.setting("fields") or {}) if node is not None else {}
+    return {f.key: str(given.get(f.key, "readonly")) for f in form.fields}
 
 
 def write_values(run: FlowRun, task: dict[str, Any], values: dict[str, Any]) -> dict[str, Any] | None:
@@ -110,13 +126,7 @@ def write_values(run: FlowRun, task: dict[str, Any], values: dict[str, Any]) -> 
     if missing and task["kind"] != "cc":
         raise ValidationError(Label(f"请先填写：{'、'.join(missing)}", f"Fill in first: {', '.join(missing)}"),
                               field_errors={k: [Label("必填", "Required")] for k in missing})
-    return _plain(diff) or None
-
-
-def _plain(value: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(value, default=str))
+    return jsonable(diff) or None
 
 
 class Approve(TaskAction):
@@ -131,7 +141,7 @@ class Approve(TaskAction):
 class Complete(Approve):
     key = "complete"
     label = Label("提交", "Complete")
-    kinds = ("handle",)
+    kinds = ("handle", START)
 
 
 class Reject(TaskAction):
@@ -180,8 +190,8 @@ def passed_nodes(run: FlowRun, task: dict[str, Any]) -> list[str]:
 
 
 def resolve_target(run: FlowRun, task: dict[str, Any], target: str) -> str:
-    if target == "start":
-        return "start"
+    if target == START:
+        return START
     passed = passed_nodes(run, task)
     if target == "previous":
         return passed[0] if passed else "start"
@@ -198,8 +208,8 @@ def return_to(run: FlowRun, task: dict[str, Any], target: str) -> None:
     run.state["returned_after"] = int(task["id"])
     run.instance["current"] = []
     run.event("return", node=task["node"], detail={"to": target}, by_engine=True)
-    if target == "start":
-        run.start()
+    if target == START:
+        run.back_to_start()
     else:
         run.enter(target)
 

@@ -33,7 +33,12 @@ def test_return_to_previous_start_or_a_passed_node(world: World) -> None:
     view = world.act("cat", "return", node="previous", comment="again")
     assert view.current == ["two"]
     view = world.act("bob", "return", node="start")
-    assert view.current == ["one"] and view.status == "running"
+    assert view.current == ["start"] and view.status == "running"
+    assert next(a.key for a in world.flows.actions_for(view.id, actor=world.actor("sub"))) == "complete"
+    _, rights = world.flows.record_view(view.id, actor=world.actor("sub"))
+    assert rights["amount"] == "editable"
+    view = world.act("sub", "complete", values={"amount": 42}, comment="fixed")
+    assert view.current == ["one"] and world.get(view.record_id)["amount"] == 42
     world.act("ann")
     world.act("bob")
     view = world.act("cat", "return", node="one")
@@ -42,9 +47,11 @@ def test_return_to_previous_start_or_a_passed_node(world: World) -> None:
     returns = [e for e in history if e.action == "return" and e.user_id is not None]
     assert [(e.user_name, e.detail) for e in returns] == [("Cat", {"to": "two"}), ("Bob", {"to": "start"}),
                                                          ("Cat", {"to": "one"})]
+    resubmitted = [e for e in history if e.action == "complete"]
+    assert resubmitted[0].diff == {"amount": [None, "42.00"]}
 
 
-@pytest.mark.parametrize(("how", "current"), [("start", ["one"]), ("previous", ["one"]), ("end", [])])
+@pytest.mark.parametrize(("how", "current"), [("start", ["start"]), ("previous", ["one"]), ("end", [])])
 def test_reject_as_the_node_says(world: World, how: str, current: list[str]) -> None:
     three(world, reject=how)
     world.submit(world.record())
