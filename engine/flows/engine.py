@@ -224,7 +224,11 @@ class FlowEngine(FlowQueries, InstanceActions):
                     raise already_handled(int(task["instance_id"]), task_id)
                 raise _no_task(task_id)
             with self.moving(int(task["instance_id"]), actor, conn) as run:
-                fresh = conn.execute(store.TASK_BY_ID, {"id": task_id}).mappings().first()
+                # PostgreSQL: the task as it is now that we hold the instance (another
+                # approver may have moved it while we waited). SQLite's writers are
+                # serialized from BEGIN, so what we read is current already.
+                fresh = task if self.records.database.is_sqlite else \
+                    conn.execute(store.TASK_BY_ID, {"id": task_id}).mappings().first()
                 assert fresh is not None
                 if fresh["box"] != "todo" or run.instance["status"] != "running" or (
                         version is not None and int(version) != int(run.instance["lock_version"])):

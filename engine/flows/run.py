@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,26 @@ DONE = "done"
 WAIT = "wait"
 OPEN_BOXES = ("todo", "queued")
 END_KINDS = {"approved": FLOW_APPROVED, "rejected": FLOW_REJECTED, "withdrawn": FLOW_WITHDRAWN}
+
+
+class LazyRecord(Mapping[str, Any]):
+    """The run's record, read only when something looks at it: most
+    transitions (an approval that opens the next node's tasks) never do."""
+
+    def __init__(self, run: FlowRun) -> None:
+        self._run = run
+
+    def _data(self) -> dict[str, Any]:
+        return self._run.record
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
 
 
 @dataclass
@@ -94,6 +114,10 @@ class FlowRun:
             self._record = self.service.get(self.instance["form"], int(self.instance["record_id"]),
                                             connection=self.conn)
         return self._record
+
+    @property
+    def lazy_record(self) -> Mapping[str, Any]:
+        return self._record if self._record is not None else LazyRecord(self)
 
     @property
     def state(self) -> dict[str, Any]:
@@ -231,13 +255,15 @@ class FlowRun:
                         key=f"flow:{self.instance['id']}:end")
 
     def set_flow_status(self, status: str) -> None:
-        before = self.record.get("flow_status")
+        # A running instance's record is running (the lock keeps it so): no need to read it.
+        before = self._record.get("flow_status") if self._record is not None else "running"
         if before == status:
             return
         actor = Actor(None, "flow", rule=f"{self.instance['app']}.{self.flow.key}")
         write_flow_status(self.service, self.conn, self.instance["form"], int(self.instance["record_id"]),
                           before, status, actor)
-        self._record = {**self.record, "flow_status": status}
+        if self._record is not None:
+            self._record = {**self._record, "flow_status": status}
 
     # --- history, notices, saving ---------------------------------------------------
     def event(self, action: str, *, node: str | None = None, task_id: int | None = None,
@@ -281,7 +307,7 @@ class FlowRun:
         for kind, node in self._published:
             bus.publish(RecordEvent(
                 kind=kind, app=self.instance["app"], form=self.instance["form"],
-                record_id=int(self.instance["record_id"]), changed=frozenset(), record=self.record,
+                record_id=int(self.instance["record_id"]), changed=frozenset(), record=self.lazy_record,
                 previous=None, user_id=self.actor.user_id, connection=self.conn, source="flow",
                 actor=dataclasses.replace(SYSTEM, source="flow"),
                 detail={"flow": self.flow.key, "instance": self.instance["id"], "node": node,

@@ -26,7 +26,8 @@ USERS = cast(sa.Table, User.__table__)
 # Values go as parameters: each statement compiles once.
 INSERT_INSTANCE = INSTANCES.insert()
 INSERT_JOB = JOBS.insert()
-INSERT_TASK = TASKS.insert()
+# Every task of a node in one statement, their ids back in order.
+INSERT_TASKS = TASKS.insert().returning(TASKS.c.id, sort_by_parameter_order=True)
 INSERT_EVENT = EVENTS.insert()
 # A transition moves the instance from the version it read to the next one:
 # a second writer that read the same version updates nothing.

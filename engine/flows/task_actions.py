@@ -88,6 +88,13 @@ class TaskAction(ABC):
             run.conn.execute(store.UPDATE_JOB, {"_id": job.id, "result": job.result or None})
 
 
+def approved(run: FlowRun, user_id: int) -> None:
+    """Remember who approved (the repeated auto-pass asks the state, not the tasks)."""
+    people = run.state.setdefault("approved", [])
+    if user_id not in people:
+        people.append(user_id)
+
+
 def field_rights(run: FlowRun, node_key: str) -> dict[str, str]:
     return node_rights(run.node(node_key), run.service.form(run.flow.form)[0].form)
 
@@ -135,6 +142,7 @@ class Approve(TaskAction):
 
     def run(self, run: FlowRun, task: dict[str, Any], params: ActParams) -> None:
         self.close(run, task, "approved", params)
+        approved(run, int(task["assignee_id"]))
         self.settle(run, task)
 
 
@@ -142,6 +150,10 @@ class Complete(Approve):
     key = "complete"
     label = Label("提交", "Complete")
     kinds = ("handle", START)
+
+    def run(self, run: FlowRun, task: dict[str, Any], params: ActParams) -> None:
+        self.close(run, task, "approved", params)  # handling is work done, not an approval to repeat
+        self.settle(run, task)
 
 
 class Reject(TaskAction):
@@ -205,7 +217,7 @@ def return_to(run: FlowRun, task: dict[str, Any], target: str) -> None:
     """Back to an earlier node (a new visit there) or the start of the flow."""
     target = resolve_target(run, task, target)
     run.cancel_open(keep=int(task["id"]))
-    run.state["returned_after"] = int(task["id"])
+    run.state["approved"] = []
     run.instance["current"] = []
     run.event("return", node=task["node"], detail={"to": target}, by_engine=True)
     if target == START:
@@ -254,6 +266,7 @@ class AddSign(TaskAction):
         # After: this approval stands and the node needs the added approvers too.
         run.conn.execute(store.UPDATE_TASK, {"_id": task["id"], "box": "done", "outcome": "approved",
                                              "acted_at": run.now, "comment": params.comment})
+        approved(run, int(task["assignee_id"]))
         assign(run, job, node, users, kind=task["kind"], added_by=int(task["assignee_id"]),
                seq=int(task["seq"]) + 1)
 

@@ -42,17 +42,14 @@ _TASK_NODE = {
 def context(run: FlowRun, node: NodeDef) -> ResolveContext:
     chosen = run.state.get("chosen", {}).get(node.key, ())
     return ResolveContext(conn=run.conn, org=run.engine.org, app=run.instance["app"], flow=run.flow,
-                          node=node, record=run.record, submitter_id=run.submitter, now=run.now,
+                          node=node, record=run.lazy_record, submitter_id=run.submitter, now=run.now,
                           chosen=tuple(int(c) for c in chosen))
 
 
 def approved_before(run: FlowRun) -> set[int]:
     """Who approved in this instance since it was last sent back (a returned
-    flow asks everyone again)."""
-    rows = run.conn.execute(store.TASKS.select().with_only_columns(store.TASKS.c.assignee_id).where(
-        store.TASKS.c.instance_id == run.instance["id"], store.TASKS.c.outcome == "approved",
-        store.TASKS.c.id > int(run.state.get("returned_after", 0))))
-    return {int(r) for r in rows.scalars()}
+    flow asks everyone again): kept in the instance's state, no query."""
+    return {int(u) for u in run.state.get("approved", ())}
 
 
 def assign(run: FlowRun, job: Job, node: NodeDef, people: Sequence[int], *, kind: str,
@@ -60,22 +57,18 @@ def assign(run: FlowRun, job: Job, node: NodeDef, people: Sequence[int], *, kind
            box: str | None = None) -> list[int]:
     """Open a task for each person (their delegate when away), notify those whose turn it is."""
     assigned = run.engine.people.delegate(run.conn, run.engine.org, list(people), run.now)
-    ids: list[int] = []
-    notify: list[tuple[int, int]] = []
-    for index, (assignee, delegated_from) in enumerate(assigned):
-        task_box = box or ("queued" if sequential and index > 0 else "todo")
-        inserted = run.conn.execute(store.INSERT_TASK, {
-            "instance_id": run.instance["id"], "job_id": job.id, "app": run.instance["app"], "node": node.key,
-            "kind": kind, "assignee_id": assignee, "box": task_box, "outcome": None, "seq": seq + index,
-            "delegated_from": delegated_from, "added_by": added_by, "comment": None,
-            "created_at": run.now, "acted_at": None, "due_at": None, "urged_at": None,
-        }).inserted_primary_key
-        assert inserted is not None
-        ids.append(int(inserted[0]))
-        if task_box == "todo":
-            notify.append((assignee, ids[-1]))
-    for assignee, task_id in notify:
-        tell(run, node, assignee, task_id)
+    if not assigned:
+        return []
+    rows = [{
+        "instance_id": run.instance["id"], "job_id": job.id, "app": run.instance["app"], "node": node.key,
+        "kind": kind, "assignee_id": assignee, "box": box or ("queued" if sequential and index > 0 else "todo"),
+        "outcome": None, "seq": seq + index, "delegated_from": delegated_from, "added_by": added_by,
+        "comment": None, "created_at": run.now, "acted_at": None, "due_at": None, "urged_at": None,
+    } for index, (assignee, delegated_from) in enumerate(assigned)]
+    ids = [int(i) for i in run.conn.execute(store.INSERT_TASKS, rows).scalars()]
+    for row, task_id in zip(rows, ids, strict=True):
+        if row["box"] == "todo":
+            tell(run, node, int(row["assignee_id"]), task_id)
     return ids
 
 
