@@ -87,6 +87,9 @@ class FlowEngine(FlowQueries, InstanceActions):
         self._places: dict[int, tuple[FlowDef, dict[str, FlowPlace]]] = {}
 
 
+    def places_of(self, flow: FlowDef) -> dict[str, Any]:
+        return self.places(flow)
+
     def places(self, flow: FlowDef) -> dict[str, FlowPlace]:
         cached = self._places.get(id(flow))
         if cached is None or cached[0] is not flow:

@@ -23,11 +23,38 @@ if TYPE_CHECKING:
     from engine.flows.store import FlowDefinitions
 
 _T, _I = store.TASKS, store.INSTANCES
+_SUBMITTER = store.USERS.alias("submitter")
 _TASK_ROWS = sa.select(
     _T.c.id, _T.c.instance_id, _T.c.app, _T.c.node, _T.c.kind, _T.c.assignee_id, _T.c.box, _T.c.outcome,
     _T.c.created_at, _T.c.acted_at, _T.c.due_at, _I.c.flow, _I.c.definition_id, _I.c.form, _I.c.record_id,
-    _I.c.title, _I.c.submitter_id, _I.c.status.label("instance_status"),
-).join(_I, _I.c.id == _T.c.instance_id)
+    _I.c.title, _I.c.submitter_id, _I.c.status.label("instance_status"), _SUBMITTER.c.name.label("submitter_name"),
+).join(_I, _I.c.id == _T.c.instance_id).join(_SUBMITTER, _SUBMITTER.c.id == _I.c.submitter_id, isouter=True)
+_SUBMITTED_ROWS = sa.select(_I, _SUBMITTER.c.name.label("submitter_name")).join(
+    _SUBMITTER, _SUBMITTER.c.id == _I.c.submitter_id, isouter=True)
+# One compiled statement per shape of inbox query: (box, app?, search?, before?).
+_PAGES: dict[tuple[str, bool, bool, bool], sa.Select[Any]] = {}
+
+
+def _page(box: str, app: bool, search: bool, before: bool) -> sa.Select[Any]:
+    key = (box, app, search, before)
+    found = _PAGES.get(key)
+    if found is not None:
+        return found
+    if box == "submitted":
+        query, id_, app_column = _SUBMITTED_ROWS.where(_I.c.submitter_id == sa.bindparam("user")), _I.c.id, _I.c.app
+    else:
+        query = _TASK_ROWS.where(_T.c.assignee_id == sa.bindparam("user"), _T.c.box == box)
+        if box == "done":
+            query = query.where(_T.c.outcome != "cancelled")
+        id_, app_column = _T.c.id, _T.c.app
+    if app:
+        query = query.where(app_column == sa.bindparam("app"))
+    if search:
+        query = query.where(_I.c.title.contains(sa.bindparam("search"), autoescape=True))
+    if before:
+        query = query.where(id_ < sa.bindparam("before"))
+    found = _PAGES[key] = query.order_by(id_.desc()).limit(sa.bindparam("limit"))
+    return found
 _INSTANCE = sa.select(_I).where(_I.c.id == sa.bindparam("id"))
 _HISTORY = sa.select(store.EVENTS).where(store.EVENTS.c.instance_id == sa.bindparam("id")).order_by(
     store.EVENTS.c.id)
@@ -46,11 +73,14 @@ class FlowQueries:
     # --- instances ------------------------------------------------------------
     def view_of(self, conn: Connection, row: Mapping[str, Any], flow: FlowDef | None = None) -> InstanceView:
         flow = flow or self.definitions.version(conn, int(row["definition_id"]))
-        places = flow.places()
+        places = self.places_of(flow)
         labels = [START_NODE.label if k == START else places[k].node.label if k in places else Label(k, k)
                   for k in row["current"] or []]
         submitter = row["submitter_id"]
-        names = store.names(conn, {int(submitter)} if submitter is not None else set())
+        if "submitter_name" in row:
+            names = {submitter: row["submitter_name"]}
+        else:
+            names = store.names(conn, {int(submitter)} if submitter is not None else set())
         return InstanceView(
             id=int(row["id"]), app=row["app"], flow=row["flow"], flow_label=flow.label, form=row["form"],
             record_id=int(row["record_id"]), title=row["title"], status=row["status"], submitter_id=submitter,
@@ -93,15 +123,15 @@ class FlowQueries:
         with self._reading(connection) as conn:
             if actor.access is not None:
                 self.records.get(app).get(form, record_id, actor=actor, connection=conn)
-            rows = conn.execute(sa.select(_I).where(_I.c.app == app, _I.c.form == form, _I.c.record_id == record_id)
-                                .order_by(_I.c.id.desc())).mappings()
+            rows = conn.execute(_SUBMITTED_ROWS.where(_I.c.app == app, _I.c.form == form,
+                                                      _I.c.record_id == record_id).order_by(_I.c.id.desc())).mappings()
             return [self.view_of(conn, dict(row)) for row in rows]
 
     def history(self, instance_id: int, *, actor: Actor, connection: Connection | None = None) -> list[EventView]:
         with self._reading(connection) as conn:
             row = self.instance_row(conn, instance_id)
             self.require_part(conn, row, actor)
-            places = self.definitions.version(conn, int(row["definition_id"])).places()
+            places = self.places_of(self.definitions.version(conn, int(row["definition_id"])))
             events = [dict(e) for e in conn.execute(_HISTORY, {"id": instance_id}).mappings()]
             names = store.names(conn, {int(e["user_id"]) for e in events if e["user_id"] is not None})
             return [EventView(
@@ -116,37 +146,27 @@ class FlowQueries:
               before: int | None = None, limit: int = 50, connection: Connection | None = None) -> TaskPage:
         """One page of a user's box, newest first; ``submitted``: the instances they started."""
         limit = max(1, min(int(limit), 200))
+        if box not in ("todo", "done", "cc", "submitted"):
+            raise NotFoundError(Label(f"没有 {box} 这个分类", f"No box {box} (todo, done, cc, submitted)"),
+                                details={"box": box})
+        query = _page(box, bool(app), bool(search), before is not None)
+        params = {"user": user_id, "app": app, "search": search, "before": before, "limit": limit + 1}
         with self._reading(connection) as conn:
-            if box == "submitted":
-                query = sa.select(_I).where(_I.c.submitter_id == user_id)
-                key = _I.c.id
-            elif box in ("todo", "done", "cc"):
-                query = _TASK_ROWS.where(_T.c.assignee_id == user_id, _T.c.box == box)
-                if box == "done":
-                    query = query.where(_T.c.outcome != "cancelled")
-                key = _T.c.id
-            else:
-                raise NotFoundError(Label(f"没有 {box} 这个分类", f"No box {box} (todo, done, cc, submitted)"),
-                                    details={"box": box})
-            if app:
-                query = query.where((_I.c.app if box == "submitted" else _T.c.app) == app)
-            if search:
-                query = query.where(_I.c.title.contains(search, autoescape=True))
-            if before is not None:
-                query = query.where(key < before)
-            rows = [dict(r) for r in conn.execute(query.order_by(key.desc()).limit(limit + 1)).mappings()]
+            rows = [dict(r) for r in conn.execute(query, params).mappings()]
             more = len(rows) > limit
             rows = rows[:limit]
             items = list(self._task_views(conn, rows, box))
             return TaskPage(items=items, next_before=int(rows[-1]["id"]) if more else None)
 
+    def places_of(self, flow: FlowDef) -> dict[str, Any]:
+        return flow.places()  # FlowEngine caches them
+
     def _task_views(self, conn: Connection, rows: list[dict[str, Any]], box: str) -> Iterator[TaskView]:
-        names = store.names(conn, {int(r["submitter_id"]) for r in rows if r["submitter_id"] is not None})
         for r in rows:
             flow = self.definitions.version(conn, int(r["definition_id"]))
             submitted = box == "submitted"
             node = None if submitted else r["node"]
-            place = flow.places().get(node) if node else None
+            place = self.places_of(flow).get(node) if node else None
             yield TaskView(
                 id=None if submitted else int(r["id"]), instance_id=int(r["id"] if submitted else r["instance_id"]),
                 app=r["app"], flow=r["flow"], flow_label=flow.label, form=r["form"], record_id=int(r["record_id"]),
@@ -155,7 +175,7 @@ class FlowQueries:
                 box=box, outcome=None if submitted else r["outcome"],
                 created_at=r["started_at"] if submitted else r["created_at"],
                 acted_at=r["ended_at"] if submitted else r["acted_at"], due_at=None if submitted else r["due_at"],
-                submitter_id=r["submitter_id"], submitter_name=names.get(r["submitter_id"]),
+                submitter_id=r["submitter_id"], submitter_name=r["submitter_name"],
                 instance_status=r["status"] if submitted else r["instance_status"],
             )
 
