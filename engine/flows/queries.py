@@ -50,7 +50,7 @@ def _page(box: str, app: bool, search: bool, before: bool) -> sa.Select[Any]:
     if app:
         query = query.where(app_column == sa.bindparam("app"))
     if search:
-        query = query.where(_I.c.title.contains(sa.bindparam("search"), autoescape=True))
+        query = query.where(_I.c.title.like(sa.bindparam("search"), escape="/"))
     if before:
         query = query.where(id_ < sa.bindparam("before"))
     found = _PAGES[key] = query.order_by(id_.desc()).limit(sa.bindparam("limit"))
@@ -150,7 +150,8 @@ class FlowQueries:
             raise NotFoundError(Label(f"没有 {box} 这个分类", f"No box {box} (todo, done, cc, submitted)"),
                                 details={"box": box})
         query = _page(box, bool(app), bool(search), before is not None)
-        params = {"user": user_id, "app": app, "search": search, "before": before, "limit": limit + 1}
+        pattern = "%" + (search or "").replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        params = {"user": user_id, "app": app, "search": pattern, "before": before, "limit": limit + 1}
         with self._reading(connection) as conn:
             rows = [dict(r) for r in conn.execute(query, params).mappings()]
             more = len(rows) > limit

@@ -71,3 +71,19 @@ def test_a_stale_version_or_a_second_act_is_already_handled(world: World) -> Non
     with pytest.raises(ConflictError) as caught:
         world.flows.act(bob, "approve", actor=world.actor("bob"), version=view.lock_version)
     assert caught.value.details["task"] == bob
+
+
+def test_inbox_pages_filters_and_search(world: World) -> None:
+    world.publish({"key": "deal", "nodes": [approval("n", "ann")]})
+    for title in ("Alpha 50%", "Beta", "Gamma 50%", "Delta"):
+        world.submit(world.record(title=title))
+    ann = world.users["ann"]
+    first = world.flows.tasks(ann, "todo", limit=3)
+    assert [t.title for t in first.items] == ["Delta", "Gamma 50%", "Beta"] and first.next_before is not None
+    rest = world.flows.tasks(ann, "todo", limit=3, before=first.next_before)
+    assert [t.title for t in rest.items] == ["Alpha 50%"] and rest.next_before is None
+    assert [t.title for t in world.flows.tasks(ann, "todo", search="50%").items] == ["Gamma 50%", "Alpha 50%"]
+    assert world.flows.tasks(ann, "todo", app="other").items == []
+    assert len(world.flows.tasks(ann, "todo", app="shop").items) == 4
+    assert first.items[0].submitter_name == "Sub" and first.items[0].flow_label.en == "deal"
+    assert first.as_json()["items"][0]["title"] == "Delta"
