@@ -173,7 +173,7 @@ class FlowRun:
             return
         node = self.node(key)
         job = self.new_job(node, self.branch_path(self.places[key]))
-        self.event("node", node=key)
+        self.event("node", node=key, by_engine=True)
         self._published.append((FLOW_NODE_REACHED, key))
         if self.engine.node_types.get(node.type).enter(self, node, job) == DONE:
             self.complete(job)
@@ -244,7 +244,7 @@ class FlowRun:
         self.cancel_open()
         self.ended = True
         self.instance.update(status=status, ended_at=self.now, current=[])
-        self.event("end", node=node, detail={"status": status})
+        self.event("end", node=node, detail={"status": status}, by_engine=True)
         self.set_flow_status(status)
         self._published.append((END_KINDS[status], node))
         if self.submitter is not None and status != "withdrawn":

@@ -23,6 +23,7 @@ def test_two_approvals_approve_the_flow(world: World) -> None:
     history = world.flows.history(view.id, actor=world.actor("sub"))
     assert [e.action for e in history] == ["submit", "node", "approve", "node", "approve", "end"]
     assert history[0].comment == "please" and history[2].user_name == "Ann"
+    assert all(e.user_id is None for e in history if e.action in ("node", "end"))  # the engine's doing
     done = world.flows.tasks(world.users["ann"], "done").items
     assert [(t.node, t.outcome, t.instance_status) for t in done] == [("manager", "approved", "approved")]
     submitted = world.flows.tasks(world.users["sub"], "submitted").items
