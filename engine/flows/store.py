@@ -36,7 +36,12 @@ UPDATE_INSTANCE = INSTANCES.update().where(
 UPDATE_JOB = JOBS.update().where(JOBS.c.id == sa.bindparam("_id"))
 UPDATE_TASK = TASKS.update().where(TASKS.c.id == sa.bindparam("_id"))
 # FOR UPDATE on PostgreSQL; SQLite renders nothing (its writers are serialized by BEGIN IMMEDIATE).
-LOCK_INSTANCE = sa.select(INSTANCES).where(INSTANCES.c.id == sa.bindparam("id")).with_for_update()
+# With the submitter's name, for the view the action answers with (only the instance row is locked).
+LOCK_INSTANCE = (
+    sa.select(INSTANCES, USERS.c.name.label("submitter_name"))
+    .join(USERS, USERS.c.id == INSTANCES.c.submitter_id, isouter=True)
+    .where(INSTANCES.c.id == sa.bindparam("id")).with_for_update(of=INSTANCES)
+)
 PENDING_JOBS = sa.select(JOBS).where(JOBS.c.instance_id == sa.bindparam("id"),
                                      JOBS.c.status == "pending").order_by(JOBS.c.id)
 JOB_TASKS = sa.select(TASKS).where(TASKS.c.job_id == sa.bindparam("job")).order_by(TASKS.c.seq, TASKS.c.id)
