@@ -99,6 +99,8 @@ def test_handle_edits_allowed_fields_and_requires_what_it_must(world: World) -> 
     seen, rights = world.flows.record_view(view.id, actor=world.actor("ann"))
     assert "cost" not in seen and "cost" not in rights
     assert rights["note"] == "required" and rights["title"] == "readonly"
+    seen, rights = world.flows.record_view(view.id, actor=world.actor("sub"))  # not the assignee
+    assert seen["cost"] == 5 and set(rights.values()) == {"readonly"}
     actions = [a.key for a in world.flows.actions_for(view.id, actor=world.actor("ann"))]
     assert "complete" in actions and "approve" not in actions
     with pytest.raises(ValidationError):

@@ -9,6 +9,7 @@ import pytest
 
 from engine.core.errors import ConflictError, QiqiaoError
 from engine.records.actor import Actor
+from engine.records.bulk_writes import delete_each, update_each
 from tests.flows.conftest import World, approval
 
 
@@ -33,6 +34,20 @@ def test_a_running_flow_locks_the_record_on_every_path(world: World) -> None:
     assert view.status == "approved" and world.get(record)["note"] == "checked"
     service.update("contract", record, {"amount": 5}, version=None)
     assert world.get(record)["amount"] == 5
+
+
+def test_bulk_changes_and_deletes_skip_locked_records(world: World) -> None:
+    world.publish({"key": "deal", "nodes": [approval("manager", "ann")]})
+    service = world.engine.service("shop")
+    locked, free = world.record(title="locked"), world.record(title="free")
+    world.submit(locked)
+    rows = [(r, world.get(r)["version"], {"note": "bulk"}) for r in (locked, free)]
+    done, failures = update_each(service, "contract", rows, actor=Actor(world.users["sub"]), all_or_nothing=False)
+    assert [r["id"] for r in done] == [free] and isinstance(failures[0], ConflictError)
+    deleted, failures = delete_each(service, "contract", [(locked, world.get(locked)["version"])],
+                                    actor=Actor(world.users["sub"]))
+    assert deleted == [] and isinstance(failures[0], ConflictError)
+    assert world.get(locked)["note"] is None
 
 
 def test_an_instance_keeps_the_version_it_started_on(world: World) -> None:
