@@ -134,6 +134,10 @@ class FlowEngine(FlowQueries, InstanceActions):
               chosen: Mapping[str, Sequence[int]] = {}, comment: str | None = None,
               files: Sequence[str] = (), check_rights: bool = True) -> InstanceView:
         """Start ``flow`` in the caller's transaction (``submit``; flowtime's create/condition triggers)."""
+        if not self.records.database.is_sqlite:
+            # Two submits of one record at once: the second waits here and then sees it running.
+            main = service.form(flow.form)[1].main
+            conn.execute(sa.select(main.c.id).where(main.c.id == record_id).with_for_update(key_share=True))
         record = service.get(flow.form, record_id, connection=conn)
         if check_rights:
             self.require_submitter(service, conn, flow.form, record, actor)
