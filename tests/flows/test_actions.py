@@ -163,3 +163,17 @@ def test_act_many(world: World) -> None:
 def _no_access(world: World) -> AppAccess:
     return AppAccess(world.engine.org.principal(world.users["eve"], app="shop"), (), app="shop")
 
+
+
+def test_return_into_a_branch_goes_on_after_its_branching_node(world: World) -> None:
+    world.publish({"key": "deal", "nodes": [
+        {"key": "both", "type": "parallel", "branches": [
+            {"key": "a", "nodes": [approval("x", "ann")]}, {"key": "b", "nodes": [approval("y", "bob")]}]},
+        approval("z", "cat")]})
+    world.submit(world.record())
+    world.act("ann")
+    assert world.act("bob").current == ["z"]
+    view = world.act("cat", "return", node="x")
+    assert view.current == ["x"] and world.todo("bob") == []
+    assert world.act("ann").current == ["z"]
+    assert world.act("cat").status == "approved"
