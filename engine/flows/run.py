@@ -99,7 +99,8 @@ class FlowRun:
         self.flow = flow
         self.instance = instance
         self.actor = actor
-        self.now = engine.clock.now()
+        # Stored in UTC: SQLite keeps no offset, and every system timestamp is UTC.
+        self.now = engine.clock.now().astimezone(dt.UTC)
         self.places: dict[str, FlowPlace] = engine.places(flow)
         self.jobs: dict[int, Job] = {job.id: job for job in jobs}
         self.ended = False
