@@ -52,6 +52,10 @@ class TaskAction(ABC):
     def available(self, run: FlowRun, task: dict[str, Any]) -> bool:
         return task["kind"] in self.kinds
 
+    def needs_for(self, run: FlowRun, task: dict[str, Any]) -> tuple[str, ...]:
+        """What the dialog asks for on this task (``node``: a choice among passed nodes)."""
+        return self.needs
+
     @abstractmethod
     def run(self, run: FlowRun, task: dict[str, Any], params: ActParams) -> None: ...
 
@@ -161,8 +165,15 @@ class Reject(TaskAction):
     label = Label("驳回", "Reject")
     needs = ("comment",)
 
+    def needs_for(self, run: FlowRun, task: dict[str, Any]) -> tuple[str, ...]:
+        if run.node(task["node"]).setting("reject") == "choose":
+            return ("comment", "node")
+        return self.needs
+
     def run(self, run: FlowRun, task: dict[str, Any], params: ActParams) -> None:
         how = str(run.node(task["node"]).setting("reject", "end"))
+        if how == "choose" and not params.node:
+            raise _invalid("node", "请选择驳回到哪个节点", "Choose the step to send it back to")
         if how == "choose" and params.node:
             self.close(run, task, "rejected", params, {"to": params.node})
             return_to(run, task, params.node)

@@ -66,7 +66,11 @@ def test_reject_to_a_chosen_node(world: World) -> None:
                                             approval("three", "cat", reject="choose")]})
     world.submit(world.record())
     world.act("ann")
-    world.act("bob")
+    view = world.act("bob")
+    reject = next(a for a in world.flows.actions_for(view.id, actor=world.actor("cat")) if a.key == "reject")
+    assert reject.needs == ("comment", "node") and [n["key"] for n in reject.nodes] == ["start", "two", "one"]
+    with pytest.raises(ValidationError):
+        world.act("cat", "reject")
     assert world.act("cat", "reject", node="one").current == ["one"]
 
 
