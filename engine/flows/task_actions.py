@@ -171,6 +171,8 @@ class Reject(TaskAction):
         return self.needs
 
     def run(self, run: FlowRun, task: dict[str, Any], params: ActParams) -> None:
+        if not (params.comment or "").strip():
+            raise _invalid("comment", "驳回时请填写意见", "Say why when you reject")
         how = str(run.node(task["node"]).setting("reject", "end"))
         if how == "choose" and not params.node:
             raise _invalid("node", "请选择驳回到哪个节点", "Choose the step to send it back to")

@@ -70,8 +70,10 @@ def test_reject_to_a_chosen_node(world: World) -> None:
     reject = next(a for a in world.flows.actions_for(view.id, actor=world.actor("cat")) if a.key == "reject")
     assert reject.needs == ("comment", "node") and [n["key"] for n in reject.nodes] == ["start", "two", "one"]
     with pytest.raises(ValidationError):
-        world.act("cat", "reject")
-    assert world.act("cat", "reject", node="one").current == ["one"]
+        world.act("cat", "reject", comment="not like this")  # which node?
+    with pytest.raises(ValidationError):
+        world.act("cat", "reject", node="one")  # why?
+    assert world.act("cat", "reject", node="one", comment="redo").current == ["one"]
 
 
 def test_transfer_and_add_sign(world: World) -> None:
