@@ -46,8 +46,6 @@ from engine.records import RecordService
 from engine.records.actor import Actor
 from engine.records.events import FLOW_SUBMITTED
 
-URGE_SECONDS = 3600
-
 
 class People(Protocol):
     """Who approves: ``engine.flows.resolvers`` (a test may hand another)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
@@ -16,10 +16,8 @@ from engine.definitions.model import FormDef
 from engine.flows import store
 from engine.flows.nodes.approval import ApprovalNode, assign
 from engine.flows.run import DONE, START, FlowRun, Job
+from engine.records.actor import Actor
 from engine.records.values import jsonable
-
-if TYPE_CHECKING:
-    pass
 
 TASK_NODE_TYPES = ("approval", "handle")
 # What the submitter may change when the flow came back to them: every field of the form.
@@ -122,8 +120,6 @@ def write_values(run: FlowRun, task: dict[str, Any], values: dict[str, Any]) -> 
         if refused:
             raise _invalid("values", f"此节点不能修改字段：{'、'.join(refused)}",
                            f"This step may not change: {', '.join(refused)}")
-        from engine.records.actor import Actor
-
         actor = Actor(task["assignee_id"], "flow", rule=f"{run.instance['app']}.{run.flow.key}",
                       flow_fields=frozenset(editable))
         before = run.record
