@@ -179,6 +179,8 @@ def test_nodes_are_checked_by_their_types(tmp_path: Path) -> None:
         {"key": "i", "type": "cc", "recipients": [{"type": "chosen", "from": [{"type": "chosen"}]}]},
         {"key": "j", "type": "automation", "actions": [{"type": "update_recrd"}]},
         {"key": "k", "type": "automation", "actions": [{"type": "update_record", "values": {"stag": '"x"'}}]},
+        node(key="l", mdoe="all"),
+        {"key": "m", "type": "exclusive", "fields": {}, "branches": [{"key": "y", "default": True, "nodes": []}]},
     ])), "flows/deal_approval.yaml")
     assert "did you mean 'approval'" in found["nodes[0].type"]
     assert found["nodes[1].branches"] == "a node of type approval has no branches"
@@ -192,7 +194,9 @@ def test_nodes_are_checked_by_their_types(tmp_path: Path) -> None:
     assert found["nodes[8].recipients[0].from[0].type"] == "A choice cannot offer another choice"
     assert "did you mean 'update_record'" in found["nodes[9].actions[0].type"]
     assert "stag" in found["nodes[10].actions[0].values.stag"]
-    assert len(found) == 11
+    assert found["nodes[11].mdoe"] == "a node of type approval has no setting 'mdoe' — did you mean 'mode'?"
+    assert found["nodes[12].fields"] == "a node of type exclusive has no setting 'fields'"
+    assert len(found) == 13
 
 
 def test_a_role_is_one_the_package_ships(tmp_path: Path) -> None:
