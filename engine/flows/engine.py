@@ -11,7 +11,7 @@ inbox, graph) lives in ``engine.flows.queries``.
 
 from __future__ import annotations
 
-import importlib
+import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, cast
@@ -32,7 +32,9 @@ from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.flow_files import FlowDef, FlowPlace, NodeDef
 from engine.definitions.rule_files import RuleDef, StepDef
-from engine.flows import store
+from engine.flows import resolvers, store
+from engine.flows.base import ResolveContext
+from engine.flows.instance_actions import InstanceActions
 from engine.flows.nodes import NODE_TYPES, RunnableNode
 from engine.flows.queries import FlowQueries
 from engine.flows.run import FlowRun, Job, already_handled
@@ -48,19 +50,26 @@ URGE_SECONDS = 3600
 
 
 class People(Protocol):
-    """Who approves: ``engine.flows.resolvers`` (the resolvers part)."""
+    """Who approves: ``engine.flows.resolvers`` (a test may hand another)."""
 
-    def resolve_people(self, ctx: Any, entries: Sequence[Mapping[str, Any]]) -> list[int]: ...
+    def resolve_people(self, ctx: ResolveContext, entries: Sequence[Mapping[str, Any]]) -> list[int]: ...
 
-    def choices(self, ctx: Any, entries: Sequence[Mapping[str, Any]]) -> list[int] | None: ...
+    def runs_in_order(self, entries: Sequence[Mapping[str, Any]]) -> bool: ...
 
-    def delegate(self, conn: Connection, org: OrgService, user_ids: list[int],
-                 at: Any) -> list[tuple[int, int | None]]: ...
+    def choices(self, ctx: ResolveContext, entries: Sequence[Mapping[str, Any]]) -> list[int] | None: ...
+
+    def choice_is_multiple(self, entries: Sequence[Mapping[str, Any]]) -> bool: ...
+
+    def check_choice(self, ctx: ResolveContext, entries: Sequence[Mapping[str, Any]],
+                     picked: Sequence[int]) -> list[int]: ...
+
+    def delegate(self, conn: Connection, org: OrgService, user_ids: Sequence[int],
+                 at: dt.datetime) -> list[tuple[int, int | None]]: ...
 
     def app_admins(self, conn: Connection, app: str) -> list[int]: ...
 
 
-class FlowEngine(FlowQueries):
+class FlowEngine(FlowQueries, InstanceActions):
     """Runs the approval flows of every installed app (module docstring)."""
 
     def __init__(self, records: Any, org: OrgService, clock: Clock, notifier: Notifier, *,
@@ -73,21 +82,10 @@ class FlowEngine(FlowQueries):
         self.notifier = notifier
         self.node_types = node_types
         self.task_actions = task_actions
-        self._people = people
+        self.people: People = people or cast(People, resolvers)
         self.definitions = store.FlowDefinitions()
         self._places: dict[int, tuple[FlowDef, dict[str, FlowPlace]]] = {}
 
-    @property
-    def people(self) -> People:
-        if self._people is None:
-            # The resolvers part's module; imported late so the runtime builds without it.
-            self._people = importlib.import_module("engine.flows.resolvers")
-        assert self._people is not None
-        return self._people
-
-    @people.setter
-    def people(self, value: People) -> None:
-        self._people = value
 
     def places(self, flow: FlowDef) -> dict[str, FlowPlace]:
         cached = self._places.get(id(flow))
@@ -155,12 +153,30 @@ class FlowEngine(FlowQueries):
         instance["id"] = int(inserted[0])
         run = FlowRun(self, conn, service, flow, instance, actor)
         run._record = record
+        self.check_chosen(run, chosen)
         run.event("submit", comment=comment, files=files)
         run.set_flow_status("running")
         run.published(FLOW_SUBMITTED)
         run.start()
         run.save()
         return self.view_of(conn, run.instance, flow)
+
+    def check_chosen(self, run: FlowRun, chosen: Mapping[str, Sequence[int]]) -> None:
+        """What the submitter picked (自选) for each node on the record's path that asks for it."""
+        from engine.flows.inspect import walk
+        from engine.flows.nodes.approval import context
+
+        if not chosen and not any(_chooses(p.node) for p in run.flow.walk()):
+            return
+        path: list[Any] = []
+        walk(self, run, run.flow.nodes, [], path)
+        picked: dict[str, list[int]] = {}
+        for step in path:
+            node = run.node(step.node)
+            if _chooses(node) or step.node in chosen:
+                entries = node.setting("approvers") or node.setting("recipients") or []
+                picked[step.node] = self.people.check_choice(context(run, node), entries, chosen.get(step.node, ()))
+        run.state["chosen"] = picked
 
     def require_submitter(self, service: RecordService, conn: Connection, form: str,
                           record: Mapping[str, Any], actor: Actor) -> None:
@@ -289,6 +305,10 @@ class FlowEngine(FlowQueries):
             return
         with self.records.database.reading() as conn:
             yield conn
+
+
+def _chooses(node: NodeDef) -> bool:
+    return any(e.get("type") == "chosen" for e in node.setting("approvers") or node.setting("recipients") or ())
 
 
 def _no_task(task_id: int) -> NotFoundError:

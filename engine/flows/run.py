@@ -137,6 +137,8 @@ class FlowRun:
         self._published.append((FLOW_NODE_REACHED, key))
         if self.engine.node_types.get(node.type).enter(self, node, job) == DONE:
             self.complete(job)
+        elif job.result and job.id in self.jobs:
+            self.conn.execute(store.UPDATE_JOB, {"_id": job.id, "result": job.result})
 
     def complete(self, job: Job, status: str = "done") -> None:
         """The job's node is finished: close the job and go on after it."""

@@ -1,15 +1,10 @@
 """A small package with a form and flows, installed on each database, the
-composed engine with a fixed clock, and people to approve.
-
-Until the resolvers part's registry is merged, approvers are resolved here
-by two real resolvers over the database (``members`` by login, ``submitter``)
-and delegation is the organization's own; the engine is handed them as its
-``people``."""
+composed engine with a fixed clock, and people to approve."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,15 +12,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
-from sqlalchemy.engine import Connection
 
 from engine.composition import Engine, compose
 from engine.core.clock import FixedClock
 from engine.definitions.flow_files import FlowDef
 from engine.fields import FIELD_TYPES
-from engine.flows.base import ResolveContext
-from engine.flows.store import DEFINITIONS, USERS
-from engine.org.service import OrgService
+from engine.flows.store import DEFINITIONS
 from engine.packages import install_package
 from engine.records.actor import Actor
 from engine.store.database import Database
@@ -45,35 +37,6 @@ FORMS: dict[str, dict[str, Any]] = {
 }
 NOW = dt.datetime(2026, 12, 4, 9, 30)
 PEOPLE = ("sub", "ann", "bob", "cat", "dan", "eve")
-
-
-class DbPeople:
-    """``members`` (logins) and ``submitter``, united in order; delegation by the organization."""
-
-    def resolve_people(self, ctx: ResolveContext, entries: Sequence[Mapping[str, Any]]) -> list[int]:
-        found: list[int] = []
-        for entry in entries:
-            if entry["type"] == "submitter" and ctx.submitter_id is not None:
-                ids = [ctx.submitter_id]
-            elif entry["type"] == "members":
-                rows = ctx.conn.execute(sa.select(USERS.c.login, USERS.c.id).where(
-                    USERS.c.login.in_(entry["users"]), USERS.c.active.is_(True))).all()
-                by_login = {login: int(i) for login, i in rows}
-                ids = [by_login[u] for u in entry["users"] if u in by_login]
-            else:
-                raise AssertionError(entry)
-            found.extend(i for i in ids if i not in found)
-        return found
-
-    def choices(self, ctx: ResolveContext, entries: Sequence[Mapping[str, Any]]) -> list[int] | None:
-        return None
-
-    def delegate(self, conn: Connection, org: OrgService, user_ids: list[int],
-                 at: dt.datetime) -> list[tuple[int, int | None]]:
-        return [(u, None) for u in user_ids]
-
-    def app_admins(self, conn: Connection, app: str) -> list[int]:
-        return [int(i) for i in conn.execute(sa.select(USERS.c.id).where(USERS.c.is_admin)).scalars()]
 
 
 @dataclass
@@ -136,7 +99,6 @@ def write_package(root: Path) -> Path:
 def world(database: Database, tmp_path: Path) -> World:
     install_package(database, write_package(tmp_path / "shop"), FIELD_TYPES)
     engine = compose(database, clock=FixedClock(NOW))
-    engine.flows.people = DbPeople()
     users = {login: engine.org.create_user(login, login.title()).id for login in PEOPLE}
     return World(engine, users, database)
 

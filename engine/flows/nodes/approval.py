@@ -83,6 +83,12 @@ def tell(run: FlowRun, node: NodeDef, assignee: int, task_id: int) -> None:
                link=f"/inbox/{task_id}", key=f"flow-task:{task_id}")
 
 
+def run_in_order(node: NodeDef) -> bool:
+    from engine.flows import resolvers
+
+    return resolvers.runs_in_order(node.setting("approvers") or ())
+
+
 class ApprovalNode(RunnableNode):
     key = "approval"
     label = Label("审批", "Approval")
@@ -127,7 +133,8 @@ class ApprovalNode(RunnableNode):
         return WAIT
 
     def mode(self, node: NodeDef) -> str:
-        if any(e.get("type") == "department_heads" for e in node.setting("approvers") or ()):
+        """The node's mode; multi-level heads approve in order whatever it says."""
+        if run_in_order(node):
             return "sequential"
         return str(node.setting("mode", "any"))
 
