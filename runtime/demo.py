@@ -3,8 +3,9 @@
 It creates the database (``--instance``, default ``instance/``), installs the
 CRM template (or brings an installed one's menu and roles up to date),
 creates an admin (``admin``, a new random password each run, printed) and a
-small company (``PEOPLE``: a sales team and its manager, service, finance,
-marketing and management, each holding the CRM role of their job; one new
+small company (``PEOPLE``: a sales team, its manager and director, service,
+finance, marketing, legal and the general manager, each holding the CRM role
+of their job — the CRM's flows find their approvers among them; one new
 password for all of them each run, printed with their logins and roles),
 generates demo data from the field types'
 fake values — a few hundred customers, contacts, leads, opportunities and
@@ -48,6 +49,7 @@ SKIPPED_TYPES = frozenset({"attachment", "image", "signature", "subform", "depar
 # role. The first of a department heads it; the sales reps own the demo data.
 PEOPLE: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("zhao.lei", "赵磊", "销售部", "sales", "销售经理", "sales_manager"),
+    ("qian.feng", "钱峰", "销售部", "sales", "销售总监", "sales_director"),
     ("zhang.wei", "张伟", "销售部", "sales", "销售代表", "sales"),
     ("li.na", "李娜", "销售部", "sales", "销售代表", "sales"),
     ("wang.fang", "王芳", "销售部", "sales", "销售代表", "sales"),
@@ -56,7 +58,8 @@ PEOPLE: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("zhou.min", "周敏", "客服部", "service", "客服专员", "service_agent"),
     ("sun.li", "孙丽", "财务部", "finance", "会计", "finance"),
     ("wu.hao", "吴昊", "市场部", "marketing", "市场专员", "marketing"),
-    ("ma.jun", "马骏", "总经办", "management", "总经理", "management"),
+    ("zheng.yi", "郑怡", "法务部", "legal", "法务专员", "legal"),
+    ("ma.jun", "马骏", "总经办", "management", "总经理", "general_manager"),
 )
 DATA_OWNER_ROLE = "sales"
 DEMO_TOKEN = "demo"  # the name of the admin's token, followed by when it was issued

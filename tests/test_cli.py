@@ -20,7 +20,7 @@ def database(tmp_path: Path) -> Path:
 def test_init_install_import_export(database: Path, tmp_path: Path) -> None:
     assert "Database ready" in run("init", database=database).stdout
     installed = run("template", "install", "crm", database=database)
-    assert "Installed crm" in installed.stdout and "15 forms, 7 roles" in installed.stdout
+    assert "Installed crm" in installed.stdout and "15 forms, 10 roles" in installed.stdout
     again = run("template", "install", "crm", "--locale", "en", database=database, check=False)
     assert again.returncode == 1 and "already installed" in again.stderr.lower() + again.stdout.lower()
 

@@ -32,6 +32,9 @@ RESERVED_KEYS = ("start", "previous")
 # branches all run). Reachability is a property of the tree, so the tree
 # checks need to know this one key of the node type registry.
 CONDITIONAL = "exclusive"
+# The node type that ends the flow where it stands: nothing after it in its
+# sequence can be reached.
+END = "end"
 
 
 def node_paths(flow: FlowDef) -> Iterator[tuple[NodeDef, Path]]:
@@ -66,11 +69,26 @@ class FlowFileChecker(FormScopeChecker):
         if self.flow.trigger.type == "condition":
             self.formula(("trigger", "condition"), str(self.flow.trigger.setting("condition", "")))
         self._keys()
+        self._after_end(self.flow.nodes, ())
         for node, path in node_paths(self.flow):
             self._rights(node, path)
             if node.branches:
                 self._branches(node, path)
         return self.issues
+
+    def _after_end(self, nodes: tuple[NodeDef, ...], prefix: Path) -> None:
+        """No node follows an ``end`` in its sequence: it would never be reached."""
+        ended: int | None = None
+        for i, node in enumerate(nodes):
+            if ended is not None:
+                at = json_path((*prefix, "nodes", ended))
+                self.report((*prefix, "nodes", i), Label(f"流程在 {at} 结束，此节点永远不会到达",
+                                                         f"the flow ends at {at}: this node is never reached"))
+                break
+            if node.type == END:
+                ended = i
+            for b, branch in enumerate(node.branches):
+                self._after_end(branch.nodes, (*prefix, "nodes", i, "branches", b))
 
     def _keys(self) -> None:
         """Node and branch keys are one namespace: a task, an event or a

@@ -10,7 +10,6 @@ both for ``qiqiao app validate``, installing and upgrading.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import import_module
 from typing import Any
 
 from engine.actions.base import ACTIONS, Action
@@ -24,6 +23,7 @@ from engine.definitions.model import AppDef
 from engine.definitions.rule_files import RuleDef, RuleFormChecker, StepDef
 from engine.definitions.scope import Catalog, FormEntry
 from engine.flows.base import NodeType, Resolver
+from engine.flows.nodes import NODE_TYPES
 from engine.flows.resolvers import RESOLVERS, check_entries
 from engine.rules.checks import check_step, registered, settings_valid
 
@@ -51,12 +51,9 @@ class FlowFormChecker(FlowFileChecker):
 
 
 def check_flows(app: AppDef, field_types: FieldTypes, *, base: AppDef | None = None,
-                node_types: Registry[Any] | None = None, resolvers: Registry[Resolver] = RESOLVERS,
+                node_types: Registry[Any] = NODE_TYPES, resolvers: Registry[Resolver] = RESOLVERS,
                 actions: Registry[Action] = ACTIONS) -> list[DefinitionIssue]:
-    """Every problem of ``app``'s flows' nodes by their types (``node_types``:
-    by default ``engine.flows.nodes.NODE_TYPES``)."""
-    if node_types is None:
-        node_types = import_module("engine.flows.nodes").NODE_TYPES
+    """Every problem of ``app``'s flows' nodes by their types."""
     forms = {f.key: FormEntry(f"forms/{f.key}.yaml", f) for f in app.forms}
     roles = {r.key for r in app.roles}
     if base is not None:
@@ -74,9 +71,10 @@ def check_flows(app: AppDef, field_types: FieldTypes, *, base: AppDef | None = N
     return list(dict.fromkeys(issues))
 
 
-def _node(checker: FlowFormChecker, node: NodeDef, path: Path, node_types: Registry[NodeType],
+def _node(checker: FlowFormChecker, node: NodeDef, path: Path, node_types: Registry[Any],
           resolvers: Registry[Resolver], actions: Registry[Action]) -> None:
-    kind = registered(checker, (*path, "type"), node.type, node_types, Label("节点类型", "node type"))
+    kind: NodeType | None = registered(checker, (*path, "type"), node.type, node_types,
+                                       Label("节点类型", "node type"))
     if kind is None:
         return
     if node.branches and not kind.branching:

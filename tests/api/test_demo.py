@@ -61,15 +61,16 @@ def test_demo_set_up_answers_its_example_call(runner: FlaskCliRunner, tmp_path: 
 def people_hold_their_roles(app: Flask, output: str) -> None:
     """The printed people sign in with the printed password, and each sees
     what their CRM role allows: a sales rep no payment plans, finance no
-    campaigns, management everything."""
+    campaigns, legal contracts only, the general manager everything."""
     password = re.search(r"each signs in with the password (\S+)", output)
     assert password is not None
     people = dict(re.findall(r"^\s+([a-z.]+)\s+\S+\s+crm:([a-z_]+)$", output, re.MULTILINE))
-    assert set(people.values()) == {"sales", "sales_manager", "service_agent", "service_manager", "finance",
-                                    "marketing", "management"}
+    assert set(people.values()) == {"sales", "sales_manager", "sales_director", "service_agent", "service_manager",
+                                    "finance", "marketing", "legal", "general_manager"}
     expected = {"sales": {"customer": 200, "payment_plan": 403, "campaign": 403},
                 "finance": {"customer": 200, "payment_plan": 200, "campaign": 403},
-                "management": {"customer": 200, "payment_plan": 200, "campaign": 200}}
+                "general_manager": {"customer": 200, "payment_plan": 200, "campaign": 200},
+                "legal": {"contract": 200, "payment_plan": 403}}
     for role, answers in expected.items():
         login = next(who for who, held in people.items() if held == role)
         client = app.test_client()

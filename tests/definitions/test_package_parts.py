@@ -89,7 +89,8 @@ def test_the_crm_ships_its_menu_and_roles(field_types: Registry[FieldType]) -> N
     assert [g.label.zh for g in groups] == ["客户", "销售", "服务", "市场", "设置"]  # every form is listed
     assert sum(len(g.items) for g in groups) == len(app.forms) == 15
     assert [r.key for r in app.roles] == [
-        "sales", "sales_manager", "service_agent", "service_manager", "finance", "marketing", "management"]
+        "sales", "sales_manager", "sales_director", "service_agent", "service_manager", "finance", "marketing",
+        "legal", "general_manager", "management"]
     for role in app.roles:  # grants the permission layer reads as they are
         permissions.parse_role(role.key, role.grants)
 

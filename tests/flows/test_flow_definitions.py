@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from click.testing import CliRunner
 
 from engine.core.i18n import Label
 from engine.core.registry import Registry
@@ -15,54 +17,17 @@ from engine.definitions import load_package, validate_package
 from engine.fields import FIELD_TYPES
 from engine.flows.base import NodeType
 from engine.flows.checks import check_flows
+from engine.flows.nodes import NODE_TYPES
+from engine.packages.validation import validate_app_package
+from runtime.cli import main
 from tests.flows.flow_package import APPROVAL, flow, write_flow_package
 
 Problem = tuple[str, str, str]
 
 
-class Stub(NodeType):
-    """A node type of the contract's shape, for checking definitions."""
-
-    label = Label("桩", "Stub")
-    description = Label("桩", "Stub")
-
-    def __init__(self, key: str, schema: dict[str, Any], *, branching: bool = False, tasks: bool = False) -> None:
-        self.key = key  # type: ignore[misc]
-        self.settings_schema = schema  # type: ignore[misc]
-        self.branching = branching  # type: ignore[misc]
-        self.tasks = tasks  # type: ignore[misc]
-
-
-ENTRIES = {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["type"]}}
-TASK = {"type": "object", "required": ["approvers"], "properties": {
-    "approvers": ENTRIES, "mode": {"enum": ["any", "all", "sequential", "ratio"]},
-    "when_none": {"enum": ["auto_pass", "admins", "reject"]}, "reject": {"enum": ["end", "start", "previous", "choose"]},
-    "fields": {"type": "object", "additionalProperties": {"enum": ["hidden", "readonly", "editable", "required"]}},
-    "timeout": {"type": "object"}}, "additionalProperties": False}
-
-
-def stub_types() -> Registry[NodeType]:
-    registry: Registry[NodeType] = Registry("node type")
-    registry.register_all([
-        Stub("approval", TASK, tasks=True), Stub("handle", TASK, tasks=True),
-        Stub("cc", {"type": "object", "required": ["recipients"], "properties": {"recipients": ENTRIES}}),
-        Stub("exclusive", {"type": "object", "additionalProperties": False}, branching=True),
-        Stub("parallel", {"type": "object", "additionalProperties": False}, branching=True),
-        Stub("automation", {"type": "object", "required": ["actions"]}),
-        Stub("delay", {"type": "object"}), Stub("end", {"type": "object"}),
-    ])
-    return registry
-
-
-NODE_TYPES = stub_types()
-
-
 def problems(tmp_path: Path, *flows: dict[str, Any], **options: Any) -> list[Problem]:
     """What the loader and then the checks by type find, as (file, path, message)."""
-    root = write_flow_package(tmp_path / "shop", list(flows), **options)
-    issues = validate_package(root, FIELD_TYPES)
-    if not issues:
-        issues = check_flows(load_package(root, FIELD_TYPES), FIELD_TYPES, node_types=NODE_TYPES)
+    issues = validate_app_package(write_flow_package(tmp_path / "shop", list(flows), **options), FIELD_TYPES)
     return [(i.file, i.json_path, i.message.en) for i in issues]
 
 
@@ -189,6 +154,17 @@ def test_every_branch_can_be_taken(tmp_path: Path) -> None:
     assert at(found, "flows/quoted.yaml") == {}
 
 
+def test_no_node_follows_an_end(tmp_path: Path) -> None:
+    stop = {"key": "stop", "type": "end", "status": "rejected"}
+    found = problems(tmp_path, flow(nodes=[
+        {"key": "both", "type": "parallel", "branches": [{"key": "a", "nodes": [stop, node(key="late")]},
+                                                         {"key": "b", "nodes": [node(key="fine")]}]},
+        {"key": "done", "type": "end"}, node(key="later"), node(key="latest")]))
+    assert [(p, m) for _, p, m in found] == [
+        ("nodes[0].branches[0].nodes[1]", "the flow ends at nodes[0].branches[0].nodes[0]: this node is never reached"),
+        ("nodes[2]", "the flow ends at nodes[1]: this node is never reached")]
+
+
 def test_nodes_are_checked_by_their_types(tmp_path: Path) -> None:
     found = at(problems(tmp_path, flow(nodes=[
         node(key="a", type="aproval"),
@@ -231,3 +207,48 @@ def test_the_checks_by_type_wait_for_a_package_that_loads(tmp_path: Path) -> Non
     broken["nodes"][3]["fields"] = {"closed": "required"}
     issues = validate_package(write_flow_package(tmp_path / "shop", [broken]), FIELD_TYPES)
     assert [i.json_path for i in issues] == ["nodes[3].fields.closed"]  # the loader stops before the types
+
+
+class Stamp(NodeType):
+    """A node type a plugin adds: check_flows takes its registry and calls its check."""
+
+    key = "stamp"
+    label = Label("盖章", "Stamp")
+    description = Label("盖章", "Stamp")
+    settings_schema: ClassVar[dict[str, Any]] = {"type": "object", "required": ["seal"], "properties": {"seal": {"type": "string"}}}
+
+    def check(self, checker: Any, node: Any, path: Any) -> None:
+        checker.field((*path, "seal"), node.setting("seal"))
+
+
+def test_a_node_type_from_a_plugin_is_checked_by_its_schema_and_check(tmp_path: Path) -> None:
+    types: Registry[NodeType] = Registry("node type")
+    types.register_all([*NODE_TYPES, Stamp()])
+    root = write_flow_package(tmp_path / "shop", [flow(nodes=[
+        {"key": "a", "type": "stamp"}, {"key": "b", "type": "stamp", "seal": "stag"},
+        {"key": "c", "type": "stamp", "seal": "stage"}])])
+    found = check_flows(load_package(root, FIELD_TYPES), FIELD_TYPES, node_types=types)
+    assert [(i.json_path, i.message.en) for i in found] == [
+        ("nodes[0]", "'seal' is required"),
+        ("nodes[1].seal", "form 'deal' has no field 'stag' — did you mean 'stage'?")]
+
+
+def test_qiqiao_app_validate_reports_flow_problems(tmp_path: Path) -> None:
+    broken = flow(nodes=[{"key": "a", "type": "aproval", "approvers": [{"type": "submitter"}]}])
+    result = CliRunner().invoke(main, ["app", "validate", str(write_flow_package(tmp_path / "shop", [broken]))])
+    assert result.exit_code == 1
+    assert "flows/deal_approval.yaml" in result.output and "nodes[0].type" in result.output
+    assert "是否指 'approval'" in result.output
+
+
+def test_the_crm_flows_validate() -> None:
+    from templates_lib.crm import PACKAGE_PATH
+
+    app = load_package(PACKAGE_PATH, FIELD_TYPES)
+    assert [f.key for f in app.flows] == ["contract_approval", "payment_receipt", "quote_discount_approval",
+                                         "ticket_escalation"]
+    assert validate_app_package(PACKAGE_PATH, FIELD_TYPES) == []
+    roles = {r.key for r in app.roles}
+    named = {e["role"] for f in app.flows for p in f.walk()
+             for e in (*p.node.setting("approvers", ()), *p.node.setting("recipients", ())) if e["type"] == "role"}
+    assert named == {"finance", "general_manager", "legal", "sales_director", "service_manager"} and named <= roles
