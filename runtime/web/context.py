@@ -91,8 +91,12 @@ def is_htmx() -> bool:
 
 
 def render(template: str, status: int = 200, **context: Any) -> Response:
-    response = current_app.make_response(render_template(template, **context))
-    response.status_code = status
+    return respond(render_template(template, **context), status)
+
+
+def respond(html: str, status: int = 200) -> Response:
+    """A page (or a part of one) drawn by the view."""
+    response = current_app.response_class(html, status)
     # Pages show data the reader may see: never from a shared cache, nor a
     # back button after sign-out.
     response.headers["Cache-Control"] = "no-store"

@@ -12,8 +12,8 @@ input, so an evaluation answers only the units whose digest changed.
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import itertools
 import re
 import weakref
 from collections.abc import Iterable, Mapping
@@ -113,7 +113,7 @@ def write_digests(digests: Mapping[str, str]) -> str:
     """The digests as the page keeps them: ``unit.digest.unit.digest…``.
     Unit ids and digests have no dot, and nothing in it needs escaping in a
     URL-encoded post (JSON's quotes did, and took longer to read back)."""
-    return ".".join(f"{unit}.{digest}" for unit, digest in digests.items())
+    return ".".join(itertools.chain.from_iterable(digests.items()))
 
 
 def read_digests(text: str) -> dict[str, str]:
@@ -145,6 +145,14 @@ class _Slot:
     children: tuple[_Slot, ...] = ()
     path: str = ""  # a cell's: "items.product"
     editable: bool = True  # a cell's, where its subform is
+    unit: str = ""  # a top-level field's: its wrapper's id
+    layout: bool = False
+    # a subform's: the digest of each cell the reader may change, with no message, showing what they typed
+    flags: tuple[str, ...] = ()
+    rows: dict[int | str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict, compare=False)
+
+
+_ROWS_KEPT = 1000  # a subform's rows whose cells' names are kept (posted indexes are open-ended)
 
 
 _SLOTS: weakref.WeakKeyDictionary[CompiledForm, tuple[_Slot, ...]] = weakref.WeakKeyDictionary()
@@ -153,14 +161,20 @@ _SLOTS: weakref.WeakKeyDictionary[CompiledForm, tuple[_Slot, ...]] = weakref.Wea
 def _slots(compiled: CompiledForm) -> tuple[_Slot, ...]:
     found = _SLOTS.get(compiled)
     if found is None:
-        found = _SLOTS[compiled] = tuple(
-            _Slot(f, compiled.types[f.key], FORM_INPUTS.get(f.type),
-                  tuple(_Slot(c, compiled.child_types[f.key][c.key], FORM_INPUTS.get(c.type), path=f"{f.key}.{c.key}",
-                              editable=not c.readonly and not compiled.child_types[f.key][c.key].computed)
-                        for c in f.fields)
-                  if f.type == "subform" else ())
-            for f in compiled.form.fields)
+        found = _SLOTS[compiled] = tuple(_slot(compiled, f) for f in compiled.form.fields)
     return found
+
+
+def _slot(compiled: CompiledForm, f: FieldDef) -> _Slot:
+    form_input = FORM_INPUTS.get(f.type)
+    if f.type != "subform":
+        return _Slot(f, compiled.types[f.key], form_input, unit=f"f-{f.key}",
+                     layout=isinstance(form_input, LayoutInput))
+    types = compiled.child_types[f.key]
+    children = tuple(_Slot(c, types[c.key], FORM_INPUTS.get(c.type), path=f"{f.key}.{c.key}",
+                           editable=not c.readonly and not types[c.key].computed) for c in f.fields)
+    flags = tuple(unit_digest(True, c.required, True, [], None) for c in f.fields)
+    return _Slot(f, compiled.types[f.key], form_input, children, unit=f"f-{f.key}", flags=flags)
 
 
 def build_view(
@@ -173,40 +187,48 @@ def build_view(
 
     Whether a value is what the reader typed compares it with the engine's
     own reading of the input (``state.inputs``), not a second coercion.
-    ``before``: the digests the page shows (a live evaluation): a subform
-    cell whose digest did not change gets no view (it is not drawn), as this
-    runs on every keystroke."""
+    ``before``: the digests the page shows (a live evaluation): a unit
+    whose digest did not change gets no view (it is not drawn), and the view
+    has no layout rows (``fields`` holds the views made), as this runs on
+    every keystroke."""
     fields: dict[str, FieldView] = {}
     drawn: dict[str, FieldView] = {}
     digests: dict[str, str] = {}
+    input_errors, values = state.input_errors, state.values
     for slot in _slots(compiled):
-        f, ftype = slot.f, slot.ftype
+        f = slot.f
         key = f.key
         if key in hidden:
             continue
-        keep_typed = key in typed and (key in state.input_errors or key in errors)
-        value = typed[key] if keep_typed else state.values.get(key, typed.get(key))
+        keep_typed = key in typed and (key in input_errors or key in errors)
+        value = typed[key] if keep_typed else values.get(key, typed.get(key))
         as_typed = keep_typed or _as_typed(state.inputs, typed, key, value)
         if key in state.formula_errors:
             value = state.formula_errors[key]
-        view = FieldView(
-            f, ftype, slot.input, key, f"f-{key}", value, path=key,
-            visible=state.visible.get(key, not f.hidden), required=state.required.get(key, f.required),
-            editable=key in editable and not state.readonly.get(key, f.readonly) and not ftype.computed,
-            errors=_messages(errors.get(key), state.input_errors.get(key)),
-        )
-        fields[key] = view
+        visible = state.visible.get(key, not f.hidden)
+        required = state.required.get(key, f.required)
+        can_edit = key in editable and not state.readonly.get(key, f.readonly) and not slot.ftype.computed
+        messages = _messages(errors.get(key), input_errors.get(key))
         if slot.children:
-            view.errors += [m for path, ms in errors.items() if _row_level(path, key) for m in ms]
-        shows_typed = slot.children or (view.editable and as_typed)
-        view.digest = unit_digest(view.visible, view.required, view.editable, view.errors,
-                                  None if shows_typed else value)
-        if not view.layout:
-            digests[view.unit] = view.digest
-            drawn[view.unit] = view
+            messages += [m for path, ms in errors.items() if _row_level(path, key) for m in ms]
+        shows_typed = slot.children or (can_edit and as_typed)
+        digest = unit_digest(visible, required, can_edit, messages, None if shows_typed else value)
+        if not slot.layout:
+            digests[slot.unit] = digest
+        if before is not None and not slot.children and (slot.layout or before.get(slot.unit) == digest):
+            continue
+        view = fields[key] = FieldView(f, slot.ftype, slot.input, key, slot.unit, value, visible, required, can_edit,
+                                       messages, path=key, digest=digest)
+        if not slot.layout:
+            drawn[slot.unit] = view
         if slot.children:
-            every = before is None or before.get(view.unit) != view.digest
+            every = before is None or before.get(slot.unit) != digest
             _subform(compiled, slot, view, state, typed, errors, digests, drawn, None if every else before)
+    messages = [m for m in errors.get("", [])]
+    return FormView(_layout_rows(compiled, fields) if before is None else [], fields, messages, digests, drawn)
+
+
+def _layout_rows(compiled: CompiledForm, fields: dict[str, FieldView]) -> list[list[FieldView]]:
     rows: list[list[FieldView]] = []
     placed: set[str] = set()
     for layout_row in compiled.form.layout:
@@ -215,8 +237,7 @@ def build_view(
         if row:
             rows.append(row)
     rows.extend([view] for key, view in fields.items() if key not in placed)
-    messages = [m for m in errors.get("", [])]
-    return FormView(rows, fields, messages, digests, drawn)
+    return rows
 
 
 def _subform(
@@ -291,23 +312,29 @@ def _cells(
     errors: Mapping[str, list[str]], typed: Any, clean: Any, digests: dict[str, str],
     before: Mapping[str, str] | None,
 ) -> list[FieldView]:
-    """The row's cells, each digested in ``digests``; with ``before``, only those whose digest changed."""
-    key = slot.f.key
+    """The row's cells, each digested in ``digests``; with ``before``, only those whose digest changed.
+
+    This runs for every cell on every keystroke: the cells' names come
+    worked out per row index, and a cell with no message that shows what
+    the reader typed (most of them) is digested by its flags alone, inline."""
     typed = typed if isinstance(typed, Mapping) else {}
     clean = clean if isinstance(clean, Mapping) else {}
+    input_errors = state.input_errors
     cells = []
-    for cell in slot.children:
+    for cell, (where, name, unit), flags in zip(slot.children, _row_names(slot, index), slot.flags, strict=True):
         child = cell.f
-        where, name, unit = _cell_names(key, index, child.key)
-        value = row.get(child.key)
-        problems = state.input_errors.get(where)
+        key = child.key
+        value = row.get(key)
+        problems = input_errors.get(where)
         messages = _messages(errors.get(where), problems) if problems is not None or where in errors else []
         can_edit = editable and cell.editable
-        # As _as_typed, inline: this runs for every cell on every keystroke.
-        as_typed = (problems is not None or child.key not in typed or child.key not in clean
-                    or bool(clean[child.key] == value))
-        digests[unit] = digest = unit_digest(True, child.required, can_edit, messages,
-                                             None if can_edit and as_typed else value)
+        # As _as_typed, inline.
+        as_typed = problems is not None or key not in typed or key not in clean or bool(clean[key] == value)
+        if can_edit and as_typed and not messages:
+            digest = flags
+        else:
+            digest = unit_digest(True, child.required, can_edit, messages, None if can_edit and as_typed else value)
+        digests[unit] = digest
         if before is not None and before.get(unit) == digest:
             continue
         cells.append(FieldView(child, cell.ftype, cell.input, name, unit, value, required=child.required,
@@ -315,10 +342,16 @@ def _cells(
     return cells
 
 
-@functools.lru_cache(maxsize=4096)
-def _cell_names(key: str, index: int | str, child: str) -> tuple[str, str, str]:
-    """A cell's path in messages, its posted name and its unit's id (the same on every keystroke)."""
-    return f"{key}[{index}].{child}", f"{key}[{index}][{child}]", f"f-{key}-{index}-{child}"
+def _row_names(slot: _Slot, index: int | str) -> tuple[tuple[str, str, str], ...]:
+    """Each cell's path in messages, its posted name and its unit's id, in row ``index`` (the same on every keystroke)."""
+    found = slot.rows.get(index)
+    if found is None:
+        key = slot.f.key
+        found = tuple((f"{key}[{index}].{c.f.key}", f"{key}[{index}][{c.f.key}]", f"f-{key}-{index}-{c.f.key}")
+                      for c in slot.children)
+        if len(slot.rows) < _ROWS_KEPT:
+            slot.rows[index] = found
+    return found
 
 
 # --- names of the ids pickers hold ------------------------------------------------------

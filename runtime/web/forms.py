@@ -31,9 +31,11 @@ from engine.records import RecordService
 from engine.records.compiled import CompiledForm
 from engine.records.record_history import record_history
 from runtime.api.records import check_id, form_service
-from runtime.web.context import page, page_actor, render, services
+from runtime.web.context import page, page_actor, render, respond, services
+from runtime.web.form_drawing import draw_changes, draw_input
 from runtime.web.form_inputs import InputContext, PickerInput, Posted, decode_values, read_posted
 from runtime.web.form_page import (
+    FORM_MESSAGES,
     FieldView,
     FormView,
     build_view,
@@ -217,15 +219,14 @@ def evaluate(app_key: str, form_key: str) -> Response:
     digests = view.digests()
     changed = view.changed(before)
     editing.show(changed)
-    unit = current_app.jinja_env.get_template("forms/unit.html").module
-    return render("forms/changes.html", changed=changed, view=view, unit=unit,
-                  messages_changed=before.get("form-messages") != digests["form-messages"],
-                  digests=write_digests(digests), base_url=f"/a/{app_key}/{form_key}",
-                  record_id=editing.record_id, app_key=app_key, form=editing.compiled.form)
+    return respond(draw_changes(current_app.jinja_env, changed=changed, view=view,
+                                messages_changed=before.get(FORM_MESSAGES) != digests[FORM_MESSAGES],
+                                digests=write_digests(digests)))
 
 
 for _name, _part in PARTS.items():
     bp.add_app_template_global(_part, _name)
+bp.add_app_template_global(draw_input, "draw_input")
 
 
 @bp.app_template_global()
