@@ -28,6 +28,7 @@ from engine.records.compiled import CompiledForm, FormState
 from runtime.web.form_inputs import FORM_INPUTS, ComputedInput, FormInput, InputContext, LayoutInput
 
 FORM_MESSAGES = "form-messages"
+DISPLAY = "inputs/display.html"  # a value the reader may not change here
 _PATH = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)(?:\[(?P<index>\d+)\](?:\.(?P<child>[a-z][a-z0-9_]*))?)?")
 
 
@@ -53,6 +54,11 @@ class FieldView:
     digest: str = ""  # its state, short (``unit_digest``)
 
     @property
+    def cell(self) -> bool:
+        """Whether it is a subform's cell (its posted name ends with the child's key in brackets)."""
+        return self.name.endswith("]")
+
+    @property
     def layout(self) -> bool:
         return isinstance(self.input, LayoutInput)
 
@@ -63,7 +69,7 @@ class FieldView:
     @property
     def template(self) -> str:
         if not self.editable and not self.layout and self.f.type != "subform":
-            return "inputs/display.html"
+            return DISPLAY
         return self.input.template_name()
 
 
@@ -247,20 +253,22 @@ def _subform(
 ) -> None:
     """A subform's rows of cells (only the changed ones when ``before`` is given) and its blank row."""
     key = slot.f.key
-    given = typed.get(key) if key in typed and _row_problems(key, state, errors) else view.value
+    troubled = _row_problems(key, state, errors)
+    given = typed.get(key) if key in typed and troubled else view.value
     items = [row for row in given or () if isinstance(row, Mapping)]
     posted, clean = typed.get(key), state.inputs.get(key)
     typed_rows: list[Any] = posted if isinstance(posted, list) else []
     clean_rows: list[Any] = clean if isinstance(clean, list) else []
     for index, row in enumerate(items):
-        cells = _cells(slot, index, row, view.editable, state, errors,
+        cells = _cells(slot, index, row, view.editable, state, errors if troubled else None,
                        typed_rows[index] if index < len(typed_rows) else {},
                        clean_rows[index] if index < len(clean_rows) else {}, digests, before)
         view.rows.append(cells)
-        drawn.update((cell.unit, cell) for cell in cells)
+        if cells:
+            drawn.update((cell.unit, cell) for cell in cells)
     view.row_ids = [row.get("id") for row in items]
     if before is None:
-        view.blank_row = _cells(slot, "__i__", _row_defaults(compiled, slot.f), view.editable, state, {}, {}, {},
+        view.blank_row = _cells(slot, "__i__", _row_defaults(compiled, slot.f), view.editable, state, None, {}, {},
                                 {}, None)
 
 
@@ -309,24 +317,27 @@ def _row_defaults(compiled: CompiledForm, sub: FieldDef) -> dict[str, Any]:
 
 def _cells(
     slot: _Slot, index: int | str, row: Mapping[str, Any], editable: bool, state: FormState,
-    errors: Mapping[str, list[str]], typed: Any, clean: Any, digests: dict[str, str],
+    errors: Mapping[str, list[str]] | None, typed: Any, clean: Any, digests: dict[str, str],
     before: Mapping[str, str] | None,
 ) -> list[FieldView]:
-    """The row's cells, each digested in ``digests``; with ``before``, only those whose digest changed.
+    """The row's cells, each digested in ``digests``; with ``before``, only
+    those whose digest changed. ``errors``: None when no cell of the
+    subform has a message (the engine's nor ``build_view``'s).
 
     This runs for every cell on every keystroke: the cells' names come
     worked out per row index, and a cell with no message that shows what
     the reader typed (most of them) is digested by its flags alone, inline."""
-    typed = typed if isinstance(typed, Mapping) else {}
-    clean = clean if isinstance(clean, Mapping) else {}
+    typed = typed if isinstance(typed, dict | Mapping) else {}
+    clean = clean if isinstance(clean, dict | Mapping) else {}
     input_errors = state.input_errors
     cells = []
     for cell, (where, name, unit), flags in zip(slot.children, _row_names(slot, index), slot.flags, strict=True):
         child = cell.f
         key = child.key
         value = row.get(key)
-        problems = input_errors.get(where)
-        messages = _messages(errors.get(where), problems) if problems is not None or where in errors else []
+        problems = None if errors is None else input_errors.get(where)
+        messages = _messages(errors.get(where), problems) if errors is not None and (
+            problems is not None or where in errors) else []
         can_edit = editable and cell.editable
         # As _as_typed, inline.
         as_typed = problems is not None or key not in typed or key not in clean or bool(clean[key] == value)

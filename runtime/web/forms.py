@@ -32,9 +32,10 @@ from engine.records.compiled import CompiledForm
 from engine.records.record_history import record_history
 from runtime.api.records import check_id, form_service
 from runtime.web.context import page, page_actor, render, respond, services
-from runtime.web.form_drawing import draw_changes, draw_input
+from runtime.web.form_drawing import cell_unit, draw_changes, draw_input, field_unit, form_messages
 from runtime.web.form_inputs import InputContext, PickerInput, Posted, decode_values, read_posted
 from runtime.web.form_page import (
+    DISPLAY,
     FORM_MESSAGES,
     FieldView,
     FormView,
@@ -98,9 +99,15 @@ class Editing:
                           errors=errors or {}, before=before)
 
     def show(self, views: list[FieldView]) -> None:
-        """Work out what each of ``views`` shows (names of the ids they hold, once for all)."""
+        """Work out what each of ``views`` shows (names of the ids they hold,
+        once for all). A value only displayed is worded by ``display_text``
+        (a picker's from what it shows): a live evaluation's changed units are
+        mostly computed ones, and wording them twice cost as much as drawing them."""
+        every = [view for view in (*views, *(cell for v in views for row in [*v.rows, v.blank_row] for cell in row))
+                 if view.template != DISPLAY or isinstance(view.input, PickerInput)]
+        if not every:
+            return
         ctx = InputContext(zone=g.get("ui_zone") or InputContext().zone, locale=current_language())
-        every = [*views, *(cell for v in views for row in [*v.rows, v.blank_row] for cell in row)]
         ctx.names = name_ids(self.service, self.compiled, every, services().org, self.actor)
         for view in every:
             view.shown = view.input.shown(view.f, view.ftype, view.value, ctx, view.path)
@@ -219,14 +226,14 @@ def evaluate(app_key: str, form_key: str) -> Response:
     digests = view.digests()
     changed = view.changed(before)
     editing.show(changed)
-    return respond(draw_changes(current_app.jinja_env, changed=changed, view=view,
-                                messages_changed=before.get(FORM_MESSAGES) != digests[FORM_MESSAGES],
-                                digests=write_digests(digests)))
+    messages = view.messages if before.get(FORM_MESSAGES) != digests[FORM_MESSAGES] else None
+    return respond(draw_changes(current_app.jinja_env, changed, messages, write_digests(digests)))
 
 
 for _name, _part in PARTS.items():
     bp.add_app_template_global(_part, _name)
-bp.add_app_template_global(draw_input, "draw_input")
+for _part in (draw_input, field_unit, cell_unit, form_messages):
+    bp.add_app_template_global(_part)
 
 
 @bp.app_template_global()
