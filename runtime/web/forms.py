@@ -232,8 +232,8 @@ def evaluate(app_key: str, form_key: str) -> Response:
 
 for _name, _part in PARTS.items():
     bp.add_app_template_global(_part, _name)
-for _part in (draw_input, field_unit, cell_unit, form_messages):
-    bp.add_app_template_global(_part)
+for _drawing in (draw_input, field_unit, cell_unit, form_messages):
+    bp.add_app_template_global(_drawing)
 
 
 @bp.app_template_global()
