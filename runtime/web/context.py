@@ -94,14 +94,14 @@ def render(template: str, status: int = 200, **context: Any) -> Response:
     return respond(render_template(template, **context), status)
 
 
+# Pages show data the reader may see: never from a shared cache, nor a back
+# button after sign-out.
+_PAGE_HEADERS = (("Cache-Control", "no-store"), ("Vary", "Cookie"))
+
+
 def respond(html: str, status: int = 200) -> Response:
     """A page (or a part of one) drawn by the view."""
-    response = current_app.response_class(html, status)
-    # Pages show data the reader may see: never from a shared cache, nor a
-    # back button after sign-out.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers.setdefault("Vary", "Cookie")
-    return response
+    return current_app.response_class(html, status, _PAGE_HEADERS)
 
 
 def identity() -> Identity:

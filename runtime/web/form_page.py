@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import threading
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -111,19 +112,35 @@ class FormView:
         return {**self.unit_digests, FORM_MESSAGES: _hash("\n".join(self.messages)) if self.messages else "0"}
 
     def changed(self, before: Mapping[str, str]) -> list[FieldView]:
-        """The units whose digest differs from ``before`` (the page's)."""
-        return [self.views[u] for u, d in self.unit_digests.items() if before.get(u) != d]
+        """The units whose digest differs from ``before`` (the page's); only
+        views made can differ (``build_view`` makes no other)."""
+        return [v for u, v in self.views.items() if before.get(u) != v.digest]
+
+
+# What write_digests wrote lately, read: the page posts it back with its next
+# keystroke, and reading 130 parts back was a tenth of an answer's own work.
+_WRITTEN: dict[str, dict[str, str]] = {}
+_WRITTEN_KEPT = 256
+_WRITTEN_LOCK = threading.Lock()
 
 
 def write_digests(digests: Mapping[str, str]) -> str:
     """The digests as the page keeps them: ``unit.digest.unit.digest…``.
     Unit ids and digests have no dot, and nothing in it needs escaping in a
     URL-encoded post (JSON's quotes did, and took longer to read back)."""
-    return ".".join(itertools.chain.from_iterable(digests.items()))
+    text = ".".join(itertools.chain.from_iterable(digests.items()))
+    with _WRITTEN_LOCK:
+        if len(_WRITTEN) >= _WRITTEN_KEPT:
+            del _WRITTEN[next(iter(_WRITTEN))]
+        _WRITTEN[text] = dict(digests)
+    return text
 
 
-def read_digests(text: str) -> dict[str, str]:
+def read_digests(text: str) -> Mapping[str, str]:
     """What ``write_digests`` wrote; anything else reads as no digests (every unit is drawn)."""
+    found = _WRITTEN.get(text)
+    if found is not None:
+        return found
     parts = text.split(".")
     if len(parts) % 2:
         return {}
