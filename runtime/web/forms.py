@@ -251,17 +251,3 @@ def currency_symbol(view: FieldView) -> str:
 @bp.app_template_global()
 def field_options(f: FieldDef) -> list[Any]:
     return options_of(f)
-
-
-@bp.app_template_global()
-def display_text(view: FieldView) -> str:
-    """A value the reader may not change, as the record page would show it."""
-    if view.value is None or view.value == "":
-        return "—"
-    if isinstance(view.input, PickerInput):
-        return "、".join(text for _, text in view.shown) if current_language() == "zh" else ", ".join(
-            text for _, text in view.shown)
-    try:
-        return view.ftype.display(view.f, view.value, current_language()) or "—"
-    except (TypeError, ValueError, AttributeError, ArithmeticError):
-        return str(view.value)
