@@ -170,8 +170,8 @@ class _Slot:
     editable: bool = True  # a cell's, where its subform is
     unit: str = ""  # a top-level field's: its wrapper's id
     layout: bool = False
-    # a subform's: the digest of each cell the reader may change, with no message, showing what they typed
-    flags: tuple[str, ...] = ()
+    key: str = ""  # a cell's child key
+    as_typed: str = ""  # a cell's digest when the reader may change it, it has no message and shows what was typed
     rows: dict[int | str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict, compare=False)
 
 
@@ -195,9 +195,9 @@ def _slot(compiled: CompiledForm, f: FieldDef) -> _Slot:
                      layout=isinstance(form_input, LayoutInput))
     types = compiled.child_types[f.key]
     children = tuple(_Slot(c, types[c.key], FORM_INPUTS.get(c.type), path=f"{f.key}.{c.key}",
-                           editable=not c.readonly and not types[c.key].computed) for c in f.fields)
-    flags = tuple(unit_digest(True, c.required, True, [], None) for c in f.fields)
-    return _Slot(f, compiled.types[f.key], form_input, children, unit=f"f-{f.key}", flags=flags)
+                           editable=not c.readonly and not types[c.key].computed, key=c.key,
+                           as_typed=unit_digest(True, c.required, True, [], None)) for c in f.fields)
+    return _Slot(f, compiled.types[f.key], form_input, children, unit=f"f-{f.key}")
 
 
 def build_view(
@@ -348,24 +348,26 @@ def _cells(
     clean = clean if isinstance(clean, dict | Mapping) else {}
     input_errors = state.input_errors
     cells = []
-    for cell, (where, name, unit), flags in zip(slot.children, _row_names(slot, index), slot.flags, strict=True):
-        child = cell.f
-        key = child.key
+    for cell, (where, name, unit) in zip(slot.children, _row_names(slot, index), strict=True):
+        key = cell.key
         value = row.get(key)
-        problems = None if errors is None else input_errors.get(where)
-        messages = _messages(errors.get(where), problems) if errors is not None and (
-            problems is not None or where in errors) else []
         can_edit = editable and cell.editable
-        # As _as_typed, inline.
-        as_typed = problems is not None or key not in typed or key not in clean or bool(clean[key] == value)
-        if can_edit and as_typed and not messages:
-            digest = flags
+        if errors is None:
+            messages: list[str] = []
+            as_typed = key not in typed or key not in clean or bool(clean[key] == value)
         else:
-            digest = unit_digest(True, child.required, can_edit, messages, None if can_edit and as_typed else value)
+            problems = input_errors.get(where)
+            messages = _messages(errors.get(where), problems) if problems is not None or where in errors else []
+            # As _as_typed, inline.
+            as_typed = problems is not None or key not in typed or key not in clean or bool(clean[key] == value)
+        if can_edit and as_typed and not messages:
+            digest = cell.as_typed
+        else:
+            digest = unit_digest(True, cell.f.required, can_edit, messages, None if can_edit and as_typed else value)
         digests[unit] = digest
         if before is not None and before.get(unit) == digest:
             continue
-        cells.append(FieldView(child, cell.ftype, cell.input, name, unit, value, required=child.required,
+        cells.append(FieldView(cell.f, cell.ftype, cell.input, name, unit, value, required=cell.f.required,
                                path=cell.path, editable=can_edit, errors=messages, digest=digest))
     return cells
 
