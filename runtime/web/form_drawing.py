@@ -19,12 +19,19 @@ from typing import Any
 from jinja2 import Environment, pass_environment
 from markupsafe import Markup, escape
 
+from runtime.web.form_page import DISPLAY
+from runtime.web.input_parts import displayed
+
 _OOB = ' hx-swap-oob="true"'
 
 
 @pass_environment
 def draw_input(env: Environment, v: Any) -> Markup:
-    """The input (or display) of unit ``v``: its template, ``v.template``."""
+    """The input (or display) of unit ``v``: its template, ``v.template``.
+    A value the reader may not change is ``displayed`` (what its template
+    calls) without the template: most units a keystroke redraws are those."""
+    if v.template == DISPLAY:
+        return displayed(v)
     template = env.get_template(v.template)
     context = env.context_class(env, env.globals, template.name, template.blocks)
     context.vars["v"] = v
