@@ -231,7 +231,8 @@ def build_view(
         visible = state.visible.get(key, not f.hidden)
         required = state.required.get(key, f.required)
         can_edit = key in editable and not state.readonly.get(key, f.readonly) and not slot.ftype.computed
-        messages = _messages(errors.get(key), input_errors.get(key))
+        given, problems = errors.get(key), input_errors.get(key)
+        messages = _messages(given, problems) if given is not None or problems is not None else []
         if slot.children:
             messages += [m for path, ms in errors.items() if _row_level(path, key) for m in ms]
         shows_typed = slot.children or (can_edit and as_typed)
