@@ -41,13 +41,13 @@ from runtime.web.form_page import (
     FormView,
     build_view,
     field_rights,
-    name_ids,
     read_digests,
     write_digests,
 )
 from runtime.web.i18n import current_language
 from runtime.web.input_parts import PARTS
 from runtime.web.navigation import app_context
+from runtime.web.record_names import name_ids
 
 bp = Blueprint("forms", __name__)
 FORM = "/a/<app_key>/<form_key>"
