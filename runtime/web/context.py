@@ -91,13 +91,17 @@ def is_htmx() -> bool:
 
 
 def render(template: str, status: int = 200, **context: Any) -> Response:
-    response = current_app.make_response(render_template(template, **context))
-    response.status_code = status
-    # Pages show data the reader may see: never from a shared cache, nor a
-    # back button after sign-out.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers.setdefault("Vary", "Cookie")
-    return response
+    return respond(render_template(template, **context), status)
+
+
+# Pages show data the reader may see: never from a shared cache, nor a back
+# button after sign-out.
+_PAGE_HEADERS = (("Cache-Control", "no-store"), ("Vary", "Cookie"))
+
+
+def respond(html: str, status: int = 200) -> Response:
+    """A page (or a part of one) drawn by the view."""
+    return current_app.response_class(html, status, _PAGE_HEADERS)
 
 
 def identity() -> Identity:

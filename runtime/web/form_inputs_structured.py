@@ -124,8 +124,9 @@ def _row_of(posted_name: str) -> tuple[str, int] | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _cell_name(name: str, index: int, child: str) -> str:
-    return f"{name}[{index}][{child}]"
+def _row_names(name: str, index: int, children: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """A row's posted names: its id's and its cells' (``items[2][quantity]``)."""
+    return f"{name}[{index}][id]", tuple(f"{name}[{index}][{child}]" for child in children)
 
 
 class SubformInput(FormInput):
@@ -143,13 +144,15 @@ class SubformInput(FormInput):
             return ABSENT
         rows = []
         children = [(child, self.inputs.get(child.type)) for child in f.fields]
+        keys = tuple(child.key for child in f.fields)
         for index in indexes:
             row: dict[str, Any] = {}
-            ident = (posted.get(_cell_name(name, index, "id")) or "").strip()
+            id_name, names = _row_names(name, index, keys)
+            ident = (posted.get(id_name) or "").strip()
             if ident.isdigit():
                 row["id"] = int(ident)
-            for child, form_input in children:
-                value = form_input.decode(posted, _cell_name(name, index, child.key), child)
+            for (child, form_input), cell_name in zip(children, names, strict=True):
+                value = form_input.decode(posted, cell_name, child)
                 if value is not ABSENT:
                     row[child.key] = value
             rows.append(row)

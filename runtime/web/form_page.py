@@ -12,22 +12,23 @@ input, so an evaluation answers only the units whose digest changed.
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import itertools
 import re
+import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.definitions.model import FieldDef
 from engine.fields.base import FieldType
-from engine.records import RecordService
 from engine.records.access import FormPolicy
 from engine.records.compiled import CompiledForm, FormState
-from runtime.web.form_inputs import FORM_INPUTS, ComputedInput, FormInput, InputContext, LayoutInput
+from runtime.web.form_inputs import FORM_INPUTS, ComputedInput, FormInput, LayoutInput
 
 FORM_MESSAGES = "form-messages"
+DISPLAY = "inputs/display.html"  # a value the reader may not change here
 _PATH = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)(?:\[(?P<index>\d+)\](?:\.(?P<child>[a-z][a-z0-9_]*))?)?")
 
 
@@ -53,6 +54,11 @@ class FieldView:
     digest: str = ""  # its state, short (``unit_digest``)
 
     @property
+    def cell(self) -> bool:
+        """Whether it is a subform's cell (its posted name ends with the child's key in brackets)."""
+        return self.name.endswith("]")
+
+    @property
     def layout(self) -> bool:
         return isinstance(self.input, LayoutInput)
 
@@ -63,7 +69,7 @@ class FieldView:
     @property
     def template(self) -> str:
         if not self.editable and not self.layout and self.f.type != "subform":
-            return "inputs/display.html"
+            return DISPLAY
         return self.input.template_name()
 
 
@@ -105,19 +111,35 @@ class FormView:
         return {**self.unit_digests, FORM_MESSAGES: _hash("\n".join(self.messages)) if self.messages else "0"}
 
     def changed(self, before: Mapping[str, str]) -> list[FieldView]:
-        """The units whose digest differs from ``before`` (the page's)."""
-        return [self.views[u] for u, d in self.unit_digests.items() if before.get(u) != d]
+        """The units whose digest differs from ``before`` (the page's); only
+        views made can differ (``build_view`` makes no other)."""
+        return [v for u, v in self.views.items() if before.get(u) != v.digest]
+
+
+# What write_digests wrote lately, read: the page posts it back with its next
+# keystroke, and reading 130 parts back was a tenth of an answer's own work.
+_WRITTEN: dict[str, dict[str, str]] = {}
+_WRITTEN_KEPT = 256
+_WRITTEN_LOCK = threading.Lock()
 
 
 def write_digests(digests: Mapping[str, str]) -> str:
     """The digests as the page keeps them: ``unit.digest.unit.digest…``.
     Unit ids and digests have no dot, and nothing in it needs escaping in a
     URL-encoded post (JSON's quotes did, and took longer to read back)."""
-    return ".".join(f"{unit}.{digest}" for unit, digest in digests.items())
+    text = ".".join(itertools.chain.from_iterable(digests.items()))
+    with _WRITTEN_LOCK:
+        if len(_WRITTEN) >= _WRITTEN_KEPT:
+            del _WRITTEN[next(iter(_WRITTEN))]
+        _WRITTEN[text] = dict(digests)
+    return text
 
 
-def read_digests(text: str) -> dict[str, str]:
+def read_digests(text: str) -> Mapping[str, str]:
     """What ``write_digests`` wrote; anything else reads as no digests (every unit is drawn)."""
+    found = _WRITTEN.get(text)
+    if found is not None:
+        return found
     parts = text.split(".")
     if len(parts) % 2:
         return {}
@@ -145,6 +167,14 @@ class _Slot:
     children: tuple[_Slot, ...] = ()
     path: str = ""  # a cell's: "items.product"
     editable: bool = True  # a cell's, where its subform is
+    unit: str = ""  # a top-level field's: its wrapper's id
+    layout: bool = False
+    key: str = ""  # a cell's child key
+    as_typed: str = ""  # a cell's digest when the reader may change it, it has no message and shows what was typed
+    rows: dict[int | str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict, compare=False)
+
+
+_ROWS_KEPT = 1000  # a subform's rows whose cells' names are kept (posted indexes are open-ended)
 
 
 _SLOTS: weakref.WeakKeyDictionary[CompiledForm, tuple[_Slot, ...]] = weakref.WeakKeyDictionary()
@@ -153,14 +183,20 @@ _SLOTS: weakref.WeakKeyDictionary[CompiledForm, tuple[_Slot, ...]] = weakref.Wea
 def _slots(compiled: CompiledForm) -> tuple[_Slot, ...]:
     found = _SLOTS.get(compiled)
     if found is None:
-        found = _SLOTS[compiled] = tuple(
-            _Slot(f, compiled.types[f.key], FORM_INPUTS.get(f.type),
-                  tuple(_Slot(c, compiled.child_types[f.key][c.key], FORM_INPUTS.get(c.type), path=f"{f.key}.{c.key}",
-                              editable=not c.readonly and not compiled.child_types[f.key][c.key].computed)
-                        for c in f.fields)
-                  if f.type == "subform" else ())
-            for f in compiled.form.fields)
+        found = _SLOTS[compiled] = tuple(_slot(compiled, f) for f in compiled.form.fields)
     return found
+
+
+def _slot(compiled: CompiledForm, f: FieldDef) -> _Slot:
+    form_input = FORM_INPUTS.get(f.type)
+    if f.type != "subform":
+        return _Slot(f, compiled.types[f.key], form_input, unit=f"f-{f.key}",
+                     layout=isinstance(form_input, LayoutInput))
+    types = compiled.child_types[f.key]
+    children = tuple(_Slot(c, types[c.key], FORM_INPUTS.get(c.type), path=f"{f.key}.{c.key}",
+                           editable=not c.readonly and not types[c.key].computed, key=c.key,
+                           as_typed=unit_digest(True, c.required, True, [], None)) for c in f.fields)
+    return _Slot(f, compiled.types[f.key], form_input, children, unit=f"f-{f.key}")
 
 
 def build_view(
@@ -173,40 +209,49 @@ def build_view(
 
     Whether a value is what the reader typed compares it with the engine's
     own reading of the input (``state.inputs``), not a second coercion.
-    ``before``: the digests the page shows (a live evaluation): a subform
-    cell whose digest did not change gets no view (it is not drawn), as this
-    runs on every keystroke."""
+    ``before``: the digests the page shows (a live evaluation): a unit
+    whose digest did not change gets no view (it is not drawn), and the view
+    has no layout rows (``fields`` holds the views made), as this runs on
+    every keystroke."""
     fields: dict[str, FieldView] = {}
     drawn: dict[str, FieldView] = {}
     digests: dict[str, str] = {}
+    input_errors, values = state.input_errors, state.values
     for slot in _slots(compiled):
-        f, ftype = slot.f, slot.ftype
+        f = slot.f
         key = f.key
         if key in hidden:
             continue
-        keep_typed = key in typed and (key in state.input_errors or key in errors)
-        value = typed[key] if keep_typed else state.values.get(key, typed.get(key))
+        keep_typed = key in typed and (key in input_errors or key in errors)
+        value = typed[key] if keep_typed else values.get(key, typed.get(key))
         as_typed = keep_typed or _as_typed(state.inputs, typed, key, value)
         if key in state.formula_errors:
             value = state.formula_errors[key]
-        view = FieldView(
-            f, ftype, slot.input, key, f"f-{key}", value, path=key,
-            visible=state.visible.get(key, not f.hidden), required=state.required.get(key, f.required),
-            editable=key in editable and not state.readonly.get(key, f.readonly) and not ftype.computed,
-            errors=_messages(errors.get(key), state.input_errors.get(key)),
-        )
-        fields[key] = view
+        visible = state.visible.get(key, not f.hidden)
+        required = state.required.get(key, f.required)
+        can_edit = key in editable and not state.readonly.get(key, f.readonly) and not slot.ftype.computed
+        given, problems = errors.get(key), input_errors.get(key)
+        messages = _messages(given, problems) if given is not None or problems is not None else []
         if slot.children:
-            view.errors += [m for path, ms in errors.items() if _row_level(path, key) for m in ms]
-        shows_typed = slot.children or (view.editable and as_typed)
-        view.digest = unit_digest(view.visible, view.required, view.editable, view.errors,
-                                  None if shows_typed else value)
-        if not view.layout:
-            digests[view.unit] = view.digest
-            drawn[view.unit] = view
+            messages += [m for path, ms in errors.items() if _row_level(path, key) for m in ms]
+        shows_typed = slot.children or (can_edit and as_typed)
+        digest = unit_digest(visible, required, can_edit, messages, None if shows_typed else value)
+        if not slot.layout:
+            digests[slot.unit] = digest
+        if before is not None and not slot.children and (slot.layout or before.get(slot.unit) == digest):
+            continue
+        view = fields[key] = FieldView(f, slot.ftype, slot.input, key, slot.unit, value, visible, required, can_edit,
+                                       messages, path=key, digest=digest)
+        if not slot.layout:
+            drawn[slot.unit] = view
         if slot.children:
-            every = before is None or before.get(view.unit) != view.digest
+            every = before is None or before.get(slot.unit) != digest
             _subform(compiled, slot, view, state, typed, errors, digests, drawn, None if every else before)
+    messages = [m for m in errors.get("", [])]
+    return FormView(_layout_rows(compiled, fields) if before is None else [], fields, messages, digests, drawn)
+
+
+def _layout_rows(compiled: CompiledForm, fields: dict[str, FieldView]) -> list[list[FieldView]]:
     rows: list[list[FieldView]] = []
     placed: set[str] = set()
     for layout_row in compiled.form.layout:
@@ -215,8 +260,7 @@ def build_view(
         if row:
             rows.append(row)
     rows.extend([view] for key, view in fields.items() if key not in placed)
-    messages = [m for m in errors.get("", [])]
-    return FormView(rows, fields, messages, digests, drawn)
+    return rows
 
 
 def _subform(
@@ -226,20 +270,22 @@ def _subform(
 ) -> None:
     """A subform's rows of cells (only the changed ones when ``before`` is given) and its blank row."""
     key = slot.f.key
-    given = typed.get(key) if key in typed and _row_problems(key, state, errors) else view.value
+    troubled = _row_problems(key, state, errors)
+    given = typed.get(key) if key in typed and troubled else view.value
     items = [row for row in given or () if isinstance(row, Mapping)]
     posted, clean = typed.get(key), state.inputs.get(key)
     typed_rows: list[Any] = posted if isinstance(posted, list) else []
     clean_rows: list[Any] = clean if isinstance(clean, list) else []
     for index, row in enumerate(items):
-        cells = _cells(slot, index, row, view.editable, state, errors,
+        cells = _cells(slot, index, row, view.editable, state, errors if troubled else None,
                        typed_rows[index] if index < len(typed_rows) else {},
                        clean_rows[index] if index < len(clean_rows) else {}, digests, before)
         view.rows.append(cells)
-        drawn.update((cell.unit, cell) for cell in cells)
+        if cells:
+            drawn.update((cell.unit, cell) for cell in cells)
     view.row_ids = [row.get("id") for row in items]
     if before is None:
-        view.blank_row = _cells(slot, "__i__", _row_defaults(compiled, slot.f), view.editable, state, {}, {}, {},
+        view.blank_row = _cells(slot, "__i__", _row_defaults(compiled, slot.f), view.editable, state, None, {}, {},
                                 {}, None)
 
 
@@ -288,82 +334,51 @@ def _row_defaults(compiled: CompiledForm, sub: FieldDef) -> dict[str, Any]:
 
 def _cells(
     slot: _Slot, index: int | str, row: Mapping[str, Any], editable: bool, state: FormState,
-    errors: Mapping[str, list[str]], typed: Any, clean: Any, digests: dict[str, str],
+    errors: Mapping[str, list[str]] | None, typed: Any, clean: Any, digests: dict[str, str],
     before: Mapping[str, str] | None,
 ) -> list[FieldView]:
-    """The row's cells, each digested in ``digests``; with ``before``, only those whose digest changed."""
-    key = slot.f.key
-    typed = typed if isinstance(typed, Mapping) else {}
-    clean = clean if isinstance(clean, Mapping) else {}
+    """The row's cells, each digested in ``digests``; with ``before``, only
+    those whose digest changed. ``errors``: None when no cell of the
+    subform has a message (the engine's nor ``build_view``'s).
+
+    This runs for every cell on every keystroke: the cells' names come
+    worked out per row index, and a cell with no message that shows what
+    the reader typed (most of them) is digested by its flags alone, inline."""
+    typed = typed if isinstance(typed, dict | Mapping) else {}
+    clean = clean if isinstance(clean, dict | Mapping) else {}
+    input_errors = state.input_errors
     cells = []
-    for cell in slot.children:
-        child = cell.f
-        where, name, unit = _cell_names(key, index, child.key)
-        value = row.get(child.key)
-        problems = state.input_errors.get(where)
-        messages = _messages(errors.get(where), problems) if problems is not None or where in errors else []
+    for cell, (where, name, unit) in zip(slot.children, _row_names(slot, index), strict=True):
+        key = cell.key
+        value = row.get(key)
         can_edit = editable and cell.editable
-        # As _as_typed, inline: this runs for every cell on every keystroke.
-        as_typed = (problems is not None or child.key not in typed or child.key not in clean
-                    or bool(clean[child.key] == value))
-        digests[unit] = digest = unit_digest(True, child.required, can_edit, messages,
-                                             None if can_edit and as_typed else value)
+        if errors is None:
+            messages: list[str] = []
+            as_typed = key not in typed or key not in clean or bool(clean[key] == value)
+        else:
+            problems = input_errors.get(where)
+            messages = _messages(errors.get(where), problems) if problems is not None or where in errors else []
+            # As _as_typed, inline.
+            as_typed = problems is not None or key not in typed or key not in clean or bool(clean[key] == value)
+        if can_edit and as_typed and not messages:
+            digest = cell.as_typed
+        else:
+            digest = unit_digest(True, cell.f.required, can_edit, messages, None if can_edit and as_typed else value)
+        digests[unit] = digest
         if before is not None and before.get(unit) == digest:
             continue
-        cells.append(FieldView(child, cell.ftype, cell.input, name, unit, value, required=child.required,
+        cells.append(FieldView(cell.f, cell.ftype, cell.input, name, unit, value, required=cell.f.required,
                                path=cell.path, editable=can_edit, errors=messages, digest=digest))
     return cells
 
 
-@functools.lru_cache(maxsize=4096)
-def _cell_names(key: str, index: int | str, child: str) -> tuple[str, str, str]:
-    """A cell's path in messages, its posted name and its unit's id (the same on every keystroke)."""
-    return f"{key}[{index}].{child}", f"{key}[{index}][{child}]", f"f-{key}-{index}-{child}"
-
-
-# --- names of the ids pickers hold ------------------------------------------------------
-
-def name_ids(service: RecordService, compiled: CompiledForm, views: Iterable[FieldView], org: Any,
-             actor: Any) -> dict[str, dict[int, str]]:
-    """Text for the ids that relation, member and department inputs hold:
-    a record's title (only records the reader may read), a person's or a
-    department's name."""
-    wanted: dict[str, tuple[FieldDef, set[int]]] = {}
-    for view in views:
-        if view.f.type in ("relation", "member", "department") and view.path:
-            ids = {i for i, _ in FORM_INPUTS.get(view.f.type).shown(view.f, view.ftype, view.value,
-                                                                     InputContext(), "")}
-            if ids:
-                entry = wanted.setdefault(view.path, (view.f, set()))
-                entry[1].update(ids)
-    names: dict[str, dict[int, str]] = {}
-    people: dict[str, dict[int, str]] = {}
-    for path, (f, ids) in wanted.items():
-        if f.type == "relation":
-            names[path] = record_titles(service, str(f.setting("target")), ids, actor)
-        else:
-            if f.type not in people:
-                items = org.list_users() if f.type == "member" else org.list_departments()
-                people[f.type] = {item.id: item.name for item in items}
-            names[path] = {i: people[f.type].get(i, f"#{i}") for i in ids}
-    return names
-
-
-def record_titles(service: RecordService, target: str, ids: Iterable[int], actor: Any) -> dict[int, str]:
-    """Titles of the records of ``target`` among ``ids`` the reader may read."""
-    ids = sorted(set(ids))
-    if not ids:
-        return {}
-    compiled, _ = service.form(target)
-    title = compiled.form.title_field
-    page = service.list(target, filter={"field": "id", "op": "in", "value": ids},
-                        fields=[title] if title else [], limit=len(ids), actor=actor)
-    return {int(r["id"]): title_text(compiled, r) for r in page["records"]}
-
-
-def title_text(compiled: CompiledForm, record: Mapping[str, Any]) -> str:
-    title = compiled.form.title_field
-    if title and record.get(title) not in (None, ""):
-        f = compiled.form.get_field(title)
-        return compiled.types[title].display(f, record[title], _locale())
-    return f"#{record['id']}"
+def _row_names(slot: _Slot, index: int | str) -> tuple[tuple[str, str, str], ...]:
+    """Each cell's path in messages, its posted name and its unit's id, in row ``index`` (the same on every keystroke)."""
+    found = slot.rows.get(index)
+    if found is None:
+        key = slot.f.key
+        found = tuple((f"{key}[{index}].{c.f.key}", f"{key}[{index}][{c.f.key}]", f"f-{key}-{index}-{c.f.key}")
+                      for c in slot.children)
+        if len(slot.rows) < _ROWS_KEPT:
+            slot.rows[index] = found
+    return found

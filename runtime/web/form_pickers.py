@@ -27,8 +27,8 @@ from runtime.api.files import NO_FILE, file_json
 from runtime.api.records import form_service
 from runtime.jsonio import json_response
 from runtime.web.context import identity, page, page_actor, services
-from runtime.web.form_page import title_text
 from runtime.web.forms import FORM
+from runtime.web.record_names import title_text
 
 bp = Blueprint("form_pickers", __name__)
 

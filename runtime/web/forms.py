@@ -31,20 +31,23 @@ from engine.records import RecordService
 from engine.records.compiled import CompiledForm
 from engine.records.record_history import record_history
 from runtime.api.records import check_id, form_service
-from runtime.web.context import page, page_actor, render, services
+from runtime.web.context import page, page_actor, render, respond, services
+from runtime.web.form_drawing import cell_unit, draw_changes, draw_input, field_unit, form_messages
 from runtime.web.form_inputs import InputContext, PickerInput, Posted, decode_values, read_posted
 from runtime.web.form_page import (
+    DISPLAY,
+    FORM_MESSAGES,
     FieldView,
     FormView,
     build_view,
     field_rights,
-    name_ids,
     read_digests,
     write_digests,
 )
 from runtime.web.i18n import current_language
 from runtime.web.input_parts import PARTS
 from runtime.web.navigation import app_context
+from runtime.web.record_names import name_ids
 
 bp = Blueprint("forms", __name__)
 FORM = "/a/<app_key>/<form_key>"
@@ -96,9 +99,15 @@ class Editing:
                           errors=errors or {}, before=before)
 
     def show(self, views: list[FieldView]) -> None:
-        """Work out what each of ``views`` shows (names of the ids they hold, once for all)."""
+        """Work out what each of ``views`` shows (names of the ids they hold,
+        once for all). A value only displayed is worded by ``display_text``
+        (a picker's from what it shows): a live evaluation's changed units are
+        mostly computed ones, and wording them twice cost as much as drawing them."""
+        every = [view for view in (*views, *(cell for v in views for row in [*v.rows, v.blank_row] for cell in row))
+                 if view.template != DISPLAY or isinstance(view.input, PickerInput)]
+        if not every:
+            return
         ctx = InputContext(zone=g.get("ui_zone") or InputContext().zone, locale=current_language())
-        every = [*views, *(cell for v in views for row in [*v.rows, v.blank_row] for cell in row)]
         ctx.names = name_ids(self.service, self.compiled, every, services().org, self.actor)
         for view in every:
             view.shown = view.input.shown(view.f, view.ftype, view.value, ctx, view.path)
@@ -217,15 +226,14 @@ def evaluate(app_key: str, form_key: str) -> Response:
     digests = view.digests()
     changed = view.changed(before)
     editing.show(changed)
-    unit = current_app.jinja_env.get_template("forms/unit.html").module
-    return render("forms/changes.html", changed=changed, view=view, unit=unit,
-                  messages_changed=before.get("form-messages") != digests["form-messages"],
-                  digests=write_digests(digests), base_url=f"/a/{app_key}/{form_key}",
-                  record_id=editing.record_id, app_key=app_key, form=editing.compiled.form)
+    messages = view.messages if before.get(FORM_MESSAGES) != digests[FORM_MESSAGES] else None
+    return respond(draw_changes(current_app.jinja_env, changed, messages, write_digests(digests)))
 
 
 for _name, _part in PARTS.items():
     bp.add_app_template_global(_part, _name)
+for _drawing in (draw_input, field_unit, cell_unit, form_messages):
+    bp.add_app_template_global(_drawing)
 
 
 @bp.app_template_global()
@@ -243,17 +251,3 @@ def currency_symbol(view: FieldView) -> str:
 @bp.app_template_global()
 def field_options(f: FieldDef) -> list[Any]:
     return options_of(f)
-
-
-@bp.app_template_global()
-def display_text(view: FieldView) -> str:
-    """A value the reader may not change, as the record page would show it."""
-    if view.value is None or view.value == "":
-        return "—"
-    if isinstance(view.input, PickerInput):
-        return "、".join(text for _, text in view.shown) if current_language() == "zh" else ", ".join(
-            text for _, text in view.shown)
-    try:
-        return view.ftype.display(view.f, view.value, current_language()) or "—"
-    except (TypeError, ValueError, AttributeError, ArithmeticError):
-        return str(view.value)

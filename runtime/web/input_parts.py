@@ -13,7 +13,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from runtime.web.i18n import label_text
+from engine.core.i18n import Label
+from runtime.web.form_inputs_choice import PickerInput
+from runtime.web.i18n import current_language, label_text
 
 _REQUIRED_MARK = Markup('<span class="required-mark" aria-hidden="true"> *</span>')
 
@@ -61,5 +63,30 @@ def field_messages(v: Any) -> Markup:
     return Markup(f'<div data-part="messages" id="{escape(v.unit)}-msg" class="field-messages">{inner}</div>')
 
 
+def display_text(v: Any, language: str | None = None) -> str:
+    """A value the reader may not change, as the record page would show it."""
+    if v.value is None or v.value == "":
+        return "—"
+    language = language or current_language()
+    if isinstance(v.input, PickerInput):
+        return ("、" if language == "zh" else ", ").join(text for _, text in v.shown)
+    try:
+        return v.ftype.display(v.f, v.value, language) or "—"
+    except (TypeError, ValueError, AttributeError, ArithmeticError):
+        return str(v.value)
+
+
+def displayed(v: Any) -> Markup:
+    """A field (or cell) the reader may not change here: its label, its value in words, its messages."""
+    ident = escape(input_id(v))
+    cell = " cell-label" if v.name.endswith("]") else ""
+    language = current_language()
+    label = v.f.label.text(language) if isinstance(v.f.label, Label) else label_text(v.f.label)
+    return Markup(f'<span data-part="label" class="field-label{cell}" id="{ident}-label">'
+                  f"{escape(label)}</span>\n"
+                  f'<output data-part="control" id="{ident}" class="computed" aria-labelledby="{ident}-label">'
+                  f"{escape(display_text(v, language))}</output>\n{field_messages(v)}")
+
+
 PARTS = {"input_id": input_id, "described": described, "field_label": field_label, "legend": legend,
-         "field_messages": field_messages}
+         "field_messages": field_messages, "display_text": display_text, "displayed": displayed}

@@ -60,7 +60,7 @@ def _relation(f: FieldDef, values: list[str]) -> ValueInput:
     from flask import request
 
     from runtime.web.context import page_actor
-    from runtime.web.form_page import record_titles
+    from runtime.web.record_names import record_titles
 
     app_key = str((request.view_args or {}).get("app_key"))
     ids = [int(part) for v in values for part in v.split(",") if part.strip().isdigit() and len(part.strip()) < 19]

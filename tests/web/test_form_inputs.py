@@ -205,7 +205,7 @@ def test_every_input_template_draws_a_labelled_input(app: Any) -> None:
             for cell in [v, *(c for row in [*v.rows, v.blank_row] for c in row)]:
                 cell.shown = cell.input.shown(cell.f, cell.ftype, cell.value, ctx, cell.path)
         drawn = {v.f.type: (v.f.key, render_template_string(
-            '{% from "forms/unit.html" import field_unit %}{{ field_unit(v) }}', v=v)) for v in view.fields.values()}
+            '{{ field_unit(v) }}', v=v)) for v in view.fields.values()}
     assert set(drawn) == set(FIELD_TYPES.keys())
     for type_key, (field_key, html) in drawn.items():
         if type_key in ("section", "divider", "note"):
