@@ -46,8 +46,6 @@ from engine.records import RecordService
 from engine.records.actor import Actor
 from engine.records.events import FLOW_SUBMITTED
 
-URGE_SECONDS = 3600
-
 
 class People(Protocol):
     """Who approves: ``engine.flows.resolvers`` (a test may hand another)."""
@@ -148,7 +146,7 @@ class FlowEngine(FlowQueries, InstanceActions):
         compiled, _ = service.form(flow.form)
         title_field = compiled.form.title_field
         title = str(record.get(title_field) or "") if title_field else ""
-        now = self.clock.now()
+        now = self.clock.now().astimezone(dt.UTC)
         instance: dict[str, Any] = {
             "app": service.app.key, "flow": flow.key, "definition_id": flow.version, "form": flow.form,
             "record_id": record_id, "title": (title or f"#{record_id}")[:300], "status": "running",

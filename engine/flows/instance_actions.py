@@ -89,7 +89,7 @@ class InstanceActions:
             engine.require_part(conn, row, actor)
             engine.check_files(conn, files)
             conn.execute(store.INSERT_EVENT, {
-                "instance_id": instance_id, "at": engine.clock.now(), "action": "comment", "node": None,
+                "instance_id": instance_id, "at": engine.clock.now().astimezone(dt.UTC), "action": "comment", "node": None,
                 "task_id": None, "user_id": actor.user_id, "comment": comment, "files": [str(f) for f in files] or None,
                 "diff": None, "detail": None})
             return engine.view_of(conn, row)
@@ -151,7 +151,7 @@ class InstanceActions:
         """What the worker does each tick: wake the jobs whose time came
         (delays; flowtime adds reminders and time-outs)."""
         moved = 0
-        for job in list(self.due_jobs(now)):
+        for job in list(self.due_jobs(now.astimezone(dt.UTC))):
             try:
                 moved += self.resume(job.id)
             except ConflictError:
