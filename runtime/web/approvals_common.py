@@ -23,7 +23,7 @@ STATUS_NAMES = {None: N_("Draft"), "draft": N_("Draft"), "running": N_("In appro
                 "rejected": N_("Rejected"), "withdrawn": N_("Withdrawn")}
 STATE_NAMES = {"done": N_("Done"), "current": N_("In progress"), "waiting": N_("Waiting"), "skipped": N_("Skipped"),
                "rejected": N_("Rejected")}
-OUTCOME_NAMES = {None: N_("Pending"), "approved": N_("Approved"), "rejected": N_("Rejected"),
+OUTCOME_NAMES = {None: N_("Awaiting"), "approved": N_("Approved"), "rejected": N_("Rejected"),
                  "returned": N_("Returned"), "transferred": N_("Transferred"), "cancelled": N_("Not needed"),
                  "read": N_("Read")}
 EVENT_NAMES = {"submit": N_("submitted"), "approve": N_("approved"), "reject": N_("rejected"),

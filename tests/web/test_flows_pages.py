@@ -1,5 +1,5 @@
 """The CRM's contract approval in a real browser, as three people of the
-demo company: a sales rep submits a contract from its record page (the
+demo company: a new sales rep submits a contract from its record page (the
 dialog previews who approves), the sales manager approves it from the
 approvals inbox, finance countersigns from the task page, and the contract
 is approved. Once on a desktop in Chinese, once on a phone in English."""
@@ -24,15 +24,26 @@ def _contract(site: Site, name: str, owner: int) -> int:
                                            "customer": customer, "owner": owner})["id"])
 
 
-def _people(site: Site) -> None:
-    """The sales manager and the accountant of the demo sign in too."""
+def _people(site: Site, language: str) -> str:
+    """A new sales rep of the demo's sales department reading ``language``
+    (its login), and the sales manager and the accountant of the demo,
+    reading it too for this scenario (nobody else signs in as them)."""
     org = site.app.extensions["qiqiao"].org
     for login in ("zhao.lei", "sun.li"):
+        user = org.find_user_by_login(login)
+        assert user is not None
         if login not in site.logins:
-            user = org.find_user_by_login(login)
-            assert user is not None
             org.set_password(user.id, PASSWORD)
             site.logins[login] = user.id
+        org.update_user(user.id, locale=language)
+    login = f"rep.{language}.{site.kind}.{next(_unique)}"
+    rep = org.create_user(login, f"Rep {language}", password=PASSWORD, locale=language)
+    sales = org.find_department_by_path("销售部")
+    assert sales is not None
+    org.add_member(rep.id, sales.id, main=True, position="销售代表")
+    org.assign_role("crm:sales", rep.id)
+    site.logins[login] = rep.id
+    return login
 
 
 def _as(browser: Any, site: Site, login: str, viewport: dict[str, int], language: str, path: str) -> Any:
@@ -52,14 +63,14 @@ def _approve_from_inbox(page: Any, title: str, words: dict[str, str]) -> None:
 
 
 def _scenario(browser: Any, site: Site, viewport: dict[str, int], language: str, name: str) -> None:
-    _people(site)
+    login = _people(site, language)
     words = TEXT[language]
     title = f"{name} {site.kind} {next(_unique)}"
-    record = _contract(site, title, site.logins["zhang.wei"])
+    record = _contract(site, title, site.logins[login])
     url = f"/a/crm/contract/{record}"
     tag = f"{'desktop' if viewport == DESKTOP else 'phone'}-{language}-{site.kind}"
 
-    rep = _as(browser, site, "zhang.wei", viewport, language, url)
+    rep = _as(browser, site, login, viewport, language, url)
     try:
         panel = rep.locator("#approval")
         panel.locator("button[data-open-dialog='submit-dialog']").click()
@@ -99,7 +110,7 @@ def _scenario(browser: Any, site: Site, viewport: dict[str, int], language: str,
     finally:
         finance.context.close()
 
-    rep = _as(browser, site, "zhang.wei", viewport, language, url)
+    rep = _as(browser, site, login, viewport, language, url)
     try:
         assert words["approved"] in rep.locator("#approval-title").inner_text()
         assert rep.locator("#approval .flow-node.state-done").count() >= 2
