@@ -9,7 +9,17 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.web.conftest import DESKTOP, PASSWORD, PHONE, Site, axe, no_problems, open_page, shot, sign_in
+from tests.web.conftest import (
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    Site,
+    axe,
+    no_problems,
+    open_page,
+    shot,
+    sign_in,
+)
 
 _unique = itertools.count(1)
 TEXT = {"zh": {"submit": "提交审批", "running": "审批中", "approved": "已通过", "approve": "同意", "manager": "赵磊"},
