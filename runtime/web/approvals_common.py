@@ -81,7 +81,7 @@ def record_display(instance: InstanceView, actor: Actor) -> dict[str, Any]:
     shown = Shown.prepare(service, instance.app, instance.form, fields, [record], guard=None, compact=False,
                           record_id=instance.record_id)
     visible = {k: v for k, v in record.items() if rights.get(k) != "hidden"}
-    return {"record": visible, "rights": rights, "sections": lay_out(form, visible, shown), "form": form,
+    return {"record": visible, "rights": rights, "labels": {f.key: f.label for f in fields}, "sections": lay_out(form, visible, shown), "form": form,
             "service": service, "compiled": compiled}
 
 

@@ -36,7 +36,10 @@ def flow_panel(app_key: str, form_key: str, record: dict[str, Any], actor: Actor
         options = engine.start_options(app_key, form_key, record_id, actor=actor)
     return {"flow_panel": {
         "status": record.get("flow_status"), "newest": newest, "older": instances[1:], "options": options,
-        "people": people_names(), **names()}}
+        "people": people_names(), **names(),
+        # The record holds only what the reader may see: a history diff shows no other field.
+        "labels": {f.key: f.label for f in engine.records.get(app_key).form(form_key)[0].form.fields
+                   if f.key in record}}}
 
 
 def _back(app_key: str, form_key: str, record_id: int) -> Response:

@@ -36,6 +36,7 @@ def test_inbox_task_page_and_acting(world: World) -> None:
     assert again.status_code == 303 and again.headers["Location"] == f"/inbox/{task['id']}"
     shown = _get(world, f"/inbox/{task['id']}").get_data(as_text=True)
     assert 'name="action" value="approve"' not in shown  # done: no buttons any more
+    assert "付款条件: — → 30 days" in shown  # the field the manager changed, in the history
     record = world.client.get(f"/api/v1/apps/crm/forms/contract/records/{instance['record_id']}",
                               headers=world.auth()).get_json()
     assert record["flow_status"] == "approved" and record["payment_terms"] == "30 days"
