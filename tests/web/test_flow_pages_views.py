@@ -20,6 +20,9 @@ def test_inbox_task_page_and_acting(world: World) -> None:
     task = todo(world, search="pages")["tasks"][0]
     for box in ("done", "cc", "submitted"):
         assert _get(world, f"/inbox?box={box}&search=x&app=crm").status_code == 200
+    more = world.client.get(f"/inbox?box=todo&before={task['id'] + 1}", headers={**_html(world), "HX-Request": "true"})
+    rows = more.get_data(as_text=True)  # "load more": the rows only, for htmx to add
+    assert f'href="/inbox/{task["id"]}"' in rows and "<html" not in rows
     mine = _get(world, "/inbox?box=submitted", alice).get_data(as_text=True)
     assert "pages" in mine and f"/a/crm/contract/{instance['record_id']}#approval" in mine
 
