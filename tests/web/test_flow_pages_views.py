@@ -86,3 +86,23 @@ def test_batch_and_the_record_panel(world: World) -> None:
     still = world.client.get(f"/api/v1/flows/instances/{instance['id']}", headers=world.auth()).get_json()
     assert still["instance"]["status"] == "running"
     assert _get(world, url, alice).status_code in (403, 404)
+
+
+def test_transfer_and_return_from_the_task_page(world: World) -> None:
+    alice = world.people.user_token
+    _record, instance = submitted(world, "Transfer page")
+    task = todo(world, search="Transfer page")["tasks"][0]
+    page = _get(world, f"/inbox/{task['id']}").get_data(as_text=True)
+    assert 'id="act-transfer-to"' in page and 'id="act-return-node"' in page
+    moved = _post(world, f"/inbox/{task['id']}", {"action": "transfer", "to": str(world.people.user_id),
+                                                  "version": instance["lock_version"]})
+    assert moved.status_code == 303 and moved.headers["Location"] == "/inbox"
+    hers = todo(world, alice, search="Transfer page")["tasks"]
+    assert [t["node"] for t in hers] == ["manager"]
+    # alice may not read contracts, yet the task shows her the record as the flow does.
+    shown = _get(world, f"/inbox/{hers[0]['id']}", alice).get_data(as_text=True)
+    assert "Transfer page" in shown and 'name="action" value="approve"' in shown
+    back = _post(world, f"/inbox/{hers[0]['id']}", {"action": "return", "node": "start", "comment": "fix it"}, alice)
+    assert back.status_code == 303 and back.headers["Location"] == "/inbox"
+    state = world.client.get(f"/api/v1/flows/instances/{instance['id']}", headers=world.auth()).get_json()
+    assert state["instance"]["status"] == "running" and "return" in [e["action"] for e in state["history"]]
