@@ -14,6 +14,7 @@ from engine.composition import Engine, RecordServices
 from engine.core.clock import Clock
 from engine.core.registry import Registry
 from engine.fields.base import FieldType
+from engine.flows.engine import FlowEngine
 from engine.org.service import OrgService
 from engine.records import EventBus
 from engine.records.import_jobs import ImportJobs
@@ -36,7 +37,8 @@ class Services:
         return cls(database=engine.database, bus=engine.bus, clock=engine.clock,
                    field_types=engine.field_types, records=engine.records, org=engine.org,
                    identities=identities, login_limiter=login_limiter,
-                   token_limiter=token_limiter, files=files, imports=imports, rules=engine.rules)
+                   token_limiter=token_limiter, files=files, imports=imports, rules=engine.rules,
+                   flows=engine.flows)
 
     database: Database
     bus: EventBus
@@ -50,6 +52,7 @@ class Services:
     files: LocalFolderStorage
     imports: ImportJobs
     rules: RuleEngine
+    flows: FlowEngine
 
 
 def current_services() -> Services:

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app
 from engine.definitions.print_templates import templates_of
 from runtime.api.hooks import SCHEMAS as HOOK_SCHEMAS
 from runtime.api.hooks import hook_paths
+from runtime.api.openapi_flows import FLOW_SCHEMAS, flow_paths, record_flow_paths
 from runtime.api.openapi_forms import ID_SCHEMA, MOMENT, FormSchemas, ref
 from runtime.api.openapi_imports import IMPORT_SCHEMAS, form_import_paths, job_paths
 from runtime.api.openapi_inbox import INBOX_SCHEMAS, inbox_paths
@@ -178,9 +179,9 @@ def _common_paths() -> dict[str, Any]:
 def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
     """The whole document for the apps installed now."""
     schemas: dict[str, Any] = {**COMMON_SCHEMAS, **IMPORT_SCHEMAS, **INBOX_SCHEMAS, **OUTBOX_SCHEMAS,
-                               **HOOK_SCHEMAS, **RULE_SCHEMAS}
+                               **HOOK_SCHEMAS, **RULE_SCHEMAS, **FLOW_SCHEMAS}
     paths: dict[str, Any] = {**_common_paths(), **job_paths(errors), **inbox_paths(errors), **outbox_paths(errors),
-                             **hook_paths(errors)}
+                             **hook_paths(errors), **flow_paths(errors)}
     tags: list[dict[str, Any]] = []
     for app_key in records.app_keys():
         service = records.get(app_key)
@@ -198,6 +199,7 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
             paths.update(print_paths(app_key, form.key, form.label.en, part.name,
                                      templates_of(service.app.prints, form.key), errors))
             paths.update(form_import_paths(part.base, f"{app_key}_{form.key}", form.label.en, [part.name], errors))
+            paths.update(record_flow_paths(f"{part.base}/records", f"{app_key}_{form.key}", form.label.en, errors))
             tags.append({"name": part.name, "description": f"{form.label.en} / {form.label.zh}"})
     responses = {f"E{status}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
                  for status, text in _STATUS_TEXT.items() if status in _ERROR_STATUSES}
@@ -211,7 +213,8 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
         "tags": [{"name": "apps"}, {"name": "organization"}, {"name": "files"}, {"name": "imports"},
-                 {"name": "notifications"}, {"name": "outbox"}, {"name": "rules"}, *tags],
+                 {"name": "notifications"}, {"name": "outbox"}, {"name": "rules"},
+                 {"name": "approvals"}, *tags],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -16,6 +16,8 @@ from runtime.security import csrf_token
 from runtime.web import (  # noqa: F401 (lists_actions: routes of lists.bp)
     account,
     admin,
+    approvals,
+    approvals_record,
     form_pickers,
     forms,
     home,
@@ -61,6 +63,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(import_wizard.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(approvals.bp)
+    app.register_blueprint(approvals_record.bp)
 
 
 def _reader() -> Any:

@@ -19,6 +19,7 @@ from engine.core.errors import ConflictError, PermissionDenied
 from engine.definitions.print_templates import templates_of
 from engine.records.columns import system_field
 from runtime.api.records import check_id, form_service
+from runtime.web.approvals_record import flow_panel
 from runtime.web.context import page, page_actor, render, services
 from runtime.web.display import Shown
 from runtime.web.i18n import current_language, gettext
@@ -74,6 +75,7 @@ def record_page(app_key: str, form_key: str, record_id: int) -> Response:
         tags=tags[:FACT_SELECTS], facts=facts, prints=prints,
         can_edit=can_edit, can_delete=policy.rights.allows("delete"),
         **rules_context(app_key, form_key, record_id, actor, can_edit),
+        **flow_panel(app_key, form_key, record, actor),
         relations=relations_to(context["app"], form_key, actor, service),
         list_url=form_url(app_key, form_key),
         api_url=f"/api/v1/apps/{app_key}/forms/{form_key}/records/{record_id}")
