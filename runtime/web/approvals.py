@@ -29,8 +29,8 @@ from runtime.web.approvals_common import (
 from runtime.web.context import identity, is_htmx, page, page_actor, render, services
 from runtime.web.form_inputs import FORM_INPUTS, InputContext, decode_values
 from runtime.web.form_page import FieldView
-from runtime.web.record_names import name_ids
 from runtime.web.i18n import N_, current_language, gettext, label_text
+from runtime.web.record_names import name_ids
 
 bp = Blueprint("approvals", __name__)
 
