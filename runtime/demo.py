@@ -49,7 +49,6 @@ SKIPPED_TYPES = frozenset({"attachment", "image", "signature", "subform", "depar
 # role. The first of a department heads it; the sales reps own the demo data.
 PEOPLE: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("zhao.lei", "赵磊", "销售部", "sales", "销售经理", "sales_manager"),
-    ("qian.feng", "钱峰", "销售部", "sales", "销售总监", "sales_director"),
     ("zhang.wei", "张伟", "销售部", "sales", "销售代表", "sales"),
     ("li.na", "李娜", "销售部", "sales", "销售代表", "sales"),
     ("wang.fang", "王芳", "销售部", "sales", "销售代表", "sales"),
@@ -60,6 +59,8 @@ PEOPLE: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("wu.hao", "吴昊", "市场部", "marketing", "市场专员", "marketing"),
     ("zheng.yi", "郑怡", "法务部", "legal", "法务专员", "legal"),
     ("ma.jun", "马骏", "总经办", "management", "总经理", "general_manager"),
+    # In the general office, not the sales department: leads go round the reps, not the director.
+    ("qian.feng", "钱峰", "总经办", "management", "销售总监", "sales_director"),
 )
 DATA_OWNER_ROLE = "sales"
 DEMO_TOKEN = "demo"  # the name of the admin's token, followed by when it was issued

@@ -83,7 +83,8 @@ def _node(checker: FlowFormChecker, node: NodeDef, path: Path, node_types: Regis
     elif kind.branching and not node.branches:
         checker.report(path, Label(f"{node.type} 节点需要分支（branches）",
                                    f"a node of type {node.type} needs branches"))
-    if not settings_valid(checker, path, kind.settings_schema, node.settings):
+    valid = settings_valid(checker, path, kind.settings_schema, node.settings)
+    if _unknown(checker, node, path, kind) or not valid:
         return
     for setting in PEOPLE_SETTINGS:
         entries = _at(node.settings, setting)
@@ -93,6 +94,22 @@ def _node(checker: FlowFormChecker, node: NodeDef, path: Path, node_types: Regis
     if isinstance(steps, list):
         _actions(checker, node, path, steps, actions)
     kind.check(checker, node, path)
+
+
+def _unknown(checker: FlowFormChecker, node: NodeDef, path: Path, kind: NodeType) -> bool:
+    """Report the settings the type does not name (``mdoe: all`` would
+    otherwise be ignored without a word): a type's schema that lists its
+    ``properties`` lists all of them unless it says ``additionalProperties``."""
+    schema = kind.settings_schema
+    named = schema.get("properties")
+    if not isinstance(named, Mapping) or "additionalProperties" in schema:
+        return False
+    unknown = [name for name in node.settings if name not in named]
+    for name in unknown:
+        checker.report((*path, name), join(Label(f"{node.type} 节点没有设置项 '{name}'",
+                                                 f"a node of type {node.type} has no setting '{name}'"),
+                                           did_you_mean(name, named)))
+    return bool(unknown)
 
 
 def _at(settings: Mapping[str, Any], path: Sequence[str]) -> Any:

@@ -9,6 +9,7 @@ import copy
 from pathlib import Path
 from typing import Any, ClassVar
 
+import yaml
 from click.testing import CliRunner
 
 from engine.core.i18n import Label
@@ -178,6 +179,8 @@ def test_nodes_are_checked_by_their_types(tmp_path: Path) -> None:
         {"key": "i", "type": "cc", "recipients": [{"type": "chosen", "from": [{"type": "chosen"}]}]},
         {"key": "j", "type": "automation", "actions": [{"type": "update_recrd"}]},
         {"key": "k", "type": "automation", "actions": [{"type": "update_record", "values": {"stag": '"x"'}}]},
+        node(key="l", mdoe="all"),
+        {"key": "m", "type": "exclusive", "fields": {}, "branches": [{"key": "y", "default": True, "nodes": []}]},
     ])), "flows/deal_approval.yaml")
     assert "did you mean 'approval'" in found["nodes[0].type"]
     assert found["nodes[1].branches"] == "a node of type approval has no branches"
@@ -191,7 +194,9 @@ def test_nodes_are_checked_by_their_types(tmp_path: Path) -> None:
     assert found["nodes[8].recipients[0].from[0].type"] == "A choice cannot offer another choice"
     assert "did you mean 'update_record'" in found["nodes[9].actions[0].type"]
     assert "stag" in found["nodes[10].actions[0].values.stag"]
-    assert len(found) == 11
+    assert found["nodes[11].mdoe"] == "a node of type approval has no setting 'mdoe' — did you mean 'mode'?"
+    assert found["nodes[12].fields"] == "a node of type exclusive has no setting 'fields'"
+    assert len(found) == 13
 
 
 def test_a_role_is_one_the_package_ships(tmp_path: Path) -> None:
@@ -252,3 +257,22 @@ def test_the_crm_flows_validate() -> None:
     named = {e["role"] for f in app.flows for p in f.walk()
              for e in (*p.node.setting("approvers", ()), *p.node.setting("recipients", ())) if e["type"] == "role"}
     assert named == {"finance", "general_manager", "legal", "sales_director", "service_manager"} and named <= roles
+
+
+def test_an_overlay_flow_points_at_the_base_app(tmp_path: Path) -> None:
+    base = load_package(write_flow_package(tmp_path / "shop", []), FIELD_TYPES)
+    overlay = tmp_path / "plus"
+    (overlay / "flows").mkdir(parents=True)
+    (overlay / "app.yaml").write_text(yaml.safe_dump({"schema_version": 1, "key": "shop_plus", "label": "Shop+",
+                                                      "extends": "shop"}), encoding="utf-8")
+    broken = flow(nodes=[node(key="a", fields={"amout": "editable"}), node(key="b", approvers=[
+        {"type": "role", "role": "finance"}, {"type": "role", "role": "auditor"}])])
+    (overlay / "flows" / "deal_approval.yaml").write_text(yaml.safe_dump(broken), encoding="utf-8")
+    # Without its base, what it points at may exist there: nothing to say.
+    assert validate_app_package(overlay, FIELD_TYPES) == []
+    found = [(i.json_path, i.message.en) for i in validate_app_package(overlay, FIELD_TYPES, base=base)]
+    assert [p for p, _ in found] == ["nodes[0].fields.amout"]
+    broken["nodes"][0]["fields"] = {"amount": "editable"}
+    (overlay / "flows" / "deal_approval.yaml").write_text(yaml.safe_dump(broken), encoding="utf-8")
+    assert [(i.json_path, i.message.en) for i in validate_app_package(overlay, FIELD_TYPES, base=base)] == [
+        ("nodes[1].approvers[1].role", "the package has no role 'auditor' (roles.yaml)")]  # finance is the base's

@@ -201,6 +201,13 @@ def test_each_resolver_is_one_query_whatever_the_tree(org: Org, entry: dict[str,
     assert len([s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 1, seen
 
 
+def test_delegation_is_one_query_when_nobody_is_away(org: Org) -> None:
+    people = [org.users["ceo"], org.users["cfo"], org.users["manager"]]
+    with org.database.reading() as conn, statements(org) as seen:
+        assert delegate(conn, org.service, people, START - dt.timedelta(days=30)) == [(p, None) for p in people]
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1, seen
+
+
 def test_role_holders_agree_with_the_organization(org: Org) -> None:
     with context(org) as ctx:
         assert resolve_people(ctx, [{"type": "role", "role": "finance"}]) == \
