@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.core.i18n import Label
 from engine.definitions.flow_files import NodeDef
-from engine.flows import store
+from engine.flows import store, timeouts
 from engine.flows.base import ResolveContext
 from engine.flows.nodes import RunnableNode
 from engine.flows.run import DONE, OPEN_BOXES, WAIT
@@ -63,8 +63,11 @@ def assign(run: FlowRun, job: Job, node: NodeDef, people: Sequence[int], *, kind
         "instance_id": run.instance["id"], "job_id": job.id, "app": run.instance["app"], "node": node.key,
         "kind": kind, "assignee_id": assignee, "box": box or ("queued" if sequential and index > 0 else "todo"),
         "outcome": None, "seq": seq + index, "delegated_from": delegated_from, "added_by": added_by,
-        "comment": None, "created_at": run.now, "acted_at": None, "due_at": None, "urged_at": None,
+        "comment": None, "created_at": run.now, "acted_at": None, "due_at": None, "urged_at": None, "remind_at": None,
     } for index, (assignee, delegated_from) in enumerate(assigned)]
+    if timeouts.timeout_of(node):
+        for row in rows:
+            row.update(timeouts.deadlines(node, run.now) if row["box"] == "todo" else {})
     ids = [int(i) for i in run.conn.execute(store.INSERT_TASKS, rows).scalars()]
     for row, task_id in zip(rows, ids, strict=True):
         if row["box"] == "todo":
@@ -178,7 +181,8 @@ class ApprovalNode(RunnableNode):
 
     @staticmethod
     def promote(run: FlowRun, node: NodeDef, task: dict[str, Any]) -> None:
-        run.conn.execute(store.UPDATE_TASK, {"_id": task["id"], "box": "todo"})
+        run.conn.execute(store.UPDATE_TASK, {"_id": task["id"], "box": "todo",
+                                             **timeouts.deadlines(node, run.now)})
         tell(run, node, int(task["assignee_id"]), int(task["id"]))
 
 
