@@ -20,7 +20,7 @@ from engine.packages import install_package
 from engine.rules.triggers import TRIGGERS
 from engine.store.database import Database
 from engine.store.models import Notification, RuleRun
-from tests.flows.conftest import FORMS, NOW, PEOPLE, World, approval, write_package
+from tests.flows.conftest import NOW, PEOPLE, World, approval, write_package
 
 NOTICES = cast(sa.Table, Notification.__table__)
 RUNS = cast(sa.Table, RuleRun.__table__)
@@ -106,7 +106,7 @@ def test_start_flow_from_a_rule(world: World) -> None:
     assert world.get(big)["flow_status"] == "running"
     [view] = world.flows.instances("shop", "contract", big, actor=world.actor("sub"))
     assert view.submitter_id == world.users["sub"]  # the owner
-    assert [e.comment for e in world.flows.history(view.id, actor=world.actor("sub"))][0] == "auto"
+    assert next(e.comment for e in world.flows.history(view.id, actor=world.actor("sub"))) == "auto"
     assert world.todo("ann")
 
 
