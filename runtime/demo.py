@@ -55,7 +55,9 @@ PEOPLE: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("chen.jie", "陈杰", "销售部", "sales", "销售代表", "sales"),
     ("liu.yang", "刘洋", "客服部", "service", "客服经理", "service_manager"),
     ("zhou.min", "周敏", "客服部", "service", "客服专员", "service_agent"),
-    ("sun.li", "孙丽", "财务部", "finance", "会计", "finance"),
+    ("sun.li", "孙丽", "财务部", "finance", "财务经理", "finance"),
+    # Two in finance: the contract's countersign (会签) needs both.
+    ("he.jing", "何静", "财务部", "finance", "会计", "finance"),
     ("wu.hao", "吴昊", "市场部", "marketing", "市场专员", "marketing"),
     ("zheng.yi", "郑怡", "法务部", "legal", "法务专员", "legal"),
     ("ma.jun", "马骏", "总经办", "management", "总经理", "general_manager"),
@@ -114,7 +116,7 @@ def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url
         else:
             org.set_password(admin.id, password)
         people_password = secrets.token_urlsafe(9)
-        team = _people(org, people_password)
+        team = add_people(org, people_password)
         owners = [admin.id, *(team[login] for login, *_, role in PEOPLE if role == DATA_OWNER_ROLE)]
         created = _generate(database, clock, owners, random.Random(seed), scale)
         if created:  # a new demo: let its rules run on a few writes
@@ -138,7 +140,7 @@ def _replace_demo_token(org: Any, admin_id: int, now: dt.datetime) -> str:
     return str(token)
 
 
-def _people(org: Any, password: str) -> dict[str, int]:
+def add_people(org: Any, password: str) -> dict[str, int]:
     """The people of ``PEOPLE`` in their departments, each holding their CRM
     role, all with ``password`` (new each run, like the admin's); by login."""
     ids: dict[str, int] = {}
