@@ -34,6 +34,7 @@ from typing import Any
 
 import click
 
+from runtime.demo_flows import show_flows
 from runtime.demo_rules import show_rules
 from runtime.demo_titles import TITLERS
 
@@ -119,8 +120,9 @@ def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url
         team = add_people(org, people_password)
         owners = [admin.id, *(team[login] for login, *_, role in PEOPLE if role == DATA_OWNER_ROLE)]
         created = _generate(database, clock, owners, random.Random(seed), scale)
-        if created:  # a new demo: let its rules run on a few writes
+        if created:  # a new demo: let its rules run on a few writes, and its approvals be under way
             show_rules(database, clock, team)
+            show_flows(database, clock, team)
         token = _replace_demo_token(org, admin.id, clock.now())
         return DemoSetup(database.url.render_as_string(hide_password=True), "admin", password, token,
                          created, base_url, people_password,
