@@ -46,8 +46,6 @@ from engine.records import RecordService
 from engine.records.actor import Actor
 from engine.records.events import FLOW_SUBMITTED
 
-URGE_SECONDS = 3600
-
 
 class People(Protocol):
     """Who approves: ``engine.flows.resolvers`` (a test may hand another)."""
@@ -134,6 +132,10 @@ class FlowEngine(FlowQueries, InstanceActions):
               chosen: Mapping[str, Sequence[int]] = {}, comment: str | None = None,
               files: Sequence[str] = (), check_rights: bool = True) -> InstanceView:
         """Start ``flow`` in the caller's transaction (``submit``; flowtime's create/condition triggers)."""
+        if not self.records.database.is_sqlite:
+            # Two submits of one record at once: the second waits here and then sees it running.
+            main = service.form(flow.form)[1].main
+            conn.execute(sa.select(main.c.id).where(main.c.id == record_id).with_for_update(key_share=True))
         record = service.get(flow.form, record_id, connection=conn)
         if check_rights:
             self.require_submitter(service, conn, flow.form, record, actor)
@@ -144,7 +146,7 @@ class FlowEngine(FlowQueries, InstanceActions):
         compiled, _ = service.form(flow.form)
         title_field = compiled.form.title_field
         title = str(record.get(title_field) or "") if title_field else ""
-        now = self.clock.now()
+        now = self.clock.now().astimezone(dt.UTC)
         instance: dict[str, Any] = {
             "app": service.app.key, "flow": flow.key, "definition_id": flow.version, "form": flow.form,
             "record_id": record_id, "title": (title or f"#{record_id}")[:300], "status": "running",

@@ -84,10 +84,11 @@ def available(engine: FlowEngine, conn: Connection, row: dict[str, Any], actor: 
             for action in engine.task_actions:
                 if not action.available(run, task):
                     continue
+                needs = action.needs_for(run, task)
                 nodes = [{"key": k, "label": _label(run, k)}
                          for k in ["start", *passed_nodes(run, task)] if k == "start" or k in run.places] \
-                    if "node" in action.needs else []
-                found.append(AvailableAction(action.key, action.label, int(task["id"]), action.needs, nodes))
+                    if "node" in needs else []
+                found.append(AvailableAction(action.key, action.label, int(task["id"]), needs, nodes))
     if row["submitter_id"] == actor.user_id and running:
         if withdrawable(conn, row, engine.definitions.version(conn, int(row["definition_id"]))):
             found.append(AvailableAction("withdraw", WITHDRAW, None, ("comment",)))

@@ -4,6 +4,7 @@ a task's assignee sees it. The inbox is one index range per page
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from engine.flows import store
 from engine.flows.run import START, START_NODE
 from engine.flows.views import EventView, InstanceView, TaskPage, TaskView
 from engine.records.actor import Actor
+from engine.records.reader import utc
 
 if TYPE_CHECKING:
     from engine.flows.store import FlowDefinitions
@@ -61,6 +63,12 @@ _HISTORY = sa.select(store.EVENTS).where(store.EVENTS.c.instance_id == sa.bindpa
 _PART = sa.select(_T.c.id).where(_T.c.instance_id == sa.bindparam("id"), _T.c.assignee_id == sa.bindparam("user"))
 
 
+def _utc(moment: dt.datetime) -> dt.datetime:
+    found = utc(moment)
+    assert found is not None
+    return found
+
+
 class FlowQueries:
     """The reading half of ``FlowEngine``."""
 
@@ -85,7 +93,7 @@ class FlowQueries:
             id=int(row["id"]), app=row["app"], flow=row["flow"], flow_label=flow.label, form=row["form"],
             record_id=int(row["record_id"]), title=row["title"], status=row["status"], submitter_id=submitter,
             submitter_name=names.get(submitter) if submitter is not None else None,
-            started_at=row["started_at"], ended_at=row["ended_at"], current=list(row["current"] or []),
+            started_at=_utc(row["started_at"]), ended_at=utc(row["ended_at"]), current=list(row["current"] or []),
             current_labels=labels,
             lock_version=int(row["lock_version"]),
         )
@@ -135,7 +143,7 @@ class FlowQueries:
             events = [dict(e) for e in conn.execute(_HISTORY, {"id": instance_id}).mappings()]
             names = store.names(conn, {int(e["user_id"]) for e in events if e["user_id"] is not None})
             return [EventView(
-                id=int(e["id"]), at=e["at"], action=e["action"], node=e["node"],
+                id=int(e["id"]), at=_utc(e["at"]), action=e["action"], node=e["node"],
                 node_label=places[e["node"]].node.label if e["node"] in places else None,
                 user_id=e["user_id"], user_name=names.get(e["user_id"]) if e["user_id"] is not None else None,
                 comment=e["comment"], files=list(e["files"] or []), diff=e["diff"], detail=e["detail"],
@@ -174,8 +182,9 @@ class FlowQueries:
                 title=r["title"], node=node, node_label=place.node.label if place else None,
                 kind=None if submitted else r["kind"], assignee_id=None if submitted else r["assignee_id"],
                 box=box, outcome=None if submitted else r["outcome"],
-                created_at=r["started_at"] if submitted else r["created_at"],
-                acted_at=r["ended_at"] if submitted else r["acted_at"], due_at=None if submitted else r["due_at"],
+                created_at=_utc(r["started_at"] if submitted else r["created_at"]),
+                acted_at=utc(r["ended_at"] if submitted else r["acted_at"]),
+                due_at=None if submitted else utc(r["due_at"]),
                 submitter_id=r["submitter_id"], submitter_name=r["submitter_name"],
                 instance_status=r["status"] if submitted else r["instance_status"],
             )
@@ -202,6 +211,6 @@ class FlowQueries:
             view = self.task_view(conn, task_id, actor)
             if view.box == "cc" and view.outcome is None:
                 conn.execute(store.UPDATE_TASK, {"_id": task_id, "outcome": "read",
-                                                 "acted_at": self.clock.now()})  # type: ignore[attr-defined]
+                                                 "acted_at": self.clock.now().astimezone(dt.UTC)})  # type: ignore[attr-defined]
                 view = self.task_view(conn, task_id, actor)
             return view

@@ -99,7 +99,8 @@ class FlowRun:
         self.flow = flow
         self.instance = instance
         self.actor = actor
-        self.now = engine.clock.now()
+        # Stored in UTC: SQLite keeps no offset, and every system timestamp is UTC.
+        self.now = engine.clock.now().astimezone(dt.UTC)
         self.places: dict[str, FlowPlace] = engine.places(flow)
         self.jobs: dict[int, Job] = {job.id: job for job in jobs}
         self.ended = False
@@ -232,10 +233,8 @@ class FlowRun:
         """Cancel every pending job and open task (a withdrawn, rejected or returned flow)."""
         for job in list(self.jobs.values()):
             self.close_job(job, "cancelled")
-        self.conn.execute(
-            store.TASKS.update().where(store.TASKS.c.instance_id == self.instance["id"],
-                                       store.TASKS.c.box.in_(OPEN_BOXES), store.TASKS.c.id != (keep or 0))
-            .values(box="done", outcome=outcome, acted_at=self.now))
+        self.conn.execute(store.CANCEL_OPEN, {"_instance": self.instance["id"], "_keep": keep or 0,
+                                              "_outcome": outcome, "_at": self.now})
         self.state.pop("joins", None)
 
     def finish(self, status: str, *, node: str | None = None) -> None:

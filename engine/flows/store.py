@@ -45,6 +45,14 @@ LOCK_INSTANCE = (
 PENDING_JOBS = sa.select(JOBS).where(JOBS.c.instance_id == sa.bindparam("id"),
                                      JOBS.c.status == "pending").order_by(JOBS.c.id)
 JOB_TASKS = sa.select(TASKS).where(TASKS.c.job_id == sa.bindparam("job")).order_by(TASKS.c.seq, TASKS.c.id)
+# Every open task of an instance (but one) given up: a withdrawn, rejected or returned flow.
+CANCEL_OPEN = TASKS.update().where(
+    TASKS.c.instance_id == sa.bindparam("_instance"), TASKS.c.box.in_(("todo", "queued")),
+    TASKS.c.id != sa.bindparam("_keep")).values(box="done", outcome=sa.bindparam("_outcome"),
+                                                acted_at=sa.bindparam("_at"))
+# The open tasks of a decided node given up.
+CANCEL_TASKS = TASKS.update().where(TASKS.c.id.in_(sa.bindparam("_ids", expanding=True))).values(
+    box="done", outcome="cancelled", acted_at=sa.bindparam("_at"))
 TASK_BY_ID = sa.select(TASKS).where(TASKS.c.id == sa.bindparam("id"))
 USER_NAMES = sa.select(USERS.c.id, USERS.c.name).where(USERS.c.id.in_(sa.bindparam("ids", expanding=True)))
 DEFINITION_BODY = sa.select(DEFINITIONS.c.app, DEFINITIONS.c.body).where(

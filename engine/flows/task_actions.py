@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from engine.core.errors import ValidationError
 from engine.core.i18n import Label
@@ -16,10 +16,8 @@ from engine.definitions.model import FormDef
 from engine.flows import store
 from engine.flows.nodes.approval import ApprovalNode, assign
 from engine.flows.run import DONE, START, FlowRun, Job
+from engine.records.actor import Actor
 from engine.records.values import jsonable
-
-if TYPE_CHECKING:
-    pass
 
 TASK_NODE_TYPES = ("approval", "handle")
 # What the submitter may change when the flow came back to them: every field of the form.
@@ -51,6 +49,10 @@ class TaskAction(ABC):
 
     def available(self, run: FlowRun, task: dict[str, Any]) -> bool:
         return task["kind"] in self.kinds
+
+    def needs_for(self, run: FlowRun, task: dict[str, Any]) -> tuple[str, ...]:
+        """What the dialog asks for on this task (``node``: a choice among passed nodes)."""
+        return self.needs
 
     @abstractmethod
     def run(self, run: FlowRun, task: dict[str, Any], params: ActParams) -> None: ...
@@ -118,8 +120,6 @@ def write_values(run: FlowRun, task: dict[str, Any], values: dict[str, Any]) -> 
         if refused:
             raise _invalid("values", f"此节点不能修改字段：{'、'.join(refused)}",
                            f"This step may not change: {', '.join(refused)}")
-        from engine.records.actor import Actor
-
         actor = Actor(task["assignee_id"], "flow", rule=f"{run.instance['app']}.{run.flow.key}",
                       flow_fields=frozenset(editable))
         before = run.record
@@ -161,8 +161,17 @@ class Reject(TaskAction):
     label = Label("驳回", "Reject")
     needs = ("comment",)
 
+    def needs_for(self, run: FlowRun, task: dict[str, Any]) -> tuple[str, ...]:
+        if run.node(task["node"]).setting("reject") == "choose":
+            return ("comment", "node")
+        return self.needs
+
     def run(self, run: FlowRun, task: dict[str, Any], params: ActParams) -> None:
+        if not (params.comment or "").strip():
+            raise _invalid("comment", "驳回时请填写意见", "Say why when you reject")
         how = str(run.node(task["node"]).setting("reject", "end"))
+        if how == "choose" and not params.node:
+            raise _invalid("node", "请选择驳回到哪个节点", "Choose the step to send it back to")
         if how == "choose" and params.node:
             self.close(run, task, "rejected", params, {"to": params.node})
             return_to(run, task, params.node)

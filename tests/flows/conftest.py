@@ -32,6 +32,7 @@ FORMS: dict[str, dict[str, Any]] = {
             {"key": "stage", "type": "text", "label": "Stage"},
             {"key": "note", "type": "text", "label": "Note"},
             {"key": "cost", "type": "number", "label": "Cost"},
+            {"key": "signed_on", "type": "date", "label": "Signed on"},
         ],
     },
 }

@@ -66,8 +66,14 @@ def test_reject_to_a_chosen_node(world: World) -> None:
                                             approval("three", "cat", reject="choose")]})
     world.submit(world.record())
     world.act("ann")
-    world.act("bob")
-    assert world.act("cat", "reject", node="one").current == ["one"]
+    view = world.act("bob")
+    reject = next(a for a in world.flows.actions_for(view.id, actor=world.actor("cat")) if a.key == "reject")
+    assert reject.needs == ("comment", "node") and [n["key"] for n in reject.nodes] == ["start", "two", "one"]
+    with pytest.raises(ValidationError):
+        world.act("cat", "reject", comment="not like this")  # which node?
+    with pytest.raises(ValidationError):
+        world.act("cat", "reject", node="one")  # why?
+    assert world.act("cat", "reject", node="one", comment="redo").current == ["one"]
 
 
 def test_transfer_and_add_sign(world: World) -> None:
@@ -163,3 +169,17 @@ def test_act_many(world: World) -> None:
 def _no_access(world: World) -> AppAccess:
     return AppAccess(world.engine.org.principal(world.users["eve"], app="shop"), (), app="shop")
 
+
+
+def test_return_into_a_branch_goes_on_after_its_branching_node(world: World) -> None:
+    world.publish({"key": "deal", "nodes": [
+        {"key": "both", "type": "parallel", "branches": [
+            {"key": "a", "nodes": [approval("x", "ann")]}, {"key": "b", "nodes": [approval("y", "bob")]}]},
+        approval("z", "cat")]})
+    world.submit(world.record())
+    world.act("ann")
+    assert world.act("bob").current == ["z"]
+    view = world.act("cat", "return", node="x")
+    assert view.current == ["x"] and world.todo("bob") == []
+    assert world.act("ann").current == ["z"]
+    assert world.act("cat").status == "approved"

@@ -92,3 +92,26 @@ def test_two_approvers_at_the_same_moment_one_transition(world: World, rounds: i
         history = world.flows.history(view.id, actor=world.actor("sub"))
         assert [e.action for e in history].count("approve") == 1
         world.act("cat")
+
+
+def test_two_submits_of_one_record_at_once_start_one_flow(world: World) -> None:
+    world.publish({"key": "deal", "nodes": [approval("manager", "ann")]})
+    record = world.record()
+    barrier = threading.Barrier(3)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        barrier.wait()
+        try:
+            world.submit(record)
+            outcomes.append("ok")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=submit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "conflict", "ok"]
+    assert len(world.flows.instances("shop", "contract", record, actor=world.actor("sub"))) == 1

@@ -172,8 +172,7 @@ class ApprovalNode(RunnableNode):
             mode == "ratio" and counted and approved / counted >= self.ratio(node))
         if satisfied:
             if open_tasks:
-                run.conn.execute(store.TASKS.update().where(store.TASKS.c.id.in_([t["id"] for t in open_tasks]))
-                                 .values(box="done", outcome="cancelled", acted_at=run.now))
+                run.conn.execute(store.CANCEL_TASKS, {"_ids": [t["id"] for t in open_tasks], "_at": run.now})
             return DONE
         if not any(t["box"] == "todo" for t in open_tasks):
             self.promote(run, node, min(open_tasks, key=lambda t: (t["seq"], t["id"])))

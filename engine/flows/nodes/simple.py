@@ -64,10 +64,13 @@ class DelayNode(RunnableNode):
         value = run.record.get(str(node.setting("until")))
         if value is None:
             return None  # no date to wait for: nothing to wait
+        local = run.engine.clock.tz  # a date, and a date-time without offset, are the site's local time
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value) if len(value) > 10 else dt.date.fromisoformat(value)
         if isinstance(value, dt.datetime):
-            return value if value.tzinfo else value.replace(tzinfo=run.now.tzinfo)
+            return (value if value.tzinfo else value.replace(tzinfo=local)).astimezone(dt.UTC)
         hour, minute = (int(p) for p in str(node.setting("at") or "00:00").split(":"))
-        return dt.datetime.combine(value, dt.time(hour, minute), tzinfo=run.now.tzinfo)
+        return dt.datetime.combine(value, dt.time(hour, minute), tzinfo=local).astimezone(dt.UTC)
 
     def resume(self, run: FlowRun, node: NodeDef, job: Job) -> bool:
         return True
