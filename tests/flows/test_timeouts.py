@@ -186,3 +186,18 @@ def test_two_workers_do_each_thing_once(world: World) -> None:
         assert history.count("remind") == 1 and history.count("timeout") == 1
         assert world.flows.instance(instance, actor=world.actor("sub")).status == "approved"
     assert titles(world, "ann").count("催办提醒：deal · Deal 0（manager）") == 1
+
+
+def test_the_worker_runs_the_flows_task(world: World) -> None:
+    from engine.notify.settings import NotifySettings
+    from runtime.worker import Worker, build_tasks
+
+    world.publish({"key": "deal", "nodes": [{"key": "wait", "type": "delay", "duration": "1h"},
+                                            approval("manager", "ann")]})
+    view = world.submit(world.record())
+    tasks = [t for t in build_tasks(world.engine, NotifySettings.from_env({}), name="w") if t.key == "flows"]
+    worker = Worker(world.engine, tasks, name="w")
+    assert worker.run_once() == 0
+    cast(FixedClock, world.engine.clock).set(at(HOUR))
+    assert worker.run_once() == 1
+    assert world.flows.instance(view.id, actor=world.actor("sub")).current == ["manager"]
