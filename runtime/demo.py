@@ -117,7 +117,7 @@ def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url
         else:
             org.set_password(admin.id, password)
         people_password = secrets.token_urlsafe(9)
-        team = add_people(org, people_password)
+        team = _people(org, people_password)
         owners = [admin.id, *(team[login] for login, *_, role in PEOPLE if role == DATA_OWNER_ROLE)]
         created = _generate(database, clock, owners, random.Random(seed), scale)
         if created:  # a new demo: let its rules run on a few writes, and its approvals be under way
@@ -142,7 +142,7 @@ def _replace_demo_token(org: Any, admin_id: int, now: dt.datetime) -> str:
     return str(token)
 
 
-def add_people(org: Any, password: str) -> dict[str, int]:
+def _people(org: Any, password: str) -> dict[str, int]:
     """The people of ``PEOPLE`` in their departments, each holding their CRM
     role, all with ``password`` (new each run, like the admin's); by login."""
     ids: dict[str, int] = {}

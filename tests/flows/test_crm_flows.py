@@ -8,6 +8,7 @@ ticket that escalates itself to the service manager."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,16 +21,23 @@ from engine.fields import FIELD_TYPES
 from engine.packages import install_package
 from engine.records.actor import Actor
 from engine.store.database import Database
-from runtime.demo import add_people
+from engine.store.migrate import upgrade_system_tables
+from runtime.demo import _people
 from templates_lib import TEMPLATES
+from tests.conftest import admin_execute, postgres_schema_database
 
 NOW = dt.datetime(2026, 12, 4, 9, 30)
 
 
 @dataclass
 class Crm:
+    """The installed CRM (shared by the module's tests: each follows its own
+    instance, ``current``, so the others' tasks do not count)."""
+
     engine: Engine
     team: dict[str, int]
+    current: int = 0
+    customers: int = 0
 
     def actor(self, login: str) -> Actor:
         return Actor(self.team[login], "web")
@@ -41,27 +49,44 @@ class Crm:
         return self.engine.service("crm").get(form, record_id)
 
     def todo(self, login: str) -> list[Any]:
-        return list(self.engine.flows.tasks(self.team[login], "todo").items)
+        return [t for t in self.engine.flows.tasks(self.team[login], "todo").items if t.instance_id == self.current]
+
+    def copies(self, login: str) -> list[Any]:
+        return [t for t in self.engine.flows.tasks(self.team[login], "cc").items if t.instance_id == self.current]
 
     def act(self, login: str, action: str = "approve", **kw: Any) -> Any:
         [task] = self.todo(login)
         return self.engine.flows.act(task.id, action, actor=self.actor(login), **kw)
 
     def submit(self, form: str, record_id: int, login: str = "zhang.wei") -> Any:
-        return self.engine.flows.submit("crm", form, record_id, actor=self.actor(login))
+        view = self.engine.flows.submit("crm", form, record_id, actor=self.actor(login))
+        self.current = int(view.id)
+        return view
 
     def status(self, instance: int) -> str:
         return str(self.engine.flows.instance(instance, actor=Actor(None, "test")).status)
 
     def customer(self) -> int:
-        return self.create("customer", {"name": "远航物流有限公司"})
+        self.customers += 1  # names are unique
+        return self.create("customer", {"name": f"远航物流有限公司 {self.customers}"})
 
 
-@pytest.fixture
-def crm(database: Database) -> Crm:
-    install_package(database, TEMPLATES.get("crm").path, FIELD_TYPES, package="crm")
-    engine = compose(database, clock=FixedClock(NOW))
-    return Crm(engine, add_people(engine.org, "pw-123456"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def crm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
+    """The CRM installed once per database kind for the module (installing it is the slow part)."""
+    if request.param == "sqlite":
+        database, schema = Database(f"sqlite:///{tmp_path_factory.mktemp('crm') / 'qiqiao.sqlite3'}"), None
+    else:
+        database, schema = postgres_schema_database(request.getfixturevalue("postgres_url"))
+    try:
+        upgrade_system_tables(database)
+        install_package(database, TEMPLATES.get("crm").path, FIELD_TYPES, package="crm")
+        engine = compose(database, clock=FixedClock(NOW))
+        yield Crm(engine, _people(engine.org, "pw-123456"))
+    finally:
+        database.dispose()
+        if schema is not None:
+            admin_execute(request.getfixturevalue("postgres_url"), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def contract(crm: Crm, amount: str) -> int:
@@ -86,8 +111,7 @@ def test_contract_approval(crm: Crm, amount: str, general_manager: bool) -> None
     assert crm.todo("ma.jun") == []
     assert crm.status(view.id) == "approved"
     assert crm.get("contract", record)["flow_status"] == "approved"
-    copies = crm.engine.flows.tasks(crm.team["zheng.yi"], "cc").items
-    assert [(c.node, c.record_id) for c in copies] == [("legal_copy", record)]
+    assert [(c.node, c.record_id) for c in crm.copies("zheng.yi")] == [("legal_copy", record)]
 
 
 def test_a_finance_rejection_goes_back_to_the_manager(crm: Crm) -> None:
@@ -99,7 +123,8 @@ def test_a_finance_rejection_goes_back_to_the_manager(crm: Crm) -> None:
 
 
 def quote(crm: Crm, discount: str) -> int:
-    product = crm.create("product", {"name": "智能仓储系统", "sales_price": "100000"})
+    crm.customers += 1
+    product = crm.create("product", {"name": f"智能仓储系统 {crm.customers}", "sales_price": "100000"})
     return crm.create("quote", {"customer": crm.customer(), "items": [
         {"product": product, "quantity": 2, "unit_price": "100000", "discount": "0.05"},
         {"product": product, "quantity": 1, "unit_price": "80000", "discount": discount}]})
@@ -140,6 +165,7 @@ def test_an_urgent_ticket_escalates_itself(crm: Crm) -> None:
     crm.engine.service("crm").update("service_ticket", ticket, {"priority": "urgent"}, version=None,
                                      actor=crm.actor("zhou.min"))
     [instance] = crm.engine.flows.instances("crm", "service_ticket", ticket, actor=crm.actor("zhou.min"))
+    crm.current = int(instance.id)
     assert instance.flow == "ticket_escalation" and instance.submitter_id == crm.team["zhou.min"]
     [task] = crm.todo("liu.yang")
     assert task.kind == "handle"
@@ -150,6 +176,5 @@ def test_an_urgent_ticket_escalates_itself(crm: Crm) -> None:
         crm.act("liu.yang", "complete")
     crm.act("liu.yang", "complete", values={"assignee": crm.team["zhou.min"]})
     assert crm.status(instance.id) == "approved"
-    copies = crm.engine.flows.tasks(crm.team["zhou.min"], "cc").items
-    assert [c.node for c in copies] == ["tell_assignee"]
+    assert [c.node for c in crm.copies("zhou.min")] == ["tell_assignee"]
     assert crm.get("service_ticket", ticket)["assignee"] == crm.team["zhou.min"]
