@@ -32,6 +32,7 @@ from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.model import AppDef
 from engine.fields.base import FieldType
+from engine.flows.autostart import AutoStart
 from engine.flows.engine import FlowEngine
 from engine.notify.notifier import Notifier
 from engine.org.service import OrgService
@@ -168,6 +169,9 @@ def compose(
     rules.extras["notifier"] = notifier = Notifier(clock)
     bus.subscribe(rules.handle)
     flows = FlowEngine(records, org, clock, notifier)
+    # A rule's start_flow reaches the flow engine; create and condition flows start themselves.
+    rules.extras["flows"] = flows
+    bus.subscribe(AutoStart(flows).handle)
     engine = Engine(database=database, clock=clock, field_types=field_types, bus=bus, records=records,
                     org=org, rules=rules, flows=flows)
     for installer in list(_INSTALLERS):

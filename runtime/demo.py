@@ -34,6 +34,7 @@ from typing import Any
 
 import click
 
+from runtime.demo_flows import show_flows
 from runtime.demo_rules import show_rules
 from runtime.demo_titles import TITLERS
 
@@ -55,7 +56,9 @@ PEOPLE: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("chen.jie", "陈杰", "销售部", "sales", "销售代表", "sales"),
     ("liu.yang", "刘洋", "客服部", "service", "客服经理", "service_manager"),
     ("zhou.min", "周敏", "客服部", "service", "客服专员", "service_agent"),
-    ("sun.li", "孙丽", "财务部", "finance", "会计", "finance"),
+    ("sun.li", "孙丽", "财务部", "finance", "财务经理", "finance"),
+    # Two in finance: the contract's countersign (会签) needs both.
+    ("he.jing", "何静", "财务部", "finance", "会计", "finance"),
     ("wu.hao", "吴昊", "市场部", "marketing", "市场专员", "marketing"),
     ("zheng.yi", "郑怡", "法务部", "legal", "法务专员", "legal"),
     ("ma.jun", "马骏", "总经办", "management", "总经理", "general_manager"),
@@ -117,8 +120,9 @@ def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url
         team = _people(org, people_password)
         owners = [admin.id, *(team[login] for login, *_, role in PEOPLE if role == DATA_OWNER_ROLE)]
         created = _generate(database, clock, owners, random.Random(seed), scale)
-        if created:  # a new demo: let its rules run on a few writes
+        if created:  # a new demo: let its rules run on a few writes, and its approvals be under way
             show_rules(database, clock, team)
+            show_flows(database, clock, team)
         token = _replace_demo_token(org, admin.id, clock.now())
         return DemoSetup(database.url.render_as_string(hide_password=True), "admin", password, token,
                          created, base_url, people_password,

@@ -149,12 +149,13 @@ class Action(ABC):
 
 def build_actions() -> Registry[Action]:
     from engine.actions.assign import ASSIGN_ACTIONS
+    from engine.actions.flow_actions import FLOW_ACTIONS
     from engine.actions.messages import MESSAGE_ACTIONS
     from engine.actions.record_actions import RECORD_ACTIONS
     from engine.actions.webhook import WEBHOOK_ACTIONS
 
     registry: Registry[Action] = Registry("action")
-    for family in (RECORD_ACTIONS, ASSIGN_ACTIONS, MESSAGE_ACTIONS, WEBHOOK_ACTIONS):
+    for family in (RECORD_ACTIONS, ASSIGN_ACTIONS, MESSAGE_ACTIONS, WEBHOOK_ACTIONS, FLOW_ACTIONS):
         registry.register_all(family)
     return registry
 

@@ -6,7 +6,7 @@ pending jobs (a delay's end)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from engine.core.errors import ConflictError, NotFoundError, PermissionDenied
 from engine.core.i18n import Label
 from engine.flows import inspect, store
 from engine.flows.nodes.approval import tell
-from engine.flows.run import FlowRun, Job
+from engine.flows.run import FlowRun
 from engine.flows.views import AvailableAction, GraphView, InstanceView, StartOptions
 from engine.records.actor import SYSTEM, Actor
 
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 URGE_EVERY = dt.timedelta(hours=1)
 _T = store.TASKS
-_DUE = sa.select(store.JOBS.c.id, store.JOBS.c.instance_id).where(
-    store.JOBS.c.status == "pending", store.JOBS.c.wake_at <= sa.bindparam("now")).order_by(store.JOBS.c.id)
 
 
 def _not_submitter(what: Label) -> PermissionDenied:
@@ -140,23 +138,12 @@ class InstanceActions:
                 run.complete(job)
                 return True
 
-    def due_jobs(self, now: dt.datetime) -> Iterator[Job]:
-        engine = self._engine()
-        with engine._reading(None) as conn:
-            rows = [dict(r) for r in conn.execute(_DUE, {"now": now}).mappings()]
-        for row in rows:
-            yield Job(int(row["id"]), "", "", 0, None)
-
     def run_due(self, now: dt.datetime) -> int:
-        """What the worker does each tick: wake the jobs whose time came
-        (delays; flowtime adds reminders and time-outs)."""
-        moved = 0
-        for job in list(self.due_jobs(now.astimezone(dt.UTC))):
-            try:
-                moved += self.resume(job.id)
-            except ConflictError:
-                continue  # another worker moved it meanwhile
-        return moved
+        """What the worker does each tick: ``engine.flows.timeouts.run_due``
+        (delays that ended, reminders, time-outs)."""
+        from engine.flows import timeouts
+
+        return timeouts.run_due(self._engine(), now)
 
     def _writing(self, connection: Connection | None) -> AbstractContextManager[Connection]:
         raise NotImplementedError  # pragma: no cover - FlowEngine gives it

@@ -319,7 +319,8 @@ class FlowRun:
 
     def wake(self, job: Job, at: dt.datetime) -> None:
         """The worker looks at the job again at ``at`` (a delay's end)."""
-        self.conn.execute(store.UPDATE_JOB, {"_id": job.id, "wake_at": at, "status": "pending",
+        # In UTC: the worker compares it with its UTC now (SQLite keeps no offset).
+        self.conn.execute(store.UPDATE_JOB, {"_id": job.id, "wake_at": at.astimezone(dt.UTC), "status": "pending",
                                              "ended_at": None, "result": job.result or None})
 
 

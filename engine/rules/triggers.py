@@ -5,7 +5,8 @@ rule's ``trigger`` mapping without ``type``), a ``check`` and, for the
 triggers that follow record events, the event kinds it hears (``events``)
 and ``matches``. Triggers without events are fired from outside: a button
 or an API call (``manual``), the worker's clock (``schedule``,
-``date_relative``), an inbound request (``webhook``).
+``date_relative``), an inbound request (``webhook``). The flow triggers
+(``engine.rules.flow_triggers``) hear the approval flows' events.
 """
 
 from __future__ import annotations
@@ -135,12 +136,13 @@ class Manual(Trigger):
 
 def build_triggers() -> Registry[Trigger]:
     # Imported here: those modules build on ``Trigger`` above.
+    from engine.rules.flow_triggers import FLOW_TRIGGERS
     from engine.rules.timers import TIMER_TRIGGERS
     from engine.rules.webhooks import Webhook
 
     registry: Registry[Trigger] = Registry("trigger")
     registry.register_all([RecordCreated(), RecordUpdated(), RecordSaved(), RecordDeleted(), Manual(), *TIMER_TRIGGERS,
-                           Webhook()])
+                           Webhook(), *FLOW_TRIGGERS])
     return registry
 
 

@@ -583,12 +583,16 @@ class FlowTask(Base):
     ``cancelled`` (someone else decided an or-sign node, the flow was
     withdrawn), ``read`` (a copy seen). ``delegated_from``: the person the
     task was meant for when a delegate received it; ``seq`` the order of
-    sequential approvers; ``added_by`` marks an add-signed approver."""
+    sequential approvers; ``added_by`` marks an add-signed approver.
+    ``due_at``: when an open task times out (its node's ``timeout.after``),
+    ``remind_at``: its next reminder (``engine.flows.timeouts``)."""
 
     __tablename__ = "flow_tasks"
     __table_args__ = (
         sa.Index("ix_flow_tasks_assignee_id_box_id", "assignee_id", "box", "id"),
         sa.Index("ix_flow_tasks_instance_id_job_id", "instance_id", "job_id"),
+        sa.Index("ix_flow_tasks_box_remind_at", "box", "remind_at"),
+        sa.Index("ix_flow_tasks_box_due_at", "box", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -608,6 +612,7 @@ class FlowTask(Base):
     acted_at: Mapped[dt.datetime | None]
     due_at: Mapped[dt.datetime | None]
     urged_at: Mapped[dt.datetime | None]
+    remind_at: Mapped[dt.datetime | None]
 
 
 class FlowEvent(Base):

@@ -124,3 +124,17 @@ def test_the_demo_rules_have_run(database: Database) -> None:
     notices = rows(database, "notifications")
     assert any("新线索" in n["title"] for n in notices) and any("赢单" in n["title"] for n in notices)
     assert any(t["title"].startswith("跟进") for t in rows(database, "todos"))
+
+
+def test_the_demo_has_approvals_in_every_state(database: Database) -> None:
+    set_up_demo(database.url.render_as_string(hide_password=False), clock=FixedClock(NOW), scale=0.02)
+    instances = rows(database, "flow_instances")
+    assert sorted({i["status"] for i in instances}) == ["approved", "rejected", "running", "withdrawn"]
+    # Where each waits (a node inside a branch comes after its branching node).
+    running = {(i["flow"], i["current"][-1]) for i in instances if i["status"] == "running"}
+    assert running == {("contract_approval", "manager"), ("contract_approval", "finance_sign"),
+                       ("quote_discount_approval", "sales_director"), ("payment_receipt", "finance_confirm"),
+                       ("ticket_escalation", "service_manager")}
+    assert all(i["started_at"] < NOW.replace(tzinfo=i["started_at"].tzinfo) for i in instances)
+    todo = {(t["assignee_id"], t["node"]) for t in rows(database, "flow_tasks") if t["box"] == "todo"}
+    assert len(todo) >= 6  # the manager, finance (the countersign, the receipt), the director, service

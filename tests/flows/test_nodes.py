@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.core.errors import ValidationError
-from engine.flows.store import JOBS
+from engine.flows.store import JOBS, TASKS
 from engine.records.events import FLOW_APPROVED, FLOW_NODE_REACHED, FLOW_SUBMITTED, RecordEvent
 from tests.flows.conftest import World, approval
 
@@ -168,15 +168,18 @@ def test_the_submitter_chooses_an_approver(world: World) -> None:
     assert not world.flows.start_options("shop", "contract", record, actor=world.actor("sub")).can_submit
 
 
-def test_a_time_out_gives_tasks_a_due_moment_and_the_job_a_wake_up(world: World) -> None:
+def test_a_time_out_gives_tasks_a_due_moment_and_a_reminder(world: World) -> None:
     world.publish({"key": "deal", "nodes": [approval("n", "ann", timeout={"remind_after": "4h", "after": "3d"})]})
     world.submit(world.record())
     now = world.engine.clock.now()
     [task] = world.flows.tasks(world.users["ann"], "todo").items
     assert task.due_at is not None and task.due_at.astimezone(dt.UTC) == (now + dt.timedelta(days=3)).astimezone(dt.UTC)
+    # The task carries its moments (engine.flows.timeouts); a job wakes only for a delay.
     with world.database.reading() as conn:
         wake = conn.execute(sa.select(JOBS.c.wake_at).where(JOBS.c.node == "n")).scalar_one()
-    assert wake.astimezone(dt.UTC) == (now + dt.timedelta(hours=4)).astimezone(dt.UTC)
+        remind = conn.execute(sa.select(TASKS.c.remind_at).where(TASKS.c.id == task.id)).scalar_one()
+    assert wake is None
+    assert remind.replace(tzinfo=dt.UTC) == (now + dt.timedelta(hours=4)).astimezone(dt.UTC)
 
 
 def test_a_delay_until_a_date_field_at_a_local_hour(world: World) -> None:

@@ -95,7 +95,7 @@ def test_another_process_sees_a_disabled_rule_after_its_check_interval(world: An
     other = compose(engine.database, clock=FixedClock(NOW))  # another process, with a clock we move
     other.records = RecordServices(engine.database, other.bus, field_types=other.field_types, clock=other.clock,
                                    check_seconds=2.0, now=lambda: moments[0])
-    other.rules.records = other.records
+    other.rules.records = other.flows.records = other.records
     assert other.rules.rule("shop", "flag_big").rule.enabled
     admin.set_enabled("shop", "flag_big", False, user_id=people["owner"])
     assert other.rules.rule("shop", "flag_big").rule.enabled  # not checked yet

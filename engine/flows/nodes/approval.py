@@ -11,16 +11,14 @@ the node after each approval.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.core.i18n import Label
 from engine.definitions.flow_files import NodeDef
-from engine.flows import store
+from engine.flows import store, timeouts
 from engine.flows.base import ResolveContext
 from engine.flows.nodes import RunnableNode
-from engine.flows.nodes.simple import duration
 from engine.flows.run import DONE, OPEN_BOXES, WAIT
 
 if TYPE_CHECKING:
@@ -61,33 +59,20 @@ def assign(run: FlowRun, job: Job, node: NodeDef, people: Sequence[int], *, kind
     assigned = run.engine.people.delegate(run.conn, run.engine.org, list(people), run.now)
     if not assigned:
         return []
-    due = due_at(run, node) if kind != "cc" else None
     rows = [{
         "instance_id": run.instance["id"], "job_id": job.id, "app": run.instance["app"], "node": node.key,
         "kind": kind, "assignee_id": assignee, "box": box or ("queued" if sequential and index > 0 else "todo"),
         "outcome": None, "seq": seq + index, "delegated_from": delegated_from, "added_by": added_by,
-        "comment": None, "created_at": run.now, "acted_at": None, "due_at": due, "urged_at": None,
+        "comment": None, "created_at": run.now, "acted_at": None, "due_at": None, "urged_at": None, "remind_at": None,
     } for index, (assignee, delegated_from) in enumerate(assigned)]
+    if timeouts.timeout_of(node):
+        for row in rows:
+            row.update(timeouts.deadlines(node, run.now) if row["box"] == "todo" else {})
     ids = [int(i) for i in run.conn.execute(store.INSERT_TASKS, rows).scalars()]
     for row, task_id in zip(rows, ids, strict=True):
         if row["box"] == "todo":
             tell(run, node, int(row["assignee_id"]), task_id)
     return ids
-
-
-def due_at(run: FlowRun, node: NodeDef) -> dt.datetime | None:
-    """When the node's ``timeout.after`` runs out for a task opened now."""
-    after = (node.setting("timeout") or {}).get("after")
-    return run.now + duration(str(after)) if after else None
-
-
-def first_look(run: FlowRun, node: NodeDef) -> dt.datetime | None:
-    """When the worker should first look at a waiting task node: its first
-    reminder or its time-out, whichever comes first (what it then does is
-    the time-outs' part, ``engine.flows.timeouts``)."""
-    timeout = node.setting("timeout") or {}
-    moments = [run.now + duration(str(timeout[k])) for k in ("remind_after", "after") if timeout.get(k)]
-    return min(moments) if moments else None
 
 
 def tell(run: FlowRun, node: NodeDef, assignee: int, task_id: int) -> None:
@@ -144,9 +129,6 @@ class ApprovalNode(RunnableNode):
             if mode == "ratio" and len(passing) / (len(passing) + len(people)) >= self.ratio(node):
                 return DONE
         assign(run, job, node, people, kind=self.kind, sequential=mode == "sequential")
-        look = first_look(run, node)
-        if look is not None:
-            run.wake(job, look)
         return WAIT
 
     def mode(self, node: NodeDef) -> str:
@@ -198,7 +180,8 @@ class ApprovalNode(RunnableNode):
 
     @staticmethod
     def promote(run: FlowRun, node: NodeDef, task: dict[str, Any]) -> None:
-        run.conn.execute(store.UPDATE_TASK, {"_id": task["id"], "box": "todo"})
+        run.conn.execute(store.UPDATE_TASK, {"_id": task["id"], "box": "todo",
+                                             **timeouts.deadlines(node, run.now)})
         tell(run, node, int(task["assignee_id"]), int(task["id"]))
 
 
