@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from engine.actions.base import Action, ActionContext, ActionResult
+from engine.actions.base import Action, ActionContext, ActionResult, RuleChecker
 from engine.core.errors import NotFoundError
 from engine.core.i18n import Label
+from engine.definitions.issues import Path
 from engine.records.actor import Actor
 
 _KEY = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
@@ -30,6 +31,10 @@ class StartFlow(Action):
                           "description": "Who submits: the record's owner (default) or the rule's user."},
             "comment": {"type": "string", "maxLength": 1000},
         }}
+
+    def check(self, checker: RuleChecker, settings: Mapping[str, Any], path: Path) -> None:
+        if settings.get("flow"):
+            checker.known_flow((*path, "flow"), str(settings["flow"]))
 
     def run(self, ctx: ActionContext, settings: Mapping[str, Any]) -> ActionResult:
         flows = ctx.extras.get("flows")

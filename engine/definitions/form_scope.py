@@ -60,6 +60,20 @@ class FormScopeChecker:
         self.issues.extend(checker.issues)
         return found
 
+    def known_flow(self, path: Path, key: str) -> None:
+        """``key`` must be a flow of this definition's form (when the app's flows are known)."""
+        flows = self.catalog.flows
+        if flows is None:
+            return
+        form = flows.get(key)
+        if form is None:
+            if not self.catalog.open_world:
+                self.report(path, join(Label(f"没有流程 '{key}'", f"there is no flow '{key}'"),
+                                       did_you_mean(key, list(flows))))
+        elif form != self.form_key:
+            self.report(path, Label(f"流程 '{key}' 属于表单 '{form}'，不是 '{self.form_key}'",
+                                    f"flow '{key}' runs on form '{form}', not on '{self.form_key}'"))
+
     def known_form(self, path: Path, key: str) -> FormDef | None:
         entry = self.catalog.entry(key)
         if entry is None and not self.catalog.open_world:

@@ -82,6 +82,9 @@ class Catalog:
     forms: Mapping[str, FormEntry]
     field_types: FieldTypes
     open_world: bool = False
+    # The app's flows (key -> form) where a check may name one (rules'
+    # flow triggers, start_flow); None where they are not known.
+    flows: Mapping[str, str] | None = None
     _references: dict[int, Sequence[Reference]] = field(default_factory=dict)
 
     def entry(self, key: str) -> FormEntry | None:

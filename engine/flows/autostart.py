@@ -54,6 +54,9 @@ class AutoStart:
         if not flows or event.record.get("flow_status") == "running":
             return
         for flow in flows:
+            # Imported records (a year of old tickets) start nothing unless asked, as rules do.
+            if event.source == "import" and not flow.trigger.settings.get("on_import"):
+                continue
             if self.fires(service, flow, event):
                 submitter = event.user_id or event.record.get("owner")
                 try:

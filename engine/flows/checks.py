@@ -25,7 +25,7 @@ from engine.definitions.scope import Catalog, FormEntry
 from engine.flows.base import NodeType, Resolver
 from engine.flows.nodes import NODE_TYPES
 from engine.flows.resolvers import RESOLVERS, check_entries
-from engine.rules.checks import check_step, registered, settings_valid
+from engine.rules.checks import app_flows, check_step, registered, settings_valid
 
 # The settings of a node that list resolver entries (approvers, cc
 # recipients, whom a time-out transfers to), as paths into the settings.
@@ -60,7 +60,8 @@ def check_flows(app: AppDef, field_types: FieldTypes, *, base: AppDef | None = N
         for f in base.forms:
             forms.setdefault(f.key, FormEntry(f"({base.key})", f, checkable=False))
         roles |= {r.key for r in base.roles}
-    catalog = Catalog(forms, field_types, open_world=bool(app.extends) and base is None)
+    catalog = Catalog(forms, field_types, open_world=bool(app.extends) and base is None,
+                      flows=app_flows(app, base))
     issues: list[DefinitionIssue] = []
     for flow in app.flows:
         checker = FlowFormChecker(flow, catalog, roles)

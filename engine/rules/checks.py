@@ -31,11 +31,17 @@ def check_rules(app: AppDef, field_types: FieldTypes, *, base: AppDef | None = N
     if base is not None:
         for f in base.forms:
             forms.setdefault(f.key, FormEntry(f"({base.key})", f, checkable=False))
-    catalog = Catalog(forms, field_types, open_world=bool(app.extends) and base is None)
+    catalog = Catalog(forms, field_types, open_world=bool(app.extends) and base is None,
+                      flows=app_flows(app, base))
     issues: list[DefinitionIssue] = []
     for rule in app.rules:
         issues.extend(check_rule(rule, catalog, triggers, actions))
     return issues
+
+
+def app_flows(app: AppDef, base: AppDef | None) -> dict[str, str]:
+    """The flows a rule may name (key -> form): the app's and its base's."""
+    return {f.key: f.form for source in (base, app) if source is not None for f in source.flows}
 
 
 def check_rule(rule: RuleDef, catalog: Catalog, triggers: Registry[Trigger],

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from engine.actions.base import RuleChecker
 from engine.core.i18n import Label
+from engine.definitions.issues import Path
 from engine.definitions.model import FormDef
 from engine.records.events import (
     FLOW_APPROVED,
@@ -34,6 +36,10 @@ class FlowTrigger(Trigger):
         "type": "object", "additionalProperties": False,
         "properties": {"flow": {**_KEY, "description": "Only this flow of the form (any flow when absent)."}},
     }
+
+    def check(self, checker: RuleChecker, settings: Mapping[str, Any], path: Path) -> None:
+        if settings.get("flow"):
+            checker.known_flow((*path, "flow"), str(settings["flow"]))
 
     def matches(self, settings: Mapping[str, Any], event: RecordEvent) -> bool:
         detail = event.detail or {}

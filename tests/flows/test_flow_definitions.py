@@ -276,3 +276,27 @@ def test_an_overlay_flow_points_at_the_base_app(tmp_path: Path) -> None:
     (overlay / "flows" / "deal_approval.yaml").write_text(yaml.safe_dump(broken), encoding="utf-8")
     assert [(i.json_path, i.message.en) for i in validate_app_package(overlay, FIELD_TYPES, base=base)] == [
         ("nodes[1].approvers[1].role", "the package has no role 'auditor' (roles.yaml)")]  # finance is the base's
+
+
+def test_a_rule_names_a_flow_of_its_own_form(tmp_path: Path) -> None:
+    def rule(key: str, form: str, trigger: dict[str, Any], actions: list[dict[str, Any]]) -> str:
+        return yaml.safe_dump({"schema_version": 1, "key": key, "label": key, "form": form,
+                               "trigger": trigger, "actions": actions})
+
+    note = {"type": "update_record", "values": {"stage": '"done"'}}
+    memo = {"schema_version": 1, "key": "memo", "label": "Memo", "title_field": "subject",
+            "fields": [{"key": "subject", "type": "text", "label": "Subject"}]}
+    (tmp_path / "shop" / "rules").mkdir(parents=True)
+    root = write_flow_package(tmp_path / "shop", [APPROVAL], raw={
+        "forms/memo.yaml": yaml.safe_dump(memo),
+        "rules/typo.yaml": rule("typo", "deal", {"type": "flow_approved", "flow": "deal_aproval"}, [note]),
+        "rules/other_form.yaml": rule("other_form", "memo", {"type": "record_created"},
+                                      [{"type": "start_flow", "flow": "deal_approval"}]),
+        "rules/fine.yaml": rule("fine", "deal", {"type": "flow_node_reached", "flow": "deal_approval"}, [
+            note, {"type": "start_flow", "flow": "deal_approval"}]),
+    })
+    found = [(i.file, i.json_path, i.message.en) for i in validate_app_package(root, FIELD_TYPES)]
+    assert found == [
+        ("rules/other_form.yaml", "actions[0].flow", "flow 'deal_approval' runs on form 'deal', not on 'memo'"),
+        ("rules/typo.yaml", "trigger.flow", "there is no flow 'deal_aproval' — did you mean 'deal_approval'?"),
+    ]

@@ -17,6 +17,7 @@ from engine.core.clock import FixedClock
 from engine.core.i18n import Label
 from engine.fields import FIELD_TYPES
 from engine.packages import install_package
+from engine.records.importing import import_file
 from engine.rules.triggers import TRIGGERS
 from engine.store.database import Database
 from engine.store.models import Notification, RuleRun
@@ -49,6 +50,13 @@ RULES: list[dict[str, Any]] = [
 @pytest.fixture
 def world(database: Database, tmp_path: Path) -> World:
     root = write_package(tmp_path / "shop")
+    # The flows the rules name ship with them (a rule naming an unknown flow
+    # does not install); the tests publish the versions they need.
+    (root / "flows").mkdir()
+    for key in ("deal", "other"):
+        (root / "flows" / f"{key}.yaml").write_text(yaml.safe_dump(
+            {"schema_version": 1, "key": key, "label": key, "form": "contract", "enabled": key == "deal",
+             "nodes": [approval("manager", "ann")]}), encoding="utf-8")
     (root / "rules").mkdir()
     for rule in RULES:
         (root / "rules" / f"{rule['key']}.yaml").write_text(yaml.safe_dump({"schema_version": 1, **rule}),
@@ -129,6 +137,18 @@ def test_a_flow_starts_itself(world: World, trigger: dict[str, Any]) -> None:
         world.act("ann")
         service.update("contract", second, {"amount": 300}, version=None)  # held already: no new flow
         assert len(world.flows.instances("shop", "contract", second, actor=world.actor("sub"))) == 1
+
+
+@pytest.mark.parametrize("on_import", [False, True])
+def test_an_import_starts_a_flow_only_when_asked(world: World, tmp_path: Path, on_import: bool) -> None:
+    world.publish({"key": "auto", "trigger": {"type": "create", "on_import": on_import},
+                   "nodes": [approval("manager", "ann")]})
+    sheet = tmp_path / "contracts.csv"
+    sheet.write_text("title,amount\nOld deal,500\nOlder deal,700\n", encoding="utf-8")
+    report = import_file(world.engine.service("shop"), "contract", sheet)
+    assert report.created == 2, report
+    statuses = {r["title"]: r["flow_status"] for r in world.engine.service("shop").list("contract")["records"]}
+    assert statuses == dict.fromkeys(["Old deal", "Older deal"], "running" if on_import else None)
 
 
 def test_flow_triggers_say_themselves() -> None:

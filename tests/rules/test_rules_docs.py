@@ -49,5 +49,11 @@ def test_every_action_has_its_heading_and_an_example_that_loads(tmp_path: Path) 
         assert re.search(rf"^### `{key}`", text, re.MULTILINE), f"docs/rules.md: no '### `{key}`'"
     shown = {step["type"] for r in rules for step in r["actions"]}
     assert set(ACTIONS.keys()) <= shown, f"no example for {set(ACTIONS.keys()) - shown}"
-    app = load_app_package(write_package(tmp_path / "shop", rules, FORMS), FIELD_TYPES)
+    root = write_package(tmp_path / "shop", rules, FORMS)
+    # The flow start_flow's example names ships with the rules.
+    (root / "flows").mkdir()
+    (root / "flows" / "lead_review.yaml").write_text(yaml.safe_dump({
+        "schema_version": 1, "key": "lead_review", "label": "Lead review", "form": "lead",
+        "nodes": [{"key": "boss", "type": "approval", "approvers": [{"type": "submitter"}]}]}), encoding="utf-8")
+    app = load_app_package(root, FIELD_TYPES)
     assert all(isinstance(r, RuleDef) for r in app.rules) and len(app.rules) == len(rules)
