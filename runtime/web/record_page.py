@@ -68,12 +68,15 @@ def record_page(app_key: str, form_key: str, record_id: int) -> Response:
     entries, next_before = history_page(service, app_key, form_key, record_id, actor)
     prints = templates_of(context["app"].prints, form_key)
     can_edit = policy.rights.allows("update")
+    # Under approval the record is locked (engine.records.flow_lock): no edit
+    # or delete button that could only be refused.
+    locked = record.get("flow_status") == "running"
     return render(
         "records/page.html", **context, form=form, record=record, record_id=record_id,
         form_key=form_key, entries=entries, next_before=next_before,
         title=title_of(form, record), shown=shown, sections=lay_out(form, record, shown),
         tags=tags[:FACT_SELECTS], facts=facts, prints=prints,
-        can_edit=can_edit, can_delete=policy.rights.allows("delete"),
+        can_edit=can_edit and not locked, can_delete=policy.rights.allows("delete") and not locked,
         **rules_context(app_key, form_key, record_id, actor, can_edit),
         **flow_panel(app_key, form_key, record, actor),
         relations=relations_to(context["app"], form_key, actor, service),

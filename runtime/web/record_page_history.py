@@ -20,7 +20,7 @@ from engine.records.columns import system_field
 from engine.records.record_history import record_history
 from engine.store.audit import AuditRecord
 from runtime.web.display import Shown
-from runtime.web.i18n import N_
+from runtime.web.i18n import N_, gettext
 
 PAGE = 20
 COMPACT_IN_HISTORY = frozenset({"attachment", "image", "signature", "subform", "rich_text"})
@@ -29,7 +29,11 @@ COMPACT_IN_HISTORY = frozenset({"attachment", "image", "signature", "subform", "
 ACTIONS = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"),
     "recompute": N_("recomputed"), "export": N_("exported"), "print": N_("printed"),
+    "flow": N_("moved the approval status"),
 }
+# A record's flow_status as people say it (the approval panel's words).
+FLOW_STATUS = {"draft": N_("Draft"), "running": N_("In approval"), "approved": N_("Approved"),
+               "rejected": N_("Rejected"), "withdrawn": N_("Withdrawn")}
 # Through what, when it was not a person on a page or the API.
 SOURCES = {
     "rule": N_("by a rule"), "import": N_("by an import"), "flow": N_("by a workflow"),
@@ -50,21 +54,29 @@ class Entry:
     source: str | None
     changes: list[Change]
     rule: Label | None = None  # the rule whose action wrote it
+    flow: Label | None = None  # the approval flow that wrote it
 
 
-def _rule_label(service: RecordService, ref: str | None) -> Label | None:
-    """The label of the rule ``<app>.<rule>`` (its key when it is gone)."""
+def _rule_label(service: RecordService, ref: str | None, source: str | None) -> tuple[Label | None, Label | None]:
+    """The label of the rule (or, for a flow's write, the flow) ``<app>.<key>``
+    that wrote an entry — its key when it is gone — as (rule, flow)."""
     if not ref:
-        return None
+        return None, None
     app, _, key = ref.partition(".")
-    rule = service.app.rule(key) if app == service.app.key else None
-    return rule.label if rule is not None else Label(ref, ref)
+    ours = app == service.app.key
+    if source == "flow":
+        flow = service.app.flow(key) if ours else None
+        return None, flow.label if flow is not None else Label(ref, ref)
+    rule = service.app.rule(key) if ours else None
+    return (rule.label if rule is not None else Label(ref, ref)), None
 
 
 def _value(f: FieldDef, service: RecordService, raw: Any) -> Any:
     """An audit value (JSON) as a value of its field, for display."""
     if raw is None:
         return None
+    if f.key == "flow_status" and raw in FLOW_STATUS:
+        return gettext(FLOW_STATUS[raw])
     try:
         return service.field_types.get(f.type).coerce(f, raw)
     except (FieldValueError, ValueError, TypeError, ArithmeticError):
@@ -93,7 +105,7 @@ def history_page(service: RecordService, app_key: str, form_key: str, record_id:
     entries = [
         Entry(entry, ACTIONS.get(entry.action, entry.action), SOURCES.get(entry.source or ""),
               [Change(f.label, _shown(shown, f, old), _shown(shown, f, new)) for f, old, new in pairs],
-              _rule_label(service, entry.rule))
+              *_rule_label(service, entry.rule, entry.source))
         for entry, pairs in zip(records, changed, strict=True)
     ]
     return entries, (records[-1].id if len(records) == PAGE else None)

@@ -69,6 +69,7 @@ def test_batch_and_the_record_panel(world: World) -> None:
     assert sent.status_code == 303 and sent.headers["Location"].endswith("#approval")
     page = _get(world, url).get_data(as_text=True)
     assert "已通过" in page and "自动通过" in page and 'data-open-dialog="flow-comment-dialog"' in page
+    assert f'href="{url}/edit"' in page  # an approved record is no longer locked
     instance = world.client.get(f"/api/v1/apps/crm/forms/contract/records/{record_id}/flows",
                                 headers=world.auth()).get_json()["instances"][0]
     assert _post(world, f"{url}/flows/{instance['id']}/comment", {"comment": "a note"}).status_code == 303
@@ -81,6 +82,9 @@ def test_batch_and_the_record_panel(world: World) -> None:
     page = _get(world, url).get_data(as_text=True)
     assert "审批中" in page and 'data-open-dialog="submit-dialog"' not in page
     assert 'data-open-dialog="flow-withdraw-dialog"' not in page  # only the submitter withdraws
+    # Locked while it runs: no edit button; its history says the flow moved it, in words.
+    assert f'href="{url}/edit"' not in page
+    assert "更新了审批状态" in page and "（由审批流程「合同审批」）" in page and "<ins>审批中</ins>" in page
     refused = _post(world, f"{url}/flows/{instance['id']}/withdraw")
     assert refused.status_code == 303 and refused.headers["Location"].endswith("#approval")
     still = world.client.get(f"/api/v1/flows/instances/{instance['id']}", headers=world.auth()).get_json()
