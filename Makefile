@@ -37,6 +37,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/formula.py
 	$(BIN)/python bench/records.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/forms.py
+	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/flows.py
 
 # A CRM with demo data and an admin, served on $(HOST):$(PORT) (the login and
 # an example API call are printed). Data goes to $(INSTANCE)/; run again to keep it.
