@@ -147,6 +147,8 @@ class RuleEngine:
         app, form, record = event.app, event.form, event.record
         record_id = int(record["id"]) if "id" in record else None
         previous = event.previous if heard.previous else None
+        importing = event.source == "import"
+        evaluating = event.depth < MAX_DEPTH  # deeper, fire() cuts every rule
         # The cascade this event belongs to; None when the event starts one,
         # opened only when a rule runs: skips alone leave nothing to cut.
         fired = _FIRED.get()
@@ -155,27 +157,28 @@ class RuleEngine:
         marked = 0  # how many of ``skipped`` are in ``fired``
         ended: list[dict[str, Any]] = []
         seen: dict[str, Any] = {}  # the record's formula values, shared by the event's conditions
-        shared = False  # whether ``seen`` holds what all of them read
+        values: dict[str, Any] | None = None  # seen's values once they hold what all conditions read
+        context: EvaluationContext | None = None
         firing: Firing | None = None
         try:
             for item in heard.rules:
                 rule = item.rule
-                if event.source == "import" and not rule.on_import:
+                if importing and not rule.on_import:
                     continue
-                if not item.trigger.matches(rule.trigger.settings, event):
+                if item.selective and not item.trigger.matches(rule.trigger.settings, event):
                     continue
                 # The common case, kept short: a rule not cut whose condition is false.
                 holds: bool | None = None  # None: fire() evaluates (and logs a failing condition)
-                if item.condition is not None and event.depth < MAX_DEPTH \
+                if item.condition is not None and evaluating \
                         and (fired is None or (app, rule.key, form, record_id) not in fired):
                     try:
-                        if not shared:
+                        if values is None:
                             self._values(service, form, record, previous, heard.fields, seen)
-                            shared = True
+                            values, context = seen["values"], seen["context"]
                         if item.related:
                             holds = self._holds(service, event.connection, item, record, previous, seen)
                         else:
-                            result = item.condition.evaluate(seen["values"], seen["context"])
+                            result = item.condition.evaluate(values, context)
                             holds = False if result is False else None if is_error(result) else bool(result)
                     except ValueError:
                         holds = None

@@ -33,6 +33,8 @@ class PreparedRule:
     # (rule key, trigger type): what a skipped run of it keeps until it is
     # written (engine.rules.deferred), shared rather than built per skip.
     skip: tuple[str, str] = ("", "")
+    # Whether the trigger looks at the event beyond its kind (``matches``).
+    selective: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,9 @@ def prepare(app: AppDef, rule: RuleDef, triggers: Registry[Trigger]) -> Prepared
     related = tuple(k for k in reads if form is not None and form.get_field(k).setting("target")
                     and any(n.startswith(k + ".") for n in condition.names)) if condition else ()
     fields = tuple(form.get_field(k) for k in reads) if form is not None else ()
-    return PreparedRule(rule, triggers.get(rule.trigger.type), condition, reads, related, fields,
-                        (rule.key, rule.trigger.type))
+    trigger = triggers.get(rule.trigger.type)
+    return PreparedRule(rule, trigger, condition, reads, related, fields, (rule.key, rule.trigger.type),
+                        type(trigger).matches is not Trigger.matches)
 
 
 def _event_rules(items: list[PreparedRule]) -> EventRules:
