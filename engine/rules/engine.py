@@ -204,8 +204,9 @@ class RuleEngine:
         if skipped:
             # One tuple for the event's skips: the run rows are built by the
             # writer thread after the commit (runs.write_skipped).
-            self.deferred.defer(event.connection, (app, form, record_id, moment, event.depth, event.source,
-                                                   event.user_id, time.perf_counter() - started, skipped))
+            entry: runs.Skips = (app, form, record_id, moment, event.depth, event.source, event.user_id,
+                                 time.perf_counter() - started, skipped)
+            self.deferred.defer(event.connection, entry)
         if ended:
             runs.log_runs(event.connection, ended)
 
