@@ -20,6 +20,7 @@ from engine.core.registry import Registry
 from engine.expr import operators as op
 from engine.expr.context import EvaluationContext
 from engine.expr.functions.base import Function
+from engine.expr.functions.logic import and_, or_
 from engine.expr.limits import MAX_EXPONENT, MAX_NUMBER_DIGITS
 from engine.expr.syntax import Source, field_path
 from engine.expr.values import NUMERIC, SIGNIFICANT, read_path, to_bool
@@ -308,6 +309,9 @@ class Compiler:
             self.read(node.args[0], path)
             return lambda values, ctx: impl(ctx, path)
         args = tuple(self.build(arg) for arg in node.args)
+        fold = _BOOLEAN_FOLDS.get(impl)
+        if fold is not None and all(_gives_bool(arg) for arg in node.args):
+            return fold(args)
         if function.kind == "lazy":
             return lambda values, ctx: impl(values, ctx, *args)
         if function.kind == "context":
@@ -327,6 +331,49 @@ def _arity_zh(function: Function) -> str:
     if function.min_args == function.max_args:
         return str(function.min_args)
     return f"{function.min_args} 到 {function.max_args}"
+
+
+def _gives_bool(node: ast.AST) -> bool:
+    """Whether ``node``'s closure returns a real bool (or raises): a comparison,
+    ``and``/``or``, ``not``."""
+    return isinstance(node, ast.Compare | ast.BoolOp) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
+
+
+def _every(parts: tuple[Closure, ...]) -> Closure:
+    # AND over conditions, as the AND function but without its per-argument
+    # lists (rule conditions are mostly this): every part is evaluated, so an
+    # error in any of them is still the result, then & of real bools.
+    if len(parts) == 2:
+        a, b = parts
+        return lambda values, ctx: a(values, ctx) & b(values, ctx)
+
+    def every(values: Mapping[str, Any], ctx: EvaluationContext) -> bool:
+        held = True
+        for part in parts:
+            held = part(values, ctx) & held
+        return held
+
+    return every
+
+
+def _some(parts: tuple[Closure, ...]) -> Closure:
+    # OR over conditions, as _every.
+    if len(parts) == 2:
+        a, b = parts
+        return lambda values, ctx: a(values, ctx) | b(values, ctx)
+
+    def some(values: Mapping[str, Any], ctx: EvaluationContext) -> bool:
+        held = False
+        for part in parts:
+            held = part(values, ctx) | held
+        return held
+
+    return some
+
+
+# By implementation, so a registry with its own AND keeps it.
+_BOOLEAN_FOLDS: dict[Callable[..., Any], Callable[[tuple[Closure, ...]], Closure]] = {and_: _every, or_: _some}
 
 
 def _eager_call(impl: Callable[..., Any], args: tuple[Closure, ...]) -> Closure:

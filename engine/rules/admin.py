@@ -34,7 +34,8 @@ from engine.definitions.model import AppDef
 from engine.records.actor import Actor
 from engine.rules import runs
 from engine.rules.deferred import flush_before_reading
-from engine.rules.engine import PreparedRule, RuleEngine
+from engine.rules.engine import RuleEngine
+from engine.rules.index import PreparedRule
 from engine.store.database import Database
 from engine.store.models import Definition
 

@@ -5,13 +5,14 @@ their condition. A row per skipped rule inside the write made every create
 pay for rules that did nothing: 10 skipped rules cost a create 2.6x on
 SQLite (bench/rules.py), and even written later in bulk a row costs 12-25
 µs of index upkeep, a quarter of a create per ten rules. So the rule engine
-hands skips to the connection (``defer``); they follow its transaction —
-dropped with a rolled-back savepoint or transaction, moved to this process's
-buffer when it commits — and a background thread writes the buffer every
-``INTERVAL`` seconds: per rule, one ordinary run row when it was skipped
-once, else one row that counts the skips and names their records
-(``runs.write_skipped``). Whoever reads the run log flushes first, so the
-log is whole when read.
+hands an event's skips to the connection (``defer``) as one small entry (a
+tuple, nothing formatted); they follow its transaction — dropped with a
+rolled-back savepoint or transaction, moved to this process's buffer when it
+commits — and a background thread writes the buffer every ``INTERVAL``
+seconds: per rule, one ordinary run row when it was skipped once, else one
+row that counts the skips and names their records (``runs.write_skipped``
+builds the rows from the entries, off the write's path). Whoever reads the
+run log flushes first, so the log is whole when read.
 
 What can be lost is the last interval's skips when the process dies: they
 record that nothing happened. Done, failed and cut runs are written in the
@@ -25,7 +26,7 @@ import contextlib
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,10 +36,10 @@ from engine.store.contention import WRITING
 from engine.store.database import Database
 
 INTERVAL = 0.5
-BATCH = 2000
+BATCH = 2000  # entries (events with skips) that wake the writer before its interval
 _ROWS = "qiqiao_deferred_runs"
-# Writes the skips of each rule (a list per rule) in the caller's transaction.
-Writer = Callable[[Connection, list[list[dict[str, Any]]]], None]
+# Writes the entries (in commit order) in the caller's transaction.
+Writer = Callable[[Connection, list[Any]], None]
 _MARKS = "qiqiao_deferred_marks"
 
 
@@ -48,8 +49,8 @@ class DeferredRuns:
     def __init__(self, database: Database, write: Writer) -> None:
         self.database = database
         self.write = write
-        # Per (app, rule, trigger, form): the skips committed since the last flush.
-        self._buffer: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+        # The entries committed since the last flush, in commit order.
+        self._buffer: list[Any] = []
         self._lock = threading.Lock()
         self._writing = threading.Lock()
         self._wake = threading.Event()
@@ -68,35 +69,35 @@ class DeferredRuns:
         """Whether committed rows wait to be written."""
         return bool(self._buffer)
 
-    def defer(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Keep ``rows`` with ``conn``'s transaction until it ends."""
-        conn.info.setdefault(_ROWS, []).extend(rows)
+    def defer(self, conn: Connection, entry: Any) -> None:
+        """Keep ``entry`` with ``conn``'s transaction until it ends."""
+        conn.info.setdefault(_ROWS, []).append(entry)
 
     def flush(self) -> int:
-        """Write what committed transactions left; how many rows."""
+        """Write what committed transactions left; how many entries."""
         with self._writing:
             with self._lock:
-                groups, self._buffer = self._buffer, {}
-            if groups:
+                entries, self._buffer = self._buffer, []
+            if entries:
                 try:
                     with self.database.transaction() as conn:
-                        self.write(conn, list(groups.values()))
+                        self.write(conn, entries)
                 except Exception:
                     with self._lock:  # kept for the next flush, in order
-                        for key, rows in groups.items():
-                            self._buffer.setdefault(key, [])[:0] = rows
+                        self._buffer[:0] = entries
                     raise
-            return sum(len(rows) for rows in groups.values())
+            return len(entries)
 
     # --- the transaction's end ------------------------------------------------
     def _committed(self, conn: Connection) -> None:
-        rows = conn.info.pop(_ROWS, None)
-        conn.info.pop(_MARKS, None)
-        if not rows:
+        info = conn.info
+        entries = info.pop(_ROWS, None)
+        if _MARKS in info:
+            del info[_MARKS]
+        if not entries:
             return
         with self._lock:
-            for row in rows:
-                self._buffer.setdefault((row["app"], row["rule"], row["trigger"], row["form"]), []).append(row)
+            self._buffer.extend(entries)
             full = len(self._buffer) >= BATCH
         self._start()
         if full:

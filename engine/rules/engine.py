@@ -15,7 +15,11 @@ and then it costs one dictionary lookup. Each rule whose trigger matches
    one that raises rolls back the rule's own writes (not the write that
    fired it) and the run is *failed*, kept with its error for a retry.
 
-Skipped and cut runs are logged in one statement per event. Rules fired from
+The conditions of an event's rules read one dictionary of the record's
+formula values, computed once (``index.EventRules`` says which fields).
+A skip costs a tuple: the event's skips are kept with the connection and
+written after the commit (``engine.rules.deferred``); cut runs and runs
+failed in their condition are logged in one statement per event. Rules fired from
 outside the bus (manual buttons, schedules, date triggers, webhooks) come
 through ``fire`` too, inside ``cascade()``.
 """
@@ -25,11 +29,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -41,13 +44,14 @@ from engine.core.i18n import Label
 from engine.core.registry import Registry
 from engine.definitions.model import AppDef, FieldDef
 from engine.definitions.rule_files import RuleDef
-from engine.expr import CompiledFormula, EvaluationContext, compile_formula, is_error
+from engine.expr import EvaluationContext, is_error
 from engine.org.service import OrgService
 from engine.records import RecordService
 from engine.records.actor import Actor
 from engine.records.events import RecordEvent
 from engine.records.values import jsonable
 from engine.rules import runs
+from engine.rules.index import PreparedRule, RuleIndex, build_index
 from engine.rules.triggers import TRIGGERS, Trigger
 
 log = logging.getLogger("qiqiao.rules")
@@ -92,27 +96,6 @@ class Firing:
     payload: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class PreparedRule:
-    """A rule ready to run: its trigger type, condition and the fields the condition reads."""
-
-    rule: RuleDef
-    trigger: Trigger
-    condition: CompiledFormula | None
-    reads: tuple[str, ...]  # top-level fields the condition reads
-    related: tuple[str, ...]  # relations it reads through
-    fields: tuple[FieldDef, ...] = ()  # the fields of ``reads``
-
-
-@dataclass
-class RuleIndex:
-    """An app's enabled rules, by (form, event kind), and every rule by key."""
-
-    app: AppDef
-    by_event: dict[tuple[str, str], list[PreparedRule]] = field(default_factory=dict)
-    by_key: dict[str, PreparedRule] = field(default_factory=dict)
-
-
 class RuleEngine:
     """Runs the rules of every installed app (see the module docstring)."""
 
@@ -135,29 +118,11 @@ class RuleEngine:
         return self._index_of(self.records.app(app_key))
 
     def _index_of(self, app: AppDef) -> RuleIndex:
-        app_key = app.key
-        known = self._indexes.get(app_key)
+        known = self._indexes.get(app.key)
         if known is not None and known.app is app:
             return known
-        index = RuleIndex(app)
-        for rule in app.rules:
-            prepared = self._prepare(app, rule)
-            index.by_key[rule.key] = prepared
-            if rule.enabled:
-                for kind in prepared.trigger.events:
-                    index.by_event.setdefault((rule.form, kind), []).append(prepared)
-        self._indexes[app_key] = index
+        index = self._indexes[app.key] = build_index(app, self.triggers)
         return index
-
-    def _prepare(self, app: AppDef, rule: RuleDef) -> PreparedRule:
-        condition = compile_formula(rule.condition) if rule.condition else None
-        form = app.form(rule.form)
-        roots = sorted(condition.roots) if condition is not None else []
-        reads = tuple(k for k in roots if form is not None and form.field(k) is not None)
-        related = tuple(k for k in reads if form is not None and form.get_field(k).setting("target")
-                        and any(n.startswith(k + ".") for n in condition.names)) if condition else ()
-        fields = tuple(form.get_field(k) for k in reads) if form is not None else ()
-        return PreparedRule(rule, self.triggers.get(rule.trigger.type), condition, reads, related, fields)
 
     def rule(self, app_key: str, rule_key: str) -> PreparedRule:
         prepared = self.index(app_key).by_key.get(rule_key)
@@ -174,46 +139,74 @@ class RuleEngine:
         # database whether definitions changed would take a second connection
         # inside the write (16 concurrent writers then exhaust the pool).
         service = self.records.cached(event.app) or self.records.get(event.app)
-        prepared = self._index_of(service.app).by_event.get((event.form, event.kind))
-        if not prepared:
+        heard = self._index_of(service.app).by_event.get((event.form, event.kind))
+        if heard is None:
             return
-        ended: list[dict[str, Any]] = []
-        skipped: list[dict[str, Any]] = []
-        # What the event's rules share: their conditions read the same record.
-        seen: dict[str, Any] = {}
-        record_id = int(event.record["id"]) if "id" in event.record else None
-        firing: Firing | None = None
         started = time.perf_counter()
-        base = {"app": event.app, "record_id": record_id, "started_at": self.clock.now().astimezone(dt.UTC),
-                "depth": event.depth, "source": event.source, "user_id": event.user_id, "retry_of": None}
-        with cascade() as fired:
-            for item in prepared:
+        moment = self.clock.now()
+        app, form, record = event.app, event.form, event.record
+        record_id = int(record["id"]) if "id" in record else None
+        previous = event.previous if heard.previous else None
+        importing = event.source == "import"
+        evaluating = event.depth < MAX_DEPTH  # deeper, fire() cuts every rule
+        # The cascade this event belongs to; None when the event starts one,
+        # opened only when a rule runs: skips alone leave nothing to cut.
+        fired = _FIRED.get()
+        token: contextvars.Token[set[tuple[str, str, str, int | None]] | None] | None = None
+        skipped: list[tuple[str, str]] = []  # (rule, trigger) of each skip, in order
+        marked = 0  # how many of ``skipped`` are in ``fired``
+        ended: list[dict[str, Any]] = []
+        seen: dict[str, Any] = {}  # the record's formula values, shared by the event's conditions
+        values: dict[str, Any] | None = None  # seen's values once they hold what all conditions read
+        context: EvaluationContext | None = None
+        firing: Firing | None = None
+        try:
+            for item in heard.rules:
                 rule = item.rule
-                if event.source == "import" and not rule.on_import:
+                if importing and not rule.on_import:
                     continue
-                if not item.trigger.matches(rule.trigger.settings, event):
+                if item.selective and not item.trigger.matches(rule.trigger.settings, event):
                     continue
+                # The common case, kept short: a rule not cut whose condition is false.
+                holds: bool | None = None  # None: fire() evaluates (and logs a failing condition)
+                if item.condition is not None and evaluating \
+                        and (fired is None or (app, rule.key, form, record_id) not in fired):
+                    try:
+                        if values is None:
+                            self._values(service, form, record, previous, heard.fields, seen)
+                            values, context = seen["values"], seen["context"]
+                        if item.related:
+                            holds = self._holds(service, event.connection, item, record, previous, seen)
+                        else:
+                            result = item.condition.evaluate(values, context)
+                            holds = False if result is False else None if is_error(result) else bool(result)
+                    except ValueError:
+                        holds = None
+                    if holds is False:
+                        skipped.append(item.skip)
+                        continue
+                if fired is None:
+                    fired = set()
+                    token = _FIRED.set(fired)
+                fired.update((app, key, form, record_id) for key, _ in skipped[marked:])
+                marked = len(skipped)
                 if firing is None:
-                    firing = Firing(rule.trigger.type, event.record, event.previous, event.source,
+                    firing = Firing(rule.trigger.type, record, event.previous, event.source,
                                     event.user_id, event.depth)
                 elif firing.trigger != rule.trigger.type:
                     firing = dataclasses.replace(firing, trigger=rule.trigger.type)
-                # The common case, kept short: a rule not cut whose condition is false.
-                holds: bool | None = None  # None: fire() evaluates (and logs a failing condition)
-                if item.condition is not None and event.depth < MAX_DEPTH \
-                        and (event.app, rule.key, rule.form, record_id) not in fired:
-                    with contextlib.suppress(ValueError):
-                        holds = self._holds(service, event.connection, item, firing, seen)
-                    if holds is False:
-                        fired.add((event.app, rule.key, rule.form, record_id))
-                        skipped.append({**base, "rule": rule.key, "trigger": rule.trigger.type, "form": rule.form})
-                        continue
                 self.fire(service, item, event.connection, firing, ended=ended, seen=seen, holds=holds)
+            if fired is not None and marked < len(skipped):
+                fired.update((app, key, form, record_id) for key, _ in skipped[marked:])
+        finally:
+            if token is not None:
+                _FIRED.reset(token)
         if skipped:
-            share = _ms(started) / len(skipped)  # the skips' time, shared (one clock read per event)
-            for row in skipped:
-                row["duration_ms"] = share
-            self.deferred.defer(event.connection, skipped)
+            # One tuple for the event's skips: the run rows are built by the
+            # writer thread after the commit (runs.write_skipped).
+            entry: runs.Skips = (app, form, record_id, moment, event.depth, event.source, event.user_id,
+                                 time.perf_counter() - started, skipped)
+            self.deferred.defer(event.connection, entry)
         if ended:
             runs.log_runs(event.connection, ended)
 
@@ -240,7 +233,8 @@ class RuleEngine:
             fired.add((service.app.key, rule.key, rule.form, record_id))
             try:
                 if holds is None:  # not known yet (``handle`` knows it for the rules it gives here)
-                    holds = self._holds(service, conn, item, firing, {} if seen is None else seen)
+                    holds = self._holds(service, conn, item, firing.record, firing.previous,
+                                        {} if seen is None else seen)
             except ValueError as exc:
                 return self._ended(conn, ended, runs.run_row(
                     **row, status=runs.FAILED, error=str(exc), payload=self._retry_payload(firing),
@@ -261,34 +255,40 @@ class RuleEngine:
                          "the rule already ran for this record in this cascade")
         return None
 
-    def _holds(self, service: RecordService, conn: Connection, item: PreparedRule, firing: Firing,
+    def _holds(self, service: RecordService, conn: Connection, item: PreparedRule,
+               record: Mapping[str, Any] | None, previous: Mapping[str, Any] | None,
                seen: dict[str, Any]) -> bool:
         if item.condition is None:
             return True
-        record = firing.record or {}
-        # Values are computed once per event, field by field as the event's rules need them.
-        if "values" not in seen:  # the system fields (id, created_at ...), read by any condition
-            compiled = seen["compiled"] = service.form(item.rule.form)[0]
-            seen["values"] = compiled.formula_values(record, fields=())
-            seen["previous"] = compiled.formula_values(firing.previous, fields=()) if firing.previous else None
+        self._values(service, item.rule.form, record or {}, previous, item.fields, seen)
         values: dict[str, Any] = seen["values"]
-        compiled = seen["compiled"]
-        missing = [f for f in item.fields if f.key not in values]
-        if missing:
-            values.update(compiled.formula_values(record, fields=missing))
-            if firing.previous:
-                seen["previous"].update(compiled.formula_values(firing.previous, fields=missing))
-        if item.related and firing.record is not None:
-            values = {**values, **service.reader.related(conn, compiled, record, keys=item.related)}
-        context = seen.get("context")
-        if context is None:
-            context = seen["context"] = EvaluationContext(clock=self.clock, previous=seen.get("previous"))
-        result = item.condition.evaluate(values, context)
+        if item.related and record is not None:
+            values = {**values, **service.reader.related(conn, seen["compiled"], record, keys=item.related)}
+        result = item.condition.evaluate(values, seen["context"])
         if result is False:
             return False
         if is_error(result):
             raise ValueError(f"condition {item.rule.condition!r}: {result}")
         return bool(result)
+
+    def _values(self, service: RecordService, form: str, record: Mapping[str, Any],
+                previous: Mapping[str, Any] | None, fields: tuple[FieldDef, ...], seen: dict[str, Any]) -> None:
+        """Put in ``seen`` the formula values of ``fields`` (and the system
+        fields) of the record and of its previous state, computed once per
+        event, and the conditions' evaluation context."""
+        values = seen.get("values")
+        if values is None:
+            compiled = seen["compiled"] = service.form(form)[0]
+            seen["values"] = compiled.formula_values(record, fields=fields)
+            seen["previous"] = compiled.formula_values(previous, fields=fields) if previous else None
+            seen["context"] = EvaluationContext(clock=self.clock, previous=seen["previous"])
+            return
+        missing = [f for f in fields if f.key not in values]
+        if missing:
+            compiled = seen["compiled"]
+            values.update(compiled.formula_values(record, fields=missing))
+            if previous and seen["previous"] is not None:
+                seen["previous"].update(compiled.formula_values(previous, fields=missing))
 
     def _run_actions(self, service: RecordService, item: PreparedRule, conn: Connection, firing: Firing,
                      run_id: int, started: float) -> str:

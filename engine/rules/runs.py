@@ -28,7 +28,7 @@ RUN_INSERT = RUNS.insert()
 SKIPPED_INSERT = RUNS.insert().values(status=sa.literal_column("'skipped'"),
                                       actions=sa.literal_column("'[]'"))
 SKIPPED_VARIES = ("app", "rule", "trigger", "form", "record_id", "started_at", "duration_ms", "depth",
-                  "source", "user_id", "retry_of")
+                  "source", "user_id", "retry_of")  # in write_skipped's order
 
 DONE = "done"
 SKIPPED = "skipped"
@@ -101,24 +101,35 @@ def deferred_log(database: Database) -> DeferredRuns:
 MAX_NAMED = 200
 
 
-def write_skipped(conn: Connection, groups: list[list[dict[str, Any]]]) -> None:
+# One event's skipped runs as the rule engine defers them: app, form, record
+# id, when the event was heard, depth, source, user id, the seconds its skips
+# took together, and the (rule, trigger) of each skip.
+Skips = tuple[str, str, int | None, dt.datetime, int, str | None, int | None, float, list[tuple[str, str]]]
+
+
+def write_skipped(conn: Connection, entries: list[Skips]) -> None:
     """The skips of each rule since the last flush: a plain run row when there
     is one, else one row for all of them — record_id empty, the count, the
     first moment and the records (the first ``MAX_NAMED``) in its action."""
-    single = [rows[0] for rows in groups if len(rows) == 1]
+    groups: dict[tuple[str, str, str, str], list[tuple[Any, ...]]] = {}
+    for app, form, record_id, started_at, depth, source, user_id, spent, skipped in entries:
+        run = (record_id, started_at.astimezone(dt.UTC), round(spent * 1000, 3) / len(skipped), depth,
+               source, user_id)
+        for rule, trigger in skipped:
+            groups.setdefault((app, rule, trigger, form), []).append(run)
+    single = [(key, runs[0]) for key, runs in groups.items() if len(runs) == 1]
     if single:
-        conn.execute(SKIPPED_INSERT, [{k: r[k] for k in SKIPPED_VARIES} for r in single])
-    many = [rows for rows in groups if len(rows) > 1]
+        conn.execute(SKIPPED_INSERT, [dict(zip(SKIPPED_VARIES, (*key, *run, None), strict=True))
+                                      for key, run in single])
+    many = [(key, runs) for key, runs in groups.items() if len(runs) > 1]
     if many:
         conn.execute(RUN_INSERT, [run_row(
-            app=rows[0]["app"], rule=rows[0]["rule"], trigger=rows[0]["trigger"], form=rows[0]["form"],
-            record_id=None, status=SKIPPED, started_at=rows[0]["started_at"],
-            duration_ms=round(sum(r["duration_ms"] for r in rows), 3), depth=min(r["depth"] for r in rows),
-            source=rows[0]["source"] if len({r["source"] for r in rows}) == 1 else None,
+            app=app, rule=rule, trigger=trigger, form=form, record_id=None, status=SKIPPED,
+            started_at=runs[0][1], duration_ms=round(sum(r[2] for r in runs), 3), depth=min(r[3] for r in runs),
+            source=runs[0][4] if len({r[4] for r in runs}) == 1 else None,
             actions=[{"type": "condition", "outcome": "skipped", "detail": {
-                "count": len(rows), "until": rows[-1]["started_at"].isoformat(),
-                "records": [r["record_id"] for r in rows[:MAX_NAMED]]}}],
-        ) for rows in many])
+                "count": len(runs), "until": runs[-1][1].isoformat(), "records": [r[0] for r in runs[:MAX_NAMED]]}}],
+        ) for (app, rule, trigger, form), runs in many])
 
 
 def flush(database: Database) -> None:

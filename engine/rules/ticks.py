@@ -32,7 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from engine.core.errors import QiqiaoError
-from engine.rules.engine import Firing, PreparedRule, RuleEngine
+from engine.rules.engine import Firing, RuleEngine
+from engine.rules.index import PreparedRule
 from engine.rules.timers import TickContext, TimerTrigger
 from engine.store.models import Definition, RuleCursor, RuleTick
 

@@ -98,6 +98,14 @@ def test_datedif_yd_counts_the_way_excel_does(start: str, end: str, days: int) -
         ("OR(FALSE, 1 > 2)", False),
         ("IF(FALSE, 1 / 0, 2)", Decimal(2)),  # IF evaluates only the branch it takes
         ("IFERROR(AND(FALSE, 1 / 0), \"guarded\")", "guarded"),
+        # Over comparisons only (most rule conditions), compiled to & and |: the same answers.
+        ("AND(1 > 2, 1 / 0 > 1)", "#DIV/0!"),
+        ("OR(1 < 2, x > 1)", "#VALUE!"),
+        ("AND(1 < 2, 2 > 3, 1 / 0 > 1)", "#DIV/0!"),
+        ("AND(1 < 2, 2 < 3, 3 < 4)", True),
+        ("AND(1 < 2, 2 > 3)", False),
+        ("OR(1 > 2, 2 > 3, not 3 > 4)", True),
+        ("OR(1 > 2, 2 > 3)", False),
         ("FALSE and 1 / 0", False),  # the and / or operators still stop early
         ("TRUE or 1 / 0", True),
     ],
