@@ -103,14 +103,6 @@ PEOPLE = (
 INSERT_IN_APP = NOTIFICATIONS.insert()
 
 
-def accepted_channels(conn: Connection, user_ids: Iterable[int], asked: Iterable[str],
-                      channels: Registry[Channel] = CHANNELS) -> dict[int, list[str]]:
-    """For each user, which of the ``asked`` channels they receive (their
-    choice, else the channel's default), in one query."""
-    people = _people(conn, user_ids, asked)
-    return {uid: _accepted(person, asked, channels) for uid, person in people.items()}
-
-
 def _people(conn: Connection, user_ids: Iterable[int], asked: Iterable[str]) -> dict[int, dict[str, Any]]:
     """Each user's account row, with ``chosen``: their choice per asked channel."""
     ids = sorted(set(user_ids))
