@@ -5,7 +5,7 @@ a task's assignee sees it. The inbox is one index range per page
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -161,7 +161,8 @@ class FlowQueries:
         pattern = "%" + (search or "").replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
         params = {"user": user_id, "app": app, "search": pattern, "before": before, "limit": limit + 1}
         with self._reading(connection) as conn:
-            rows = [dict(r) for r in conn.execute(query, params).mappings()]
+            # The rows as they come (read-only mappings): a page copies nothing twice.
+            rows = conn.execute(query, params).mappings().all()
             more = len(rows) > limit
             rows = rows[:limit]
             items = list(self._task_views(conn, rows, box))
@@ -170,12 +171,18 @@ class FlowQueries:
     def places_of(self, flow: FlowDef) -> dict[str, Any]:
         return flow.places()  # FlowEngine caches them
 
-    def _task_views(self, conn: Connection, rows: list[dict[str, Any]], box: str) -> Iterator[TaskView]:
+    def _task_views(self, conn: Connection, rows: Sequence[Mapping[Any, Any]], box: str) -> Iterator[TaskView]:
+        # A page's rows mostly share a few flow versions: look each up once.
+        flows: dict[int, tuple[FlowDef, dict[str, Any]]] = {}
+        submitted = box == "submitted"
         for r in rows:
-            flow = self.definitions.version(conn, int(r["definition_id"]))
-            submitted = box == "submitted"
+            definition = int(r["definition_id"])
+            if definition not in flows:
+                flow = self.definitions.version(conn, definition)
+                flows[definition] = (flow, self.places_of(flow))
+            flow, places = flows[definition]
             node = None if submitted else r["node"]
-            place = self.places_of(flow).get(node) if node else None
+            place = places.get(node) if node else None
             yield TaskView(
                 id=None if submitted else int(r["id"]), instance_id=int(r["id"] if submitted else r["instance_id"]),
                 app=r["app"], flow=r["flow"], flow_label=flow.label, form=r["form"], record_id=int(r["record_id"]),
@@ -203,7 +210,7 @@ class FlowQueries:
         if row is None or (actor.user_id is not None and row["assignee_id"] != actor.user_id):
             raise NotFoundError(Label(f"待办 #{task_id} 不存在或不是你的", f"Task #{task_id} does not exist or is not yours"),
                                 details={"task": task_id})
-        return next(self._task_views(conn, [dict(row)], row["box"]))
+        return next(self._task_views(conn, [row], row["box"]))
 
     def read_task(self, task_id: int, *, actor: Actor, connection: Connection | None = None) -> TaskView:
         """The task (a copy is marked read)."""

@@ -26,8 +26,10 @@ USERS = cast(sa.Table, User.__table__)
 # Values go as parameters: each statement compiles once.
 INSERT_INSTANCE = INSTANCES.insert()
 INSERT_JOB = JOBS.insert()
-# Every task of a node in one statement, their ids back in order.
-INSERT_TASKS = TASKS.insert().returning(TASKS.c.id, sort_by_parameter_order=True)
+# Every task of a node in one statement, each id back with its ``seq`` (distinct
+# within a node's batch): asking SQLAlchemy to sort by parameter order would
+# make it insert row by row on SQLite.
+INSERT_TASKS = TASKS.insert().returning(TASKS.c.id, TASKS.c.seq)
 INSERT_EVENT = EVENTS.insert()
 # A transition moves the instance from the version it read to the next one:
 # a second writer that read the same version updates nothing.

@@ -91,18 +91,36 @@ def personal_channels(channels: Registry[Channel] = CHANNELS) -> list[Channel]:
     return [c for c in channels.all() if c.key == IN_APP or c.key in PERSONAL_CONTACT]
 
 
-def accepted_channels(conn: Connection, user_ids: Iterable[int], asked: Iterable[str],
-                      channels: Registry[Channel] = CHANNELS) -> dict[int, list[str]]:
-    """For each user, which of the ``asked`` channels they receive (their
-    choice, else the channel's default), in one query."""
+# Built once (compiled once): a notice is sent on every flow step. A member's
+# account row and their choices for the asked channels come in one query.
+PEOPLE = (
+    sa.select(USERS.c.id, USERS.c.login, USERS.c.email, USERS.c.mobile, USERS.c.active,
+              PREFS.c.channel, PREFS.c.enabled)
+    .join_from(USERS, PREFS, sa.and_(PREFS.c.user_id == USERS.c.id,
+                                     PREFS.c.channel.in_(sa.bindparam("channels", expanding=True))),
+               isouter=True)
+    .where(USERS.c.id.in_(sa.bindparam("ids", expanding=True))))
+INSERT_IN_APP = NOTIFICATIONS.insert()
+
+
+def _people(conn: Connection, user_ids: Iterable[int], asked: Iterable[str]) -> dict[int, dict[str, Any]]:
+    """Each user's account row, with ``chosen``: their choice per asked channel."""
     ids = sorted(set(user_ids))
-    asked = list(dict.fromkeys(asked))
-    chosen: dict[tuple[int, str], bool] = {}
-    if ids and asked:
-        rows = conn.execute(sa.select(PREFS.c.user_id, PREFS.c.channel, PREFS.c.enabled)
-                            .where(PREFS.c.user_id.in_(ids), PREFS.c.channel.in_(asked)))
-        chosen = {(int(r.user_id), str(r.channel)): bool(r.enabled) for r in rows}
-    return {uid: [c for c in asked if chosen.get((uid, c), channels.get(c).default_on)] for uid in ids}
+    if not ids:
+        return {}
+    found: dict[int, dict[str, Any]] = {}
+    # An empty expanding IN matches nothing: the join then brings no choices.
+    for r in conn.execute(PEOPLE, {"ids": ids, "channels": list(dict.fromkeys(asked))}):
+        person = found.setdefault(int(r.id), {"id": int(r.id), "login": r.login, "email": r.email,
+                                              "mobile": r.mobile, "active": r.active, "chosen": {}})
+        if r.channel is not None:
+            person["chosen"][str(r.channel)] = bool(r.enabled)
+    return found
+
+
+def _accepted(person: Mapping[str, Any], asked: Iterable[str], channels: Registry[Channel]) -> list[str]:
+    chosen = person["chosen"]
+    return [c for c in dict.fromkeys(asked) if chosen.get(c, channels.get(c).default_on)]
 
 
 class Notifier:
@@ -121,10 +139,8 @@ class Notifier:
         now = self.clock.now().astimezone(dt.UTC)  # SQLite keeps no offset: store UTC
         skipped: list[str] = []
         outgoing: list[tuple[str, str]] = []
-        in_app = 0
-        people = self._people(conn, notice.users)
-        wanted = accepted_channels(conn, [u["id"] for u in people.values() if u["active"]], notice.channels,
-                                   self.channels)
+        people = _people(conn, notice.users, notice.channels)
+        in_app_rows: list[dict[str, Any]] = []
         for user_id in dict.fromkeys(notice.users):
             person = people.get(user_id)
             if person is None:
@@ -134,17 +150,20 @@ class Notifier:
             if not person["active"]:
                 skipped.append(f"{who}: deactivated")
                 continue
-            channels = [c for c in wanted[user_id] if c == IN_APP or c in PERSONAL_CONTACT]
+            channels = [c for c in _accepted(person, notice.channels, self.channels)
+                        if c == IN_APP or c in PERSONAL_CONTACT]
             if not channels:
                 skipped.append(f"{who}: turned off {', '.join(notice.channels)}")
             for channel in channels:
                 if channel == IN_APP:
-                    self._write_in_app(conn, notice, user_id, now)
-                    in_app += 1
+                    in_app_rows.append(self._in_app_row(notice, user_id, now))
                 elif person[PERSONAL_CONTACT[channel]]:
                     outgoing.append((channel, str(person[PERSONAL_CONTACT[channel]]).strip()))
                 else:
                     skipped.append(f"{who}: no {PERSONAL_CONTACT[channel]} for {channel}")
+        if in_app_rows:
+            conn.execute(INSERT_IN_APP, in_app_rows)
+        in_app = len(in_app_rows)
         outgoing.extend(self._addresses(notice, skipped))
         outgoing.extend(self._robots(notice, skipped))
         queued = 0
@@ -162,15 +181,6 @@ class Notifier:
                 known = ", ".join(c.key for c in self.channels.all())
                 raise ValidationError(Label(f"通知 {notice.key}：没有渠道 {channel}（可用：{known}）",
                                             f"Notice {notice.key}: there is no channel {channel} (known: {known})"))
-
-    @staticmethod
-    def _people(conn: Connection, user_ids: Iterable[int]) -> dict[int, Mapping[str, Any]]:
-        ids = sorted(set(user_ids))
-        if not ids:
-            return {}
-        rows = conn.execute(sa.select(USERS.c.id, USERS.c.login, USERS.c.email, USERS.c.mobile, USERS.c.active)
-                            .where(USERS.c.id.in_(ids)))
-        return {int(r.id): dict(r._mapping) for r in rows}
 
     @staticmethod
     def _addresses(notice: Notice, skipped: list[str]) -> Iterator[tuple[str, str]]:
@@ -199,11 +209,11 @@ class Notifier:
 
     # --- what --------------------------------------------------------------------------
     @staticmethod
-    def _write_in_app(conn: Connection, notice: Notice, user_id: int, now: dt.datetime) -> None:
-        conn.execute(NOTIFICATIONS.insert().values(
-            user_id=user_id, title=notice.title[:300], body=notice.text or None, app=notice.app,
-            form=notice.form, record_id=notice.record_id, link=(notice.link or None) and notice.link[:500],
-            source=notice.source and notice.source[:150], created_at=now, read_at=None))
+    def _in_app_row(notice: Notice, user_id: int, now: dt.datetime) -> dict[str, Any]:
+        return {"user_id": user_id, "title": notice.title[:300], "body": notice.text or None, "app": notice.app,
+                "form": notice.form, "record_id": notice.record_id,
+                "link": (notice.link or None) and notice.link[:500],
+                "source": notice.source and notice.source[:150], "created_at": now, "read_at": None}
 
     def _absolute(self, link: str) -> str:
         return link if "://" in link else f"{self.public_url}{link if link.startswith('/') else '/' + link}"

@@ -12,6 +12,7 @@ audited as the flow's doing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -70,10 +71,16 @@ def write_flow_status(service: RecordService, conn: Connection, form: str, recor
     """Move a record's ``flow_status`` (no new version: the record's fields
     did not change), with an audit entry by the flow."""
     compiled, tables = service.form(form)
-    conn.execute(tables.main.update().where(tables.main.c.id == record_id).values(flow_status=after))
+    conn.execute(_status_update(tables.main), {"_id": record_id, "_status": after})
     conn.execute(AUDIT_INSERT, audit_row(service, compiled.form.key, record_id, "flow", actor,
                                          {"flow_status": [before, after]},
                                          at=service.clock.now().astimezone(dt.UTC)))
+
+
+@functools.lru_cache(maxsize=512)
+def _status_update(main: sa.Table) -> sa.Update:
+    # One statement per form table, built once: every flow step moves a status.
+    return main.update().where(main.c.id == sa.bindparam("_id")).values(flow_status=sa.bindparam("_status"))
 
 
 def _text(value: Any, fallback: str) -> dict[str, str]:

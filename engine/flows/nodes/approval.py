@@ -68,7 +68,8 @@ def assign(run: FlowRun, job: Job, node: NodeDef, people: Sequence[int], *, kind
     if timeouts.timeout_of(node):
         for row in rows:
             row.update(timeouts.deadlines(node, run.now) if row["box"] == "todo" else {})
-    ids = [int(i) for i in run.conn.execute(store.INSERT_TASKS, rows).scalars()]
+    by_seq = {int(seq): int(i) for i, seq in run.conn.execute(store.INSERT_TASKS, rows)}
+    ids = [by_seq[int(row["seq"])] for row in rows]
     for row, task_id in zip(rows, ids, strict=True):
         if row["box"] == "todo":
             tell(run, node, int(row["assignee_id"]), task_id)
