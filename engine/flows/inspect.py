@@ -117,16 +117,35 @@ def record_view(engine: FlowEngine, conn: Connection, row: dict[str, Any],
         task = conn.execute(sa.select(_T.c.node).where(
             _T.c.instance_id == row["id"], _T.c.assignee_id == actor.user_id,
             _T.c.box.in_(("todo", "queued"))).order_by(_T.c.id.desc()).limit(1)).first()
+    node: str | None = task.node if task is not None else None
     if task is None:
-        record = service.get(row["form"], int(row["record_id"]), actor=actor, connection=conn)
-        return record, {f.key: "readonly" for f in compiled.form.fields if f.key in record}
-    given = node_rights(START_NODE if task.node == START else flow.node(task.node), compiled.form)
+        try:
+            record = service.get(row["form"], int(row["record_id"]), actor=actor, connection=conn)
+            return record, {f.key: "readonly" for f in compiled.form.fields if f.key in record}
+        except (NotFoundError, PermissionDenied):
+            # Someone taking part who may not read the record (a submitter without read rights, a cc
+            # recipient, an approver done with it) sees it as their own step of the flow showed it, read-only.
+            node = _own_node(conn, row, actor)
+            if node is None:
+                raise
+    given = node_rights(START_NODE if node == START else flow.node(str(node)), compiled.form)
+    if task is None:
+        given = {k: ("hidden" if r == "hidden" else "readonly") for k, r in given.items()}
     record = service.get(row["form"], int(row["record_id"]), actor=SYSTEM, connection=conn)
     hidden = {k for k, r in given.items() if r == "hidden"}
     if actor.access is not None:
         hidden |= actor.policy(service, row["form"]).hidden_everywhere()
     rights = {k: r for k, r in given.items() if k not in hidden}
     return {k: v for k, v in record.items() if k not in hidden}, rights
+
+
+def _own_node(conn: Connection, row: dict[str, Any], actor: Actor) -> str | None:
+    """The reader's newest step in an instance (a task of any box; the start for its submitter)."""
+    mine = conn.execute(sa.select(_T.c.node).where(_T.c.instance_id == row["id"], _T.c.assignee_id == actor.user_id)
+                        .order_by(_T.c.id.desc()).limit(1)).first()
+    if mine is not None:
+        return str(mine.node)
+    return START if row["submitter_id"] is not None and row["submitter_id"] == actor.user_id else None
 
 
 def start_options(engine: FlowEngine, conn: Connection, app: str, form: str, record_id: int,

@@ -105,6 +105,11 @@ class FlowQueries:
                                 details={"instance": instance_id})
         return dict(row)
 
+    def app_of(self, instance_id: int, *, connection: Connection | None = None) -> str:
+        """The app an instance belongs to: the caller builds the reader's ``Actor`` for it (it reveals nothing else)."""
+        with self._reading(connection) as conn:
+            return str(self.instance_row(conn, instance_id)["app"])
+
     def require_part(self, conn: Connection, row: Mapping[str, Any], actor: Actor) -> None:
         """Who may look at an instance: the engine, its submitter, anyone with
         a task in it, or someone who may read the record."""

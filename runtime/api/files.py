@@ -60,7 +60,7 @@ def upload_file() -> Response:
     return json_response(file_json(info), 201, {"Location": f"/api/v1/files/{info.id}"})
 
 
-def _stored(file_id: str) -> FileInfo:
+def stored_file(file_id: str) -> FileInfo:
     if len(file_id) > MAX_FILE_ID:
         raise _missing(file_id)
     try:
@@ -69,7 +69,7 @@ def _stored(file_id: str) -> FileInfo:
         raise _missing(file_id) from None
 
 
-def _download(info: FileInfo) -> Response:
+def send_stored(info: FileInfo) -> Response:
     response = send_file(current_services().files.open(info.id), mimetype=info.content_type,
                          as_attachment=info.content_type not in INLINE_TYPES, download_name=info.name,
                          conditional=False, etag=False, max_age=0)
@@ -80,10 +80,10 @@ def _download(info: FileInfo) -> Response:
 @bp.get("/files/<file_id>")
 def download_own_file(file_id: str) -> Response:
     identity = authenticate_request()
-    info = _stored(file_id)
+    info = stored_file(file_id)
     if info.created_by != identity.user_id and not identity.principal.is_admin:
         raise _missing(file_id)  # someone else's upload is not theirs to learn of
-    return _download(info)
+    return send_stored(info)
 
 
 @bp.get(f"{RECORDS}/<int:record_id>/files/<file_id>")
@@ -96,4 +96,4 @@ def download_record_file(app_key: str, form_key: str, record_id: int, file_id: s
             for item in kind.files_in(value)}
     if file_id not in held:
         raise _missing(file_id)
-    return _download(_stored(file_id))
+    return send_stored(stored_file(file_id))

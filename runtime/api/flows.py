@@ -113,10 +113,7 @@ def task_actor(task_id: int) -> tuple[TaskView, Actor]:
 
 def instance_actor(instance_id: int) -> Actor:
     """The reader as the instance's app knows them (the engine decides whether they take part)."""
-    engine = flows()
-    with engine.records.database.reading() as conn:
-        app = engine.instance_row(conn, instance_id)["app"]
-    return actor_for(app)
+    return actor_for(flows().app_of(instance_id))
 
 
 def action_of(action: str) -> str:

@@ -17,6 +17,7 @@ from runtime.web import (  # noqa: F401 (lists_actions: routes of lists.bp)
     account,
     admin,
     approvals,
+    approvals_instance,
     approvals_record,
     form_pickers,
     forms,
@@ -65,6 +66,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(approvals.bp)
     app.register_blueprint(approvals_record.bp)
+    app.register_blueprint(approvals_instance.bp)
 
 
 def _reader() -> Any:

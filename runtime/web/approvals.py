@@ -22,8 +22,9 @@ from runtime.web.approvals_common import (
     flows,
     instance_page,
     names,
-    people_names,
     person,
+    posted_files,
+    readable,
     record_display,
 )
 from runtime.web.context import identity, is_htmx, page, page_actor, render, services
@@ -128,8 +129,8 @@ def task_page(task_id: int) -> Response:
     g.form_page = {"base_url": f"/a/{task.app}/{task.form}", "record_id": task.record_id,
                    "files_url": f"/api/v1/apps/{task.app}/forms/{task.form}/records/{task.record_id}/files/"}
     return render("approvals/task.html", task=task, shown=shown, mine=mine, display=display,
-                  edits=_edit_views(display, actor, task.box == "todo"), people=people_names(), **names(),
-                  record_url=f"/a/{task.app}/{task.form}/{task.record_id}")
+                  edits=_edit_views(display, actor, task.box == "todo"), **names(),
+                  record_url=f"/a/{task.app}/{task.form}/{task.record_id}" if readable(shown.instance, actor) else None)
 
 
 @bp.post("/inbox/<int:task_id>")
@@ -146,7 +147,7 @@ def act(task_id: int) -> Response:
     users = [int(v) for v in request.form.getlist("users") if v.isascii() and v.isdigit() and len(v) < 11]
     try:
         flows().act(task_id, action, actor=actor, comment=request.form.get("comment", "").strip() or None,
-                    values=values, version=_number("version"), to=_number("to"), users=users,
+                    files=posted_files(), values=values, version=_number("version"), to=_number("to"), users=users,
                     position=request.form.get("position") or None, node=request.form.get("node") or None)
     except (ConflictError, PermissionDenied, ValidationError) as error:
         flash(error.text(current_language()), "error")

@@ -7,12 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g
+from flask import g, request
 
+from engine.core.errors import NotFoundError, PermissionDenied
 from engine.core.i18n import Label
 from engine.flows.engine import FlowEngine
 from engine.flows.views import AvailableAction, EventView, GraphView, InstanceView
 from engine.records.actor import Actor
+from engine.store.uploads import accept_upload
 from runtime.web.context import identity, services
 from runtime.web.display import Shown
 from runtime.web.i18n import N_
@@ -98,3 +100,20 @@ def node_label(value: Any) -> Label:
     if isinstance(value, Label):
         return value
     return Label(str(value.get("zh", "")), str(value.get("en", "")))
+
+
+def readable(instance: InstanceView, actor: Actor) -> bool:
+    """Whether the reader may open the record itself (else the pages keep them on the flow's own pages)."""
+    try:
+        flows().records.get(instance.app).get(instance.form, instance.record_id, actor=actor)
+    except (NotFoundError, PermissionDenied):
+        return False
+    return True
+
+
+def posted_files() -> list[str]:
+    """The files a dialog sent (``files``), stored as the upload endpoint stores them: their ids for the
+    engine. A refused file raises the storage's ``ValidationError`` before the action runs."""
+    chosen = [f for f in request.files.getlist("files") if f.filename]
+    return [accept_upload(services().files, f.stream, f.filename or "file", f.mimetype or None,
+                          created_by=identity().user_id).id for f in chosen]

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, flash, redirect, request
 from engine.core.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from engine.records.actor import Actor
 from runtime.api.records import check_id, form_service
-from runtime.web.approvals_common import flows, instance_page, names, people_names
+from runtime.web.approvals_common import flows, instance_page, names, people_names, posted_files
 from runtime.web.context import page, page_actor
 from runtime.web.i18n import N_, current_language, gettext
 
@@ -69,25 +69,30 @@ def submit(app_key: str, form_key: str, record_id: int) -> Response:
 @bp.post(f"{RECORD}/flows/<int:instance_id>/<what>")
 @page
 def instance_action(app_key: str, form_key: str, record_id: int, instance_id: int, what: str) -> Response:
-    if what not in DONE:
-        return _back(app_key, form_key, record_id)
     actor = page_actor(app_key)
+    try:
+        if what in DONE and flows().instance(instance_id, actor=actor).record_id == record_id:
+            act_on_instance(instance_id, what, actor)  # another record's instance: nothing to do here
+    except REFUSED as error:
+        flash(error.text(current_language()), "error")
+    return _back(app_key, form_key, record_id)
+
+
+def act_on_instance(instance_id: int, what: str, actor: Actor) -> None:
+    """Withdraw, urge or comment (with files) from a page's dialog; the outcome becomes a notice."""
     comment = request.form.get("comment", "").strip() or None
     engine = flows()
     if what == "comment" and not comment:
         flash(gettext("Write a comment first."), "error")
-        return _back(app_key, form_key, record_id)
+        return
     try:
-        if engine.instance(instance_id, actor=actor).record_id != record_id:
-            return _back(app_key, form_key, record_id)  # another record's instance: nothing to do here
         if what == "withdraw":
             engine.withdraw(instance_id, actor=actor, comment=comment)
         elif what == "urge":
             engine.urge(instance_id, actor=actor, comment=comment)
         else:
-            engine.comment(instance_id, actor=actor, comment=comment or "")
+            engine.comment(instance_id, actor=actor, comment=comment or "", files=posted_files())
     except REFUSED as error:
         flash(error.text(current_language()), "error")
     else:
         flash(gettext(DONE[what]), "notice")
-    return _back(app_key, form_key, record_id)

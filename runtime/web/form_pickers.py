@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -58,12 +59,17 @@ def pick(app_key: str, form_key: str, path: str) -> Response:
         options = _records(app_key, str(f.setting("target")), query)
     else:
         org = services().org
-        items = ([u for u in org.list_users(active=True)] if f.type == "member" else org.list_departments())
-        wanted = query.lower()
-        options = [{"value": item.id, "text": item.name} for item in items
-                   if not wanted or wanted in item.name.lower() or wanted in str(getattr(item, "login", "")).lower()]
-        options = options[:PICK_LIMIT]
+        options = matching(org.list_users(active=True) if f.type == "member" else org.list_departments(), query)
     return json_response({"options": options})
+
+
+def matching(items: Iterable[Any], query: str) -> list[dict[str, Any]]:
+    """The people or departments whose name (or login) holds ``query``, as picker options
+    (the approval dialogs' people pickers answer with these too)."""
+    wanted = query.lower()
+    options = [{"value": item.id, "text": item.name} for item in items
+               if not wanted or wanted in item.name.lower() or wanted in str(getattr(item, "login", "")).lower()]
+    return options[:PICK_LIMIT]
 
 
 def _records(app_key: str, target: str, query: str) -> list[dict[str, Any]]:

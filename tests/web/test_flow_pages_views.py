@@ -5,6 +5,8 @@ page's panel and its submit / urge / withdraw / comment posts."""
 
 from __future__ import annotations
 
+import io
+
 from tests.api.conftest import World
 from tests.api.test_flows_api import contract, submitted, todo
 from tests.web.test_rule_pages_views import _get, _html, _post
@@ -24,7 +26,7 @@ def test_inbox_task_page_and_acting(world: World) -> None:
     rows = more.get_data(as_text=True)  # "load more": the rows only, for htmx to add
     assert f'href="/inbox/{task["id"]}"' in rows and "<html" not in rows
     mine = _get(world, "/inbox?box=submitted", alice).get_data(as_text=True)
-    assert "pages" in mine and f"/a/crm/contract/{instance['record_id']}#approval" in mine
+    assert "pages" in mine and f'href="/inbox/flows/{instance["id"]}"' in mine  # the instance page, not the record
 
     assert _get(world, f"/inbox/{task['id']}", alice).status_code == 404
     page = _get(world, f"/inbox/{task['id']}").get_data(as_text=True)
@@ -110,3 +112,47 @@ def test_transfer_and_return_from_the_task_page(world: World) -> None:
     assert back.status_code == 303 and back.headers["Location"] == "/inbox"
     state = world.client.get(f"/api/v1/flows/instances/{instance['id']}", headers=world.auth()).get_json()
     assert state["instance"]["status"] == "running" and "return" in [e["action"] for e in state["history"]]
+
+
+def test_instance_page_people_picker_and_attachments(world: World) -> None:
+    alice = world.people.user_token
+    record_id, instance = submitted(world, "Instance page contract")
+    url = f"/inbox/flows/{instance['id']}"
+    # alice submitted it but may not read contracts: the flow's own page shows her the record as the flow does.
+    hers = _get(world, url, alice)
+    page = hers.get_data(as_text=True)
+    assert hers.status_code == 200 and "Instance page contract" in page and 'aria-current="step"' in page
+    assert f'href="/a/crm/contract/{record_id}"' not in page and 'data-open-dialog="flow-withdraw-dialog"' in page
+    assert f'action="{url}/comment"' in page and 'type="file" name="files"' in page
+    assert f'href="/a/crm/contract/{record_id}"' in _get(world, url).get_data(as_text=True)  # the admin may
+    assert _get(world, "/inbox/flows/999999", alice).status_code == 404
+
+    # A comment with a file: stored as the form's uploads are, shown as a link every participant may follow.
+    sent = world.client.post(f"{url}/comment", headers=_html(world, alice), content_type="multipart/form-data",
+                             data={"comment": "see the scan", "files": (io.BytesIO(b"scan text"), "scan.txt")})
+    assert sent.status_code == 303 and sent.headers["Location"] == url
+    history = world.client.get(f"/api/v1/flows/instances/{instance['id']}", headers=world.auth()).get_json()["history"]
+    files = next(e["files"] for e in history if e["comment"] == "see the scan")
+    assert len(files) == 1
+    assert f'href="{url}/files/{files[0]}"' in _get(world, url, alice).get_data(as_text=True)
+    download = _get(world, f"{url}/files/{files[0]}")  # the admin did not upload it, and still gets it here
+    assert download.status_code == 200 and download.data == b"scan text"
+    assert _get(world, f"{url}/files/not-{files[0]}").status_code == 404
+    assert _post(world, f"{url}/comment", {"comment": ""}, alice).status_code == 303  # a notice, nothing written
+
+    # The approver's dialogs: transfer and add-sign search the people; approving carries files too.
+    task = todo(world, search="Instance page")["tasks"][0]
+    page = _get(world, f"/inbox/{task['id']}").get_data(as_text=True)
+    assert 'id="act-transfer-to" name="to" required data-picker="/inbox/people"' in page
+    assert 'id="task-files" type="file" name="files"' in page
+    found = world.client.get("/inbox/people?q=ADM", headers=world.auth()).get_json()["options"]
+    assert [o["value"] for o in found] == [world.people.admin_id]
+    done = world.client.post(f"/inbox/{task['id']}", headers=_html(world), content_type="multipart/form-data",
+                             data={"action": "approve", "comment": "ok", "payment_terms": "net 30",
+                                   "files": (io.BytesIO(b"signed"), "signed.txt")})
+    assert done.status_code == 303 and done.headers["Location"] == "/inbox"
+    history = world.client.get(f"/api/v1/flows/instances/{instance['id']}", headers=world.auth()).get_json()["history"]
+    assert [len(e["files"]) for e in history if e["action"] == "approve"] == [1]
+    bad = world.client.post(f"/inbox/{task['id']}", headers=_html(world), content_type="multipart/form-data",
+                            data={"action": "comment", "files": (io.BytesIO(b""), "empty.txt")})
+    assert bad.status_code == 303  # an empty file is refused as a notice, not a 500

@@ -1,8 +1,9 @@
 """The CRM's contract approval in a real browser, as three people of the
 demo company: a new sales rep submits a contract from its record page (the
 dialog previews who approves), the sales manager approves it from the
-approvals inbox, finance countersigns from the task page, and the contract
-is approved. Once on a desktop in Chinese, once on a phone in English."""
+approvals inbox, finance countersigns from the task page (one of them is refused an approval
+another tab made already), and the contract is approved; the rep finds it
+on the flow's own page from "Submitted by me". Once on a desktop in Chinese, once on a phone in English."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from tests.web.conftest import (
 )
 
 _unique = itertools.count(1)
-TEXT = {"zh": {"submit": "提交审批", "running": "审批中", "approved": "已通过", "approve": "同意", "manager": "赵磊"},
+TEXT = {"zh": {"submit": "提交审批", "running": "审批中", "approved": "已通过", "approve": "同意", "manager": "赵磊",
+               "handled": "该审批已被处理"},
         "en": {"submit": "Submit for approval", "running": "In approval", "approved": "Approved", "approve": "Approve",
-               "manager": "赵磊"}}
+               "manager": "赵磊", "handled": "Already handled"}}
 
 
 def _contract(site: Site, name: str, owner: int) -> int:
@@ -39,7 +41,7 @@ def _people(site: Site, language: str) -> str:
     (its login), and the sales manager and the accountant of the demo,
     reading it too for this scenario (nobody else signs in as them)."""
     org = site.app.extensions["qiqiao"].org
-    for login in ("zhao.lei", "sun.li"):
+    for login in ("zhao.lei", "sun.li", "he.jing"):
         user = org.find_user_by_login(login)
         assert user is not None
         if login not in site.logins:
@@ -106,19 +108,43 @@ def _scenario(browser: Any, site: Site, viewport: dict[str, int], language: str,
         manager.wait_for_load_state("networkidle")
         assert axe(manager) == []
         shot(manager, f"flows-task-{tag}")
+        # The transfer dialog searches the people (Tom Select over /inbox/people).
+        manager.locator("button[data-open-dialog='act-transfer']").click()
+        accountant = site.app.extensions["qiqiao"].org.get_user(site.logins["sun.li"]).name
+        manager.locator("#act-transfer-to-ts-control").fill(accountant[-1])
+        option = manager.locator("#act-transfer .ts-dropdown .option", has_text=accountant).first
+        option.wait_for()
+        assert axe(manager) == []
+        shot(manager, f"flows-transfer-{tag}")
+        manager.locator("#act-transfer [data-close-dialog]").click()
         _approve_from_inbox(manager, title, words)
         no_problems(manager)
     finally:
         manager.context.close()
 
-    finance = _as(browser, site, "sun.li", viewport, language, "/inbox")
+    finance = _as(browser, site, "sun.li", viewport, language, f"/inbox?search={title}")
     try:
-        _approve_from_inbox(finance, title, words)
+        finance.locator(".task-link", has_text=title).first.click()
+        finance.wait_for_load_state("networkidle")
+        # The same task approved meanwhile in another tab: this tab's approve is refused, in words.
+        other = finance.context.new_page()
+        other.goto(finance.url)
+        other.locator("button.flow-primary[value='approve']").click()
+        other.wait_for_load_state("networkidle")
+        other.close()
+        finance.locator("button.flow-primary[value='approve']").click()
+        finance.wait_for_load_state("networkidle")
+        assert "/inbox/" in finance.url and words["handled"] in finance.content()
         finance.goto("/inbox?box=done")
         assert finance.locator(".task-link", has_text=title).count() == 1
         no_problems(finance)
     finally:
         finance.context.close()
+    second = _as(browser, site, "he.jing", viewport, language, "/inbox")  # a countersign: both of finance
+    try:
+        _approve_from_inbox(second, title, words)
+    finally:
+        second.context.close()
 
     rep = _as(browser, site, login, viewport, language, url)
     try:
@@ -126,6 +152,12 @@ def _scenario(browser: Any, site: Site, viewport: dict[str, int], language: str,
         assert rep.locator("#approval .flow-node.state-done").count() >= 2
         assert axe(rep) == []
         shot(rep, f"flows-approved-{tag}")
+        rep.goto("/inbox?box=submitted")  # "Submitted by me" opens the flow's own page
+        rep.locator(".task-link", has_text=title).first.click()
+        rep.wait_for_load_state("networkidle")
+        assert "/inbox/flows/" in rep.url and rep.locator("#approval .flow-node.state-done").count() >= 2
+        assert axe(rep) == []
+        shot(rep, f"flows-instance-{tag}")
         no_problems(rep)
     finally:
         rep.context.close()

@@ -21,3 +21,21 @@
     });
   });
 })();
+
+// The dialogs' people pickers: all active people over /inbox/people
+// (picker.js), or the engine's candidates for a step, searched in the page.
+(function () {
+  "use strict";
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.TomSelect) return;
+    document.querySelectorAll("dialog select[data-picker]").forEach(function (select) { window.qqPicker(select); });
+    document.querySelectorAll("dialog select[data-choose]").forEach(function (select) {
+      if (select.tomselect) return;
+      new TomSelect(select, {maxOptions: 50, plugins: select.multiple ? ["remove_button"] : [],
+        placeholder: select.getAttribute("data-placeholder") || ""});
+      var label = document.querySelector('label[for="' + select.id + '"]');
+      if (label) select.setAttribute("aria-label", label.textContent.trim());
+    });
+  });
+})();
