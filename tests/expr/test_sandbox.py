@@ -76,10 +76,12 @@ REFUSED_AT_COMPILE = [
 
 @pytest.mark.parametrize("formula", REFUSED_AT_COMPILE, ids=lambda f: f[:40])
 def test_break_out_attempts_are_refused_when_compiling(formula: str) -> None:
-    started = time.perf_counter()
+    # This process's CPU time, not the wall clock: a busy machine (the
+    # parallel suite, other jobs) must not fail a refusal that takes ~10 ms.
+    started = time.process_time()
     with pytest.raises(FormulaError) as caught:
         compile_formula(formula)
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     error = caught.value
     assert error.text("en") and error.text("zh")
     assert error.text("en") != error.text("zh")
@@ -105,9 +107,9 @@ def test_refusals_point_at_the_offending_piece() -> None:
     ],
 )
 def test_huge_values_from_data_become_error_values(formula: str, values: dict, code: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     result = compile_formula(formula).evaluate(values)
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert isinstance(result, ErrorValue) and result.code == code
 
 
