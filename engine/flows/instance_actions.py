@@ -6,6 +6,7 @@ pending jobs (a delay's end)."""
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ def _not_submitter(what: Label) -> PermissionDenied:
     return PermissionDenied(Label(f"只有发起人可以{what.zh}", f"Only the submitter may {what.en.lower()}"))
 
 
-class InstanceActions:
+class InstanceActions(ABC):
     """The instance-wide half of ``FlowEngine``."""
 
     def _engine(self) -> FlowEngine:
@@ -145,8 +146,9 @@ class InstanceActions:
 
         return timeouts.run_due(self._engine(), now)
 
+    @abstractmethod
     def _writing(self, connection: Connection | None) -> AbstractContextManager[Connection]:
-        raise NotImplementedError  # pragma: no cover - FlowEngine gives it
+        """A writing transaction (``FlowEngine`` gives it)."""
 
 
 def _blank() -> Any:

@@ -5,6 +5,7 @@ a task's assignee sees it. The inbox is one index range per page
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -69,14 +70,15 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return found
 
 
-class FlowQueries:
+class FlowQueries(ABC):
     """The reading half of ``FlowEngine``."""
 
     definitions: FlowDefinitions
     records: Any
 
+    @abstractmethod
     def _reading(self, connection: Connection | None) -> AbstractContextManager[Connection]:
-        raise NotImplementedError  # pragma: no cover - FlowEngine gives it
+        """A reading connection (``FlowEngine`` gives it)."""
 
     # --- instances ------------------------------------------------------------
     def view_of(self, conn: Connection, row: Mapping[str, Any], flow: FlowDef | None = None) -> InstanceView:

@@ -9,6 +9,7 @@ branches end (``branch_done``: True when the node is finished).
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import TYPE_CHECKING
 
 from engine.core.registry import Registry
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 class RunnableNode(NodeType):
     """A node type the runner can enter."""
 
+    @abstractmethod
     def enter(self, run: FlowRun, node: NodeDef, job: Job) -> str:
-        raise NotImplementedError  # pragma: no cover - every registered type overrides it
+        """Start the node's work: ``DONE`` (go on) or ``WAIT`` (its job stays pending)."""
 
     def branch_done(self, run: FlowRun, node: NodeDef, job: Job, branch: str) -> bool:
         return True
