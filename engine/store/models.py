@@ -639,3 +639,38 @@ class FlowEvent(Base):
     files: Mapped[list[Any] | None] = mapped_column(JSONDocument)
     diff: Mapped[dict[str, Any] | None]
     detail: Mapped[dict[str, Any] | None]
+
+
+class DataVersion(Base):
+    """How many times the records of one form changed, for the report cache
+    (``engine.reports.cache``): a cached result is reused only while the
+    versions of every form its query reads are unchanged. A write bumps its
+    form's number after it commits (``engine.reports.versions``), so a
+    result computed after the version was read never hides a change."""
+
+    __tablename__ = "data_versions"
+
+    app: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    form: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class ReportAlertState(Base):
+    """An alert's (``reports/*.yaml`` ``alerts:``) last check by the worker:
+    when it is next due, whether it held then (it notifies when it becomes
+    true, not again while it stays true), and who claimed the check (several
+    workers: each due check is done once)."""
+
+    __tablename__ = "report_alert_states"
+    __table_args__ = (sa.Index("ix_report_alert_states_next_at", "next_at"),)
+
+    app: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    report: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    alert: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    next_at: Mapped[dt.datetime]
+    checked_at: Mapped[dt.datetime | None]
+    held: Mapped[bool] = mapped_column(default=False)
+    # The rows (their dimension values, as JSON) that held at the last check, for each_row alerts.
+    held_rows: Mapped[list[Any]] = mapped_column(JSONDocument, default=list)
+    last_value: Mapped[dict[str, Any] | None]
+    fired_at: Mapped[dt.datetime | None]

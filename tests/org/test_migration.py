@@ -31,7 +31,7 @@ def test_upgrading_from_0001_keeps_people_departments_and_references(
             "dept INTEGER REFERENCES departments (id) ON DELETE SET NULL)")
         conn.exec_driver_sql("INSERT INTO crm_deal (id, owner, dept) VALUES (1, 1, 1)")
     upgrade_system_tables(bare_database)
-    assert current_revision(bare_database) == head_revision() == "0012"
+    assert current_revision(bare_database) == head_revision() == "0013"
     with bare_database.reading() as conn:
         assert conn.exec_driver_sql("SELECT owner, dept FROM crm_deal").one() == (1, 1)
     org = OrgService(bare_database)
