@@ -67,6 +67,30 @@ class ValidationError(QiqiaoError):
         return body
 
 
+class QueryError(ValidationError):
+    """A filter, sort, search, cursor or report query that cannot be used.
+    ``path`` says where in the input (``and[1].op``, ``sort[0]``,
+    ``query.dimensions[1].field``); the message says what is wrong and, for
+    an unknown name, what was probably meant."""
+
+    code = "invalid_query"
+
+    def __init__(self, message: Label, path: str = "") -> None:
+        self.path = path
+        super().__init__(message, field_errors={path or "filter": [message]})
+
+
+def query_error(area: Label, path: str, reason: Label) -> QueryError:
+    """``reason`` about ``area`` (a filter, a report query) at ``path``."""
+    where = f" {path}" if path else ""
+    return QueryError(Label(f"{area.zh}{where}：{reason.zh}", f"{area.en}{where}: {reason.en}"), path)
+
+
+def at(path: str, key: str) -> str:
+    """``path`` extended by ``key`` (``and[1]`` + ``op`` -> ``and[1].op``)."""
+    return f"{path}.{key}" if path else key
+
+
 class PermissionDenied(QiqiaoError):
     """The acting user may not do this."""
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.core.i18n import Label, label
+from engine.definitions.report_query import ReportQuery, parse_query
 from engine.definitions.serialize import label_to_dict
-from engine.reports.model import ReportQuery, parse_query
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from engine.core.clock import SystemClock
-from engine.core.errors import RegistryError, ValidationError
+
+# Re-exported: callers have long imported them from here.
+from engine.core.errors import QueryError as QueryError
+from engine.core.errors import RegistryError
+from engine.core.errors import at as at
+from engine.core.errors import query_error as query_error
 from engine.core.i18n import Label, Message
 from engine.definitions.model import AppDef, FieldDef, FormDef
 from engine.fields.base import FieldType, FieldValueError
@@ -67,23 +72,6 @@ _PART_TYPES: tuple[tuple[type[sa.types.TypeEngine[Any]], str], ...] = (
 )
 
 
-class QueryError(ValidationError):
-    """A filter, sort, search or cursor that cannot be used. ``path`` says where
-    in the input (``and[1].op``, ``sort[0]``, ``after``); the message says what
-    is wrong and, for an unknown name, what was probably meant."""
-
-    code = "invalid_query"
-
-    def __init__(self, message: Label, path: str = "") -> None:
-        self.path = path
-        super().__init__(message, field_errors={path or "filter": [message]})
-
-
-def query_error(area: Label, path: str, reason: Label) -> QueryError:
-    where = f" {path}" if path else ""
-    return QueryError(Label(f"{area.zh}{where}：{reason.zh}", f"{area.en}{where}: {reason.en}"), path)
-
-
 FILTER = Label("筛选条件", "Filter")
 _UNKNOWN_FIELD = Message("{form} 没有字段 {key}{hint}", "{form} has no field {key}{hint}")
 _NO_OPERATOR = Message(
@@ -110,11 +98,6 @@ _NO_DEEPER = Message(
     "字段 {field} 不是关联或子表单，不能再用“.”读取 {rest}",
     "Field {field} is not a relation or a subform: \".{rest}\" cannot be read through it",
 )
-
-
-def at(path: str, key: str) -> str:
-    """``path`` extended by ``key`` (``and[1]`` + ``op`` -> ``and[1].op``)."""
-    return f"{path}.{key}" if path else key
 
 
 def did_you_mean(key: str, known: list[str]) -> Label:
