@@ -183,3 +183,12 @@ def test_xlsx_export_keeps_numbers_as_numbers() -> None:
                                                  pivot=Pivot(("month",), ("stage",))))).active
     assert pivot is not None
     assert list(pivot.iter_rows(values_only=True))[-1] == ("Total", 17, 5, 22)
+
+
+def test_scatter_sizes_points_by_a_third_measure() -> None:
+    data = CHART_TYPES.get("scatter").present(RESULT, {"x": "count", "y": "amount", "size": "amount"}, "en")
+    points = data.data["series"][0]["data"]
+    amounts = [p["value"][1] or 0 for p in points]
+    biggest = points[amounts.index(max(amounts))]
+    assert biggest["symbolSize"] == 40.0
+    assert all(8 <= p["symbolSize"] <= 40 for p in points)

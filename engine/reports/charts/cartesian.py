@@ -22,7 +22,7 @@ from engine.reports.charts.common import (
     pick_dimension,
     pick_values,
 )
-from engine.reports.formats import cell_text, jsonable
+from engine.reports.formats import cell_text, jsonable, number
 from engine.reports.model import ReportQuery, ReportResult, ResultColumn
 
 _KEYS = {"type": "string"}
@@ -250,6 +250,8 @@ class Scatter(ChartType):
         if xs is None or ys is None:
             return Presentation("echarts", {**option, "series": []})
         dims = [c for c in result.columns if c.role == "dimension"]
+        sizes = result.column(str(settings.get("size"))) if settings.get("size") else None
+        biggest = max((abs(number(r[index(result, sizes.key)]) or 0.0) for r in result.rows), default=0.0) if sizes else 0.0
         data = []
         for row in result.rows:
             name = " · ".join(cell_text(result, d, row[index(result, d.key)], locale) for d in dims)
@@ -257,6 +259,10 @@ class Scatter(ChartType):
             data.append({"name": name, "value": [x_item["value"], y_item["value"]],
                          "formatted": f"{name}: {x_item['formatted']}, {y_item['formatted']}",
                          "point": {c.key: jsonable(row[index(result, c.key)]) for c in dims}, "measure": ys.key})
+            if sizes is not None and biggest:
+                # Area, not radius, should follow the measure: radius grows with its square root.
+                share = abs(number(row[index(result, sizes.key)]) or 0.0) / biggest
+                data[-1]["symbolSize"] = round(8 + 32 * share ** 0.5, 1)
         option.update({
             "grid": {"left": 8, "right": 16, "top": 24, "bottom": 16, "containLabel": True},
             "xAxis": {"type": "value", "name": label_text(xs, locale), "scale": True},
