@@ -100,11 +100,45 @@ def format_value(value: Any, column: ResultColumn, locale: str,
         if found is not None:
             return str(found.text(locale)) if hasattr(found, "text") else str(found)
         if isinstance(value, dt.date):
-            return value.isoformat()
+            return bucket_text(value, column, locale)
         if isinstance(value, bool):
             return ("是" if value else "否") if is_zh(locale) else ("Yes" if value else "No")
         return str(value)
     return format_number(value, column, locale, compact=compact)
+
+
+def _fiscal(column: ResultColumn) -> int:
+    return int(column.format.get("fiscal_year_start") or 1)
+
+
+def _quarter(day: dt.date, column: ResultColumn, zh: bool) -> str:
+    # A fiscal quarter is counted from the fiscal year's first month, and the
+    # year is the one that fiscal year starts in (as the grains name it).
+    months = (day.month - _fiscal(column)) % 12
+    year = day.year if day.month >= _fiscal(column) else day.year - 1
+    return f"{year}年第{months // 3 + 1}季度" if zh else f"{year} Q{months // 3 + 1}"
+
+
+def _year(day: dt.date, column: ResultColumn, zh: bool) -> str:
+    if _fiscal(column) == 1:
+        return f"{day.year}年" if zh else str(day.year)
+    return f"{day.year}财年" if zh else f"FY{day.year}"
+
+
+# Used only when the result carries no label for a bucket (the query engine's
+# grains label them; a hand-built or cached result may not).
+_BUCKET_TEXT: dict[str, Any] = {
+    "year": _year,
+    "quarter": _quarter,
+    "month": lambda d, c, zh: f"{d.year}年{d.month}月" if zh else d.strftime("%b %Y"),
+    "week": lambda d, c, zh: f"{d.isoformat()} 起一周" if zh else f"Week of {d.isoformat()}",
+}
+
+
+def bucket_text(day: dt.date, column: ResultColumn, locale: str) -> str:
+    """A date bucket's text per the column's grain; a day is its ISO date."""
+    text = _BUCKET_TEXT.get(column.grain or "")
+    return text(day, column, is_zh(locale)) if text else day.isoformat()
 
 
 def cell_text(result: ReportResult, column: ResultColumn, value: Any, locale: str, *, compact: bool = False) -> str:

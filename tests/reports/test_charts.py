@@ -192,3 +192,13 @@ def test_scatter_sizes_points_by_a_third_measure() -> None:
     biggest = points[amounts.index(max(amounts))]
     assert biggest["symbolSize"] == 40.0
     assert all(8 <= p["symbolSize"] <= 40 for p in points)
+
+
+@pytest.mark.parametrize(("grain", "fiscal", "zh", "en"), [
+    ("month", 1, "2024年4月", "Apr 2024"), ("quarter", 1, "2024年第2季度", "2024 Q2"),
+    ("quarter", 4, "2024年第1季度", "2024 Q1"), ("year", 1, "2024年", "2024"), ("year", 4, "2024财年", "FY2024"),
+    ("day", 1, "2024-04-01", "2024-04-01"),
+])
+def test_a_bucket_without_a_label_is_named_by_its_grain(grain: str, fiscal: int, zh: str, en: str) -> None:
+    column = ResultColumn("d", "dimension", label("d"), "date", grain=grain, format={"fiscal_year_start": fiscal})
+    assert (format_value(dt.date(2024, 4, 1), column, "zh"), format_value(dt.date(2024, 4, 1), column, "en")) == (zh, en)
