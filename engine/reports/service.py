@@ -143,7 +143,12 @@ class ReportEngine:
 
     # --- running ------------------------------------------------------------------------
     def _scope(self, actor: Actor) -> str:
-        return f"{actor.user_id}:{actor.access.cache_key}" if actor.access is not None else "system"
+        """The viewer's scope for the cache key: the person (own records,
+        their departments) and what their roles grant (not only the roles'
+        keys: an admin may change a role's grants)."""
+        if actor.access is None:
+            return "system"
+        return f"{actor.user_id}:{actor.access.cache_key}:{actor.access.roles!r}"
 
     def _run(self, service: RecordService, query: ReportQuery, actor: Actor, what: Hashable,
              connection: Connection | None = None) -> ReportResult:
