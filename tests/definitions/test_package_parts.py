@@ -117,9 +117,9 @@ def group(key: str, *items: Any, **extra: Any) -> dict[str, Any]:
     ({"schema_version": 1, "groups": [group("a", "customer"), group("a", "product")]},
      "menus.yaml: groups[1].key: the menu group 'a' is already defined at groups[0]"),
     ({"schema_version": 1, "groups": [group("a", {"report": "sales"})]},
-     "menus.yaml: groups[0].items[0]: a menu item is a form key or {kind: key} (kinds: form)"),
+     "menus.yaml: groups[0].items[0]: a menu item is a form key or {kind: key} (kinds: form, dashboard)"),
     ({"schema_version": 1, "groups": [group("a", 7)]},
-     "menus.yaml: groups[0].items[0]: a menu item is a form key or {kind: key} (kinds: form)"),
+     "menus.yaml: groups[0].items[0]: a menu item is a form key or {kind: key} (kinds: form, dashboard)"),
     ({"schema_version": 1, "groups": [group("Sales", "customer")]},
      "menus.yaml: groups[0].key: 'Sales' is not a valid key: use lowercase letters, digits and _, "
      "starting with a letter"),
