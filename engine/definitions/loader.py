@@ -122,8 +122,10 @@ def _load(
     flows, flow_issues = load_flows(files.flows, catalog)
     reports, report_issues = load_reports(files.reports, catalog)
     dashboards, dashboard_issues = load_dashboards(files.dashboards, catalog)
+    written = {s.data.get("key") for s in files.dashboards if isinstance(s.data, dict)}
     scope = MenuScope({k: e.form for k, e in known.items()}, {d.key: d for d in dashboards},
-                      {r.key: r for r in reports})
+                      {r.key: r for r in reports},
+                      frozenset(k for k in written if isinstance(k, str)) - {d.key for d in dashboards})
     parts, part_issues = load_parts(files.parts, scope, catalog.open_world)
     issues = sorted([*issues, *print_issues, *part_issues, *rule_issues, *flow_issues, *report_issues,
                      *dashboard_issues], key=_reading_order)

@@ -102,6 +102,9 @@ class MenuScope:
     forms: Mapping[str, FormDef]
     dashboards: Mapping[str, DashboardDef] = field(default_factory=dict)
     reports: Mapping[str, ReportDef] = field(default_factory=dict)
+    # Keys of dashboards whose files have problems of their own (reported
+    # there): a menu naming one is not also told it does not exist.
+    broken_dashboards: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, app: AppDef) -> MenuScope:
@@ -148,7 +151,7 @@ class DashboardItem:
     key = "dashboard"
 
     def targets(self, scope: MenuScope) -> Iterable[str]:
-        return scope.dashboards.keys()
+        return [*scope.dashboards, *scope.broken_dashboards]
 
     def visible(self, item: MenuItem, scope: MenuScope, can_list: CanList) -> bool:
         dashboard = scope.dashboards.get(item.target)
