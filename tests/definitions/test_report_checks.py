@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -154,3 +155,15 @@ def test_qiqiao_app_validate_reports_report_problems(tmp_path: Path) -> None:
     assert "reports/won.yaml: alerts[0].measure: the report has no measure 'amout'" in result.output
     good = CliRunner().invoke(main, ["app", "validate", str(PACKAGE_PATH)])
     assert good.exit_code == 0 and "16 reports, 3 dashboards — OK" in good.output
+
+
+def test_the_crm_charts_fit_the_chart_types() -> None:
+    from engine.reports.charts import CHART_TYPES
+
+    app = load_package(PACKAGE_PATH, FIELD_TYPES)
+    charts_only = ReportParts(None, CHART_TYPES, None)
+    assert [i.text() for i in check_reports(app, FIELD_TYPES, parts=charts_only)] == []
+    broken = replace(app, reports=tuple(replace(r, chart={**r.chart, "stak": True}) if r.key == "tickets_by_status"
+                                        else r for r in app.reports))
+    assert [(i.file, i.json_path) for i in check_reports(broken, FIELD_TYPES, parts=charts_only)] == [
+        ("reports/tickets_by_status.yaml", "chart.stak")]
