@@ -124,7 +124,7 @@ def app() -> None:
 @LOCALE_OPTION
 def app_validate(path: Path, locale: str) -> None:
     """Check an app package (folder or zip) and list every problem."""
-    from engine.definitions import format_issues
+    from engine.definitions import format_issues, load_package
     from engine.fields import FIELD_TYPES
     from engine.packages.validation import validate_app_package
 
@@ -134,7 +134,10 @@ def app_validate(path: Path, locale: str) -> None:
             click.echo(format_issues(issues, locale), err=True)
             click.echo(f"{len(issues)} problem(s) in {path}", err=True)
             sys.exit(1)
-        click.echo(f"{path}: OK")
+        app = load_package(path, FIELD_TYPES)
+        parts = (("forms", app.forms), ("rules", app.rules), ("flows", app.flows), ("reports", app.reports),
+                 ("dashboards", app.dashboards))
+        click.echo(f"{path}: {', '.join(f'{len(found)} {name}' for name, found in parts)} — OK")
 
 
 @main.group()

@@ -9,7 +9,9 @@ of their job — the CRM's flows find their approvers among them; one new
 password for all of them each run, printed with their logins and roles),
 generates demo data from the field types'
 fake values — a few hundred customers, contacts, leads, opportunities and
-follow-ups, created over the last two years — issues an API token for the
+follow-ups, and the contracts, payment plans and receipts, service tickets
+and feedback the dashboards report on, created over the last two years; a
+record's dates fall around the month it was made — issues an API token for the
 admin, prints the sign-in and an example API call, and serves the app on
 127.0.0.1:5000 (``--no-serve`` stops before that; the tests use it).
 
@@ -43,6 +45,8 @@ from runtime.demo_titles import TITLERS
 PLAN: tuple[tuple[str, int, bool], ...] = (
     ("product", 12, False), ("sales_agent", 6, False), ("customer", 300, True), ("contact", 300, True),
     ("lead", 300, True), ("opportunity", 400, True), ("follow_up", 300, True),
+    ("contract", 120, True), ("payment_plan", 200, True), ("payment_receipt", 150, True),
+    ("service_ticket", 240, True), ("feedback", 150, True),
 )
 MONTHS = 24
 SKIPPED_TYPES = frozenset({"attachment", "image", "signature", "subform", "department"})
@@ -239,6 +243,7 @@ def _fake_row(service: Any, form_key: str, ids: Mapping[str, list[int]], users: 
             taken.add(value)
         if value is not None:
             row[field.key] = value
+    _around(row, service.clock.today())
     shape = MODEL_SHAPES.get(form_key)
     if shape is not None:
         shape(row, ids, users, rng)
@@ -246,6 +251,18 @@ def _fake_row(service: Any, form_key: str, ids: Mapping[str, list[int]], users: 
     if titler is not None:
         titler(row, functools.partial(_customer_name, service), rng)
     return row
+
+
+def _around(row: dict[str, Any], day: dt.date) -> None:
+    """Move the fake dates (spread around one fixed day) to around ``day``,
+    the month the record is made in: a report by close date or ticket
+    opening then has this year and the year before to compare."""
+    from engine.fields.temporal import DEMO_DAY
+
+    shift = day - DEMO_DAY
+    for key, value in row.items():
+        if isinstance(value, dt.date | dt.datetime):
+            row[key] = value + shift
 
 
 def _customer_name(service: Any, customer_id: Any) -> str | None:
@@ -290,10 +307,23 @@ def _lead_converted_or_not(row: dict[str, Any], ids: Mapping[str, list[int]], us
         row.pop("converted_contact", None)
 
 
+def _ticket_resolved_in_hours(row: dict[str, Any], ids: Mapping[str, list[int]], users: list[int],
+                              rng: random.Random) -> None:
+    """A resolved or closed ticket was resolved hours to a few days after it
+    was opened (some within its SLA, some not); an unresolved one has no
+    resolution time."""
+    opened = row.get("opened_at")
+    if row.get("status") in ("resolved", "closed") and isinstance(opened, dt.datetime):
+        row["resolved_at"] = opened + dt.timedelta(hours=rng.choice((1, 3, 6, 12, 20, 30, 50, 90)))
+    else:
+        row.pop("resolved_at", None)
+
+
 # Per form: what fake values alone get wrong about the CRM's model.
 MODEL_SHAPES: dict[str, Callable[[dict[str, Any], Mapping[str, list[int]], list[int], random.Random], None]] = {
     "customer": _customer_in_the_pool_or_owned,
     "lead": _lead_converted_or_not,
+    "service_ticket": _ticket_resolved_in_hours,
 }
 
 

@@ -21,6 +21,7 @@ from engine.definitions.field_types import FieldTypes
 from engine.definitions.flow_files import load_flows
 from engine.definitions.form_schema import app_schema, form_schema
 from engine.definitions.issues import DefinitionIssue, PackageError, Path, json_path, path_sort_key
+from engine.definitions.menus import MenuScope
 from engine.definitions.model import (
     SCHEMA_VERSION,
     AppDef,
@@ -32,6 +33,7 @@ from engine.definitions.model import (
 )
 from engine.definitions.parts import load_parts
 from engine.definitions.print_templates import load_print_templates
+from engine.definitions.report_files import load_dashboards, load_reports
 from engine.definitions.rule_files import load_rules
 from engine.definitions.schema_check import make_validator, schema_errors
 from engine.definitions.scope import Catalog, FormEntry
@@ -116,16 +118,23 @@ def _load(
             issues.extend(_table_names(str(app_data["key"]), entry, catalog))
 
     prints, print_issues = load_print_templates(path, {key: entry.form for key, entry in known.items()})
-    parts, part_issues = load_parts(files.parts, {k: e.form for k, e in known.items()},
-                                    catalog.open_world)
     rules, rule_issues = load_rules(files.rules, catalog)
     flows, flow_issues = load_flows(files.flows, catalog)
-    issues = sorted([*issues, *print_issues, *part_issues, *rule_issues, *flow_issues], key=_reading_order)
+    reports, report_issues = load_reports(files.reports, catalog)
+    dashboards, dashboard_issues = load_dashboards(files.dashboards, catalog)
+    written = {s.data.get("key") for s in files.dashboards if isinstance(s.data, dict)}
+    scope = MenuScope({k: e.form for k, e in known.items()}, {d.key: d for d in dashboards},
+                      {r.key: r for r in reports},
+                      frozenset(k for k in written if isinstance(k, str)) - {d.key for d in dashboards})
+    parts, part_issues = load_parts(files.parts, scope, catalog.open_world)
+    issues = sorted([*issues, *print_issues, *part_issues, *rule_issues, *flow_issues, *report_issues,
+                     *dashboard_issues], key=_reading_order)
     if issues or app_data is None:
         return None, issues
     forms = [FormDef.from_dict(valid[entry.file]) for entry in entries.values()]
     return AppDef.from_dict(app_data, forms, prints, menus=parts.get("menus"),
-                            roles=parts.get("roles", ()), rules=rules, flows=flows), []
+                            roles=parts.get("roles", ()), rules=rules, flows=flows,
+                            reports=reports, dashboards=dashboards), []
 
 
 def _upgrade(source: SourceFile | None, kind: str) -> SourceFile | None:

@@ -1,11 +1,12 @@
 """An app's navigation: ``menus.yaml``, its schema, its checks and its model.
 
 A menu is a list of groups; each group lists items in order. An item is a
-small tagged mapping (``{form: customer}``) or, for the commonest kind, the
-bare form key (``customer``). Item kinds are a registry (``MENU_ITEM_KINDS``):
-a kind says what its target must be (the schema of the tag's value), which
-targets exist in a package, and whether a viewer may see the item. Reports,
-dashboards and pages add their kind here, and nothing else changes.
+small tagged mapping (``{form: customer}``, ``{dashboard: sales}``) or, for
+the commonest kind, the bare form key (``customer``). Item kinds are a
+registry (``MENU_ITEM_KINDS``): a kind says what its target must be (the
+schema of the tag's value), which targets exist in a package (its
+``MenuScope``: forms, dashboards, reports), and whether a viewer may see the
+item. Pages add their kind here, and nothing else changes.
 
 Forms no group lists are not an error: they go to the group keyed ``other``
 (the package's own, when it has one; else an automatic one, 其他 / Other, at
@@ -17,7 +18,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,7 +26,8 @@ from typing import Any, Protocol
 from engine.core.i18n import Label, label
 from engine.core.registry import Registry
 from engine.definitions.issues import DefinitionIssue, did_you_mean, join, json_path
-from engine.definitions.model import FormDef
+from engine.definitions.model import AppDef, FormDef
+from engine.definitions.report_files import DashboardDef, ReportDef
 from engine.definitions.serialize import label_to_dict
 
 SCHEMA_FILE = Path(__file__).with_name("schemas") / "menus.base.json"
@@ -92,18 +94,36 @@ class MenuDef:
         return (*self.groups, MenuGroup(OTHER_GROUP, OTHER_LABEL, rest))
 
 
+@dataclass(frozen=True)
+class MenuScope:
+    """What a menu's items may point at: a package's (or an app's) forms,
+    dashboards and reports, by key."""
+
+    forms: Mapping[str, FormDef]
+    dashboards: Mapping[str, DashboardDef] = field(default_factory=dict)
+    reports: Mapping[str, ReportDef] = field(default_factory=dict)
+    # Keys of dashboards whose files have problems of their own (reported
+    # there): a menu naming one is not also told it does not exist.
+    broken_dashboards: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, app: AppDef) -> MenuScope:
+        return cls({f.key: f for f in app.forms}, {d.key: d for d in app.dashboards},
+                   {r.key: r for r in app.reports})
+
+
 class MenuItemKind(Protocol):
     """A kind of menu item: ``key`` is its tag in ``menus.yaml``."""
 
     key: str
 
-    def targets(self, forms: Mapping[str, FormDef]) -> Iterable[str]:
+    def targets(self, scope: MenuScope) -> Iterable[str]:
         """What an item of this kind may point at in a package."""
 
-    def visible(self, item: MenuItem, can_list: CanList) -> bool:
+    def visible(self, item: MenuItem, scope: MenuScope, can_list: CanList) -> bool:
         """Whether a viewer sees the item."""
 
-    def title(self, item: MenuItem, forms: Mapping[str, FormDef]) -> Label:
+    def title(self, item: MenuItem, scope: MenuScope) -> Label:
         """What the menu shows."""
 
 
@@ -112,15 +132,37 @@ class FormItem:
 
     key = "form"
 
-    def targets(self, forms: Mapping[str, FormDef]) -> Iterable[str]:
-        return forms.keys()
+    def targets(self, scope: MenuScope) -> Iterable[str]:
+        return scope.forms.keys()
 
-    def visible(self, item: MenuItem, can_list: CanList) -> bool:
+    def visible(self, item: MenuItem, scope: MenuScope, can_list: CanList) -> bool:
         return can_list(item.target)
 
-    def title(self, item: MenuItem, forms: Mapping[str, FormDef]) -> Label:
-        form = forms.get(item.target)
+    def title(self, item: MenuItem, scope: MenuScope) -> Label:
+        form = scope.forms.get(item.target)
         return form.label if form is not None else Label(item.target, item.target)
+
+
+class DashboardItem:
+    """A dashboard page (``/a/<app>/dashboards/<key>``): shown to whoever
+    may read the records of at least one of its reports' forms (the report
+    engine shows them only the reports they may read)."""
+
+    key = "dashboard"
+
+    def targets(self, scope: MenuScope) -> Iterable[str]:
+        return [*scope.dashboards, *scope.broken_dashboards]
+
+    def visible(self, item: MenuItem, scope: MenuScope, can_list: CanList) -> bool:
+        dashboard = scope.dashboards.get(item.target)
+        if dashboard is None:
+            return False
+        reports = (scope.reports.get(i.report) for i in dashboard.items)
+        return any(can_list(r.form) for r in reports if r is not None)
+
+    def title(self, item: MenuItem, scope: MenuScope) -> Label:
+        dashboard = scope.dashboards.get(item.target)
+        return dashboard.label if dashboard is not None else Label(item.target, item.target)
 
 
 DEFAULT_KIND = FormItem.key
@@ -130,6 +172,7 @@ def build_menu_item_kinds() -> Registry[MenuItemKind]:
     """Every menu item kind, registered in one place."""
     registry: Registry[MenuItemKind] = Registry("menu item kind")
     registry.register(FormItem())
+    registry.register(DashboardItem())
     return registry
 
 
@@ -166,7 +209,7 @@ def menus_schema(kinds: Registry[MenuItemKind] = MENU_ITEM_KINDS) -> dict[str, A
     return schema
 
 
-def check_menus(file: str, raw: Mapping[str, Any], forms: Mapping[str, FormDef], open_world: bool = False,
+def check_menus(file: str, raw: Mapping[str, Any], scope: MenuScope, open_world: bool = False,
                 kinds: Registry[MenuItemKind] = MENU_ITEM_KINDS) -> list[DefinitionIssue]:
     """What the schema cannot see in a menu that passed it: duplicate group
     keys, items pointing at nothing (unless ``open_world``: an overlay
@@ -186,7 +229,7 @@ def check_menus(file: str, raw: Mapping[str, Any], forms: Mapping[str, FormDef],
             path = json_path((*where, "items", i) if isinstance(raw_item, str)
                              else (*where, "items", i, item.kind))
             kind = kinds.get(item.kind)
-            targets = list(kind.targets(forms))
+            targets = list(kind.targets(scope))
             if item.target not in targets and not open_world:
                 issues.append(DefinitionIssue(file, path, join(Label(
                     f"{item.kind} '{item.target}' 不存在", f"{item.kind} '{item.target}' does not exist"),

@@ -16,13 +16,13 @@ from typing import Any
 
 from engine.core.registry import Registry
 from engine.definitions.issues import DefinitionIssue, json_path
-from engine.definitions.menus import MenuDef, check_menus, menus_schema
-from engine.definitions.model import FormDef
+from engine.definitions.menus import MenuDef, MenuScope, check_menus, menus_schema
 from engine.definitions.role_files import check_roles, roles_from_dict, roles_schema
 from engine.definitions.schema_check import make_validator, schema_errors
 from engine.definitions.sources import SourceFile
 
-Check = Callable[[str, Mapping[str, Any], Mapping[str, FormDef], bool], list[DefinitionIssue]]
+# A part's cross-reference check: (file, data, what the package defines, open world).
+Check = Callable[[str, Mapping[str, Any], MenuScope, bool], list[DefinitionIssue]]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,9 @@ class PackagePart:
 def build_package_parts() -> Registry[PackagePart]:
     registry: Registry[PackagePart] = Registry("package part")
     registry.register(PackagePart("menus", menus_schema, check_menus, MenuDef.from_dict))
-    registry.register(PackagePart("roles", roles_schema, check_roles, roles_from_dict))
+    registry.register(PackagePart("roles", roles_schema,
+                                  lambda file, raw, scope, open_world: check_roles(file, raw, scope.forms, open_world),
+                                  roles_from_dict))
     return registry
 
 
@@ -44,7 +46,7 @@ PACKAGE_PARTS: Registry[PackagePart] = build_package_parts()
 
 
 def load_parts(
-    sources: Mapping[str, SourceFile], forms: Mapping[str, FormDef], open_world: bool,
+    sources: Mapping[str, SourceFile], scope: MenuScope, open_world: bool,
 ) -> tuple[dict[str, Any], list[DefinitionIssue]]:
     """The model of each part present (by kind) and every problem found.
     Cross-references are checked only in a file the schema accepts: its
@@ -59,7 +61,7 @@ def load_parts(
         if errors:
             issues.extend(DefinitionIssue(source.name, json_path(p), m) for p, m in errors)
             continue
-        found = part.check(source.name, source.data, forms, open_world)
+        found = part.check(source.name, source.data, scope, open_world)
         issues.extend(found)
         if not found:
             built[part.key] = part.build(source.data)

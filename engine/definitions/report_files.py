@@ -7,21 +7,35 @@ settings) and its alerts. A dashboard places reports on a 12-column grid,
 declares global filters mapped to each report's own field, and says for
 which roles it is the default.
 
-The shapes are here; ``load_reports`` / ``load_dashboards`` (read against
-``schemas/report.schema.json`` / ``dashboard.schema.json``) and the checks
-that need the app (fields exist, fit their aggregation, the query is safe to
-run) are the loader's and ``engine.reports.checks``'.
+The shapes are here, and ``load_reports`` / ``load_dashboards``, which read
+a package's files against ``schemas/report.schema.json`` /
+``dashboard.schema.json`` and run the checks that need only the package
+(``engine.definitions.report_checks``). The checks that need the report
+engine (fields exist, fit their aggregation, the query is safe to run, the
+chart fits its type) are ``engine.reports.checks``'; ``engine.packages.validation``
+runs both for ``qiqiao app validate`` and for installing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path as FilePath
 from typing import Any
 
 from engine.core.i18n import Label, label
+from engine.definitions.form_scope import load_bound
+from engine.definitions.issues import DefinitionIssue
+from engine.definitions.report_checks import check_dashboard_file, check_report_file, query_shape
 from engine.definitions.report_query import ReportQuery, parse_query
+from engine.definitions.schema_check import make_validator, schema_errors
+from engine.definitions.scope import Catalog
 from engine.definitions.serialize import label_to_dict
+from engine.definitions.sources import SourceFile
+
+SCHEMAS = FilePath(__file__).with_name("schemas")
 
 
 @dataclass(frozen=True)
@@ -210,3 +224,43 @@ class DashboardDef:
             description=label(data["description"]) if data.get("description") else None,
             icon=data.get("icon"), version=version, file=file,
         )
+
+
+@cache
+def report_schema() -> dict[str, Any]:
+    return dict(json.loads((SCHEMAS / "report.schema.json").read_text(encoding="utf-8")))
+
+
+@cache
+def dashboard_schema() -> dict[str, Any]:
+    return dict(json.loads((SCHEMAS / "dashboard.schema.json").read_text(encoding="utf-8")))
+
+
+def _shaped(sources: list[SourceFile], schema: Mapping[str, Any],
+            shape: Callable[[str, Any], list[DefinitionIssue]]) -> tuple[list[SourceFile], list[DefinitionIssue]]:
+    """The files whose inner shape (beyond the schema: the query) can be
+    built, and the problems of the others. A file the schema refuses is
+    kept: ``load_bound`` reports its schema errors."""
+    validator = make_validator(dict(schema))
+    kept, issues = [], []
+    for source in sources:
+        problems = [] if schema_errors(validator, source.data) else shape(source.name, source.data)
+        issues.extend(problems)
+        if not problems:
+            kept.append(source)
+    return kept, issues
+
+
+def load_reports(sources: list[SourceFile], catalog: Catalog) -> tuple[tuple[ReportDef, ...], list[DefinitionIssue]]:
+    """The reports of a package and every problem found in their shape and form."""
+    buildable, issues = _shaped(sources, report_schema(), lambda name, data: query_shape(name, data.get("query")))
+    reports, more = load_bound(buildable, report_schema(), lambda data, name: ReportDef.from_dict(data, file=name),
+                               lambda report: check_report_file(report, catalog), Label("报表", "report"))
+    return reports, [*issues, *more]
+
+
+def load_dashboards(sources: list[SourceFile],
+                    catalog: Catalog) -> tuple[tuple[DashboardDef, ...], list[DefinitionIssue]]:
+    """The dashboards of a package and every problem found in their grid and filters."""
+    return load_bound(sources, dashboard_schema(), lambda data, name: DashboardDef.from_dict(data, file=name),
+                      lambda dashboard: check_dashboard_file(dashboard, catalog), Label("仪表盘", "dashboard"))

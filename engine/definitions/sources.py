@@ -1,10 +1,10 @@
 """Reading a package's files: a folder or a zip, YAML or JSON.
 
 ``read_package`` finds ``app.yaml`` (or ``.yml`` / ``.json``),
-``forms/*.yaml|yml|json``, ``rules/*.yaml|yml|json``, ``flows/*.yaml|yml|json``
-and the one-file parts ``menus.yaml`` and ``roles.yaml`` (``PART_NAMES``), and
+``forms/*.yaml|yml|json``, ``rules/*.yaml|yml|json``, ``flows/*.yaml|yml|json``,
+``reports/*.yaml|yml|json``, ``dashboards/*.yaml|yml|json`` and the one-file parts ``menus.yaml`` and ``roles.yaml`` (``PART_NAMES``), and
 parses each into plain data; ``print/*.html`` is read by ``print_templates``
-through ``read_raw_files``. Other folders of the package (reports, data ...)
+through ``read_raw_files``. Other folders of the package (data ...)
 are not read yet and do not disturb the reading.
 
 YAML is read with YAML 1.2 scalars: only ``true``/``false`` are booleans (an
@@ -37,7 +37,7 @@ PART_NAMES: dict[str, tuple[str, ...]] = {
 }
 _TOP_NAMES = frozenset(MANIFEST_NAMES).union(*PART_NAMES.values())
 # The folders of a package that hold one definition per file.
-LISTED_FOLDERS = ("forms", "rules", "flows")
+LISTED_FOLDERS = ("forms", "rules", "flows", "reports", "dashboards")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_VALUES = 500_000
 
@@ -62,6 +62,8 @@ class PackageFiles:
     parts: dict[str, SourceFile] = field(default_factory=dict)
     rules: list[SourceFile] = field(default_factory=list)
     flows: list[SourceFile] = field(default_factory=list)
+    reports: list[SourceFile] = field(default_factory=list)
+    dashboards: list[SourceFile] = field(default_factory=list)
 
 
 def read_package(path: str | Path) -> PackageFiles:
@@ -160,10 +162,10 @@ def _parse_all(files: RawFiles) -> PackageFiles:
             f"应用清单只能有一个：已经有 {manifests[0]}",
             f"a package has one manifest: {manifests[0]} is already there",
         )))
-    forms = [source for name, source in parsed.items() if name.startswith("forms/")]
-    rules = [source for name, source in parsed.items() if name.startswith("rules/")]
-    flows = [source for name, source in parsed.items() if name.startswith("flows/")]
-    return PackageFiles(manifest, forms, issues, _parts(files, parsed, issues), rules, flows)
+    folders = {folder: [source for name, source in parsed.items() if name.startswith(folder + "/")]
+               for folder in LISTED_FOLDERS}
+    return PackageFiles(manifest, folders["forms"], issues, _parts(files, parsed, issues), folders["rules"],
+                        folders["flows"], folders["reports"], folders["dashboards"])
 
 
 def _parts(files: RawFiles, parsed: dict[str, SourceFile], issues: list[DefinitionIssue]) -> dict[str, SourceFile]:

@@ -3,7 +3,7 @@
 Installing validates the package (every problem at once), then in one
 transaction creates the forms' tables, records the app and version 1 of each
 definition (the manifest, the forms, the print templates, the menu, the
-rules, the flows) and
+rules, the flows, the reports, the dashboards) and
 creates the package's roles (``engine.packages.parts``); on any failure
 nothing is left behind. What is installed is
 read back from the published definitions, not from the package files, so an
@@ -26,6 +26,7 @@ from engine.core.registry import Registry
 from engine.definitions.flow_files import FlowDef
 from engine.definitions.menus import MenuDef
 from engine.definitions.model import AppDef, FormDef, PrintTemplateDef
+from engine.definitions.report_files import DashboardDef, ReportDef
 from engine.definitions.rule_files import RuleDef
 from engine.definitions.serialize import form_to_dict, label_to_dict, manifest_to_dict
 from engine.fields.base import FieldType
@@ -73,6 +74,8 @@ def install_package(
         rows += [_definition(app.key, "print", p.key, p.to_dict(), now, user_id) for p in app.prints]
         rows += [_definition(app.key, "rule", r.key, r.to_dict(), now, user_id) for r in app.rules]
         rows += [_definition(app.key, "flow", f.key, f.to_dict(), now, user_id) for f in app.flows]
+        rows += [_definition(app.key, "report", r.key, r.to_dict(), now, user_id) for r in app.reports]
+        rows += [_definition(app.key, "dashboard", d.key, d.to_dict(), now, user_id) for d in app.dashboards]
         conn.execute(_DEFINITIONS.insert(), rows)
         install_parts(database, conn, app, clock, user_id)
         if user_id is not None:
@@ -103,7 +106,8 @@ def installed_app(database: Database, key: str, connection: Connection | None = 
     """The app as published: the newest version of each of its definitions
     (its ``roles`` are left out: the live roles are the organization's). A
     flow's ``version`` is the id of its definition row, which an instance
-    keeps (``flow_definition``)."""
+    keeps (``flow_definition``); so is a report's and a dashboard's (the
+    report cache keys a result by it)."""
     if connection is None:
         with database.transaction() as conn:
             return installed_app(database, key, conn)
@@ -120,9 +124,12 @@ def installed_app(database: Database, key: str, connection: Connection | None = 
     menus = newest_body(connection, key, "menus")
     rules = (RuleDef.from_dict(body) for body in _newest(connection, key, "rule"))
     flows = (FlowDef.from_dict(body, version=row_id) for row_id, body in _newest_rows(connection, key, "flow"))
+    reports = (ReportDef.from_dict(body, version=row_id) for row_id, body in _newest_rows(connection, key, "report"))
+    dashboards = (DashboardDef.from_dict(body, version=row_id)
+                  for row_id, body in _newest_rows(connection, key, "dashboard"))
     return AppDef.from_dict(manifest, forms, prints,
                             menus=MenuDef.from_dict(menus) if menus is not None else None, rules=rules,
-                            flows=flows)
+                            flows=flows, reports=reports, dashboards=dashboards)
 
 
 def flow_definition(database: Database, version: int, connection: Connection | None = None) -> FlowDef:

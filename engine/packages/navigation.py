@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from engine.core.i18n import Label
 from engine.core.registry import Registry
-from engine.definitions.menus import MENU_ITEM_KINDS, CanList, MenuDef, MenuItemKind
+from engine.definitions.menus import MENU_ITEM_KINDS, CanList, MenuDef, MenuItemKind, MenuScope
 from engine.definitions.model import AppDef
 from engine.records.access import AppAccess
 
@@ -69,13 +69,13 @@ def navigation(
     found = []
     for app in apps:
         can_list = _can_list(access_for(app.key))
-        forms = {f.key: f for f in app.forms}
+        scope = MenuScope.of(app)
         groups = []
         for group in (app.menus or MenuDef()).complete(app.forms):
             items = tuple(
-                NavItem(item.kind, item.target, kind.title(item, forms))
+                NavItem(item.kind, item.target, kind.title(item, scope))
                 for item in group.items
-                if (kind := kinds.find(item.kind)) is not None and kind.visible(item, can_list)
+                if (kind := kinds.find(item.kind)) is not None and kind.visible(item, scope, can_list)
             )
             if items:
                 groups.append(NavGroup(group.key, group.label, group.icon, items))

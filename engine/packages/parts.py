@@ -1,4 +1,5 @@
-"""Installing and upgrading a package's menu and roles (and, on upgrade, its flows).
+"""Installing and upgrading a package's menu and roles (and, on upgrade, its
+flows, reports and dashboards).
 
 On install (inside the install's transaction) the menu is published as the
 app's ``menus`` definition, the roles as shipped as its ``roles``
@@ -15,7 +16,10 @@ a role the new package no longer ships stays.
 
 A flow the package changed (or added) is published as a new version of its
 ``flow`` definition; running instances keep the version they started on (its
-definition row), the next submit takes the new one.
+definition row), the next submit takes the new one. A changed report or
+dashboard is published the same way (its new row id is its new version, so
+no cached result of the old one is served); one the package no longer ships
+stays published.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class PartsReport:
     roles_not_shipped: list[str] = field(default_factory=list)  # no longer in the package: left
     menus_published: bool = False
     flows_published: list[str] = field(default_factory=list)  # new or changed: a new version
+    reports_published: list[str] = field(default_factory=list)
+    dashboards_published: list[str] = field(default_factory=list)
 
 
 def install_parts(database: Database, conn: Connection, app: AppDef, clock: Clock,
@@ -105,6 +111,11 @@ def upgrade_parts(database: Database, path: str | Path, field_types: Registry[Fi
         _publish(conn, app.key, "roles", roles_to_dict(app.roles), now, user_id)
         report.flows_published = [flow.key for flow in app.flows
                                   if _publish(conn, app.key, "flow", flow.to_dict(), now, user_id, key=flow.key)]
+        report.reports_published = [r.key for r in app.reports
+                                    if _publish(conn, app.key, "report", r.to_dict(), now, user_id, key=r.key)]
+        report.dashboards_published = [
+            d.key for d in app.dashboards
+            if _publish(conn, app.key, "dashboard", d.to_dict(), now, user_id, key=d.key)]
     return report
 
 

@@ -1,7 +1,8 @@
 """Loading and checking a package as a whole: the definitions layer's checks
-(forms, menus, roles, the rules' and flows' common shape) and, above it, the
-rule engine's checks of each trigger and action by its type and the flow
-engine's of each node and approver entry by its type. ``qiqiao app
+(forms, menus, roles, the rules', flows', reports' and dashboards' common
+shape) and, above it, the rule engine's checks of each trigger and action by
+its type, the flow engine's of each node and approver entry by its type, and
+the report engine's of each query, chart, alert and dashboard. ``qiqiao app
 validate``, installing and upgrading all go through here."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from engine.definitions.issues import DefinitionIssue, PackageError
 from engine.definitions.loader import load_package, validate_package
 from engine.definitions.model import AppDef
 from engine.flows.checks import check_flows
+from engine.reports.checks import check_reports
 from engine.rules.checks import check_rules
 
 
@@ -35,4 +37,5 @@ def validate_app_package(path: str | Path, field_types: FieldTypes, *,
 
 
 def _by_type(app: AppDef, field_types: FieldTypes, base: AppDef | None) -> list[DefinitionIssue]:
-    return [*check_rules(app, field_types, base=base), *check_flows(app, field_types, base=base)]
+    return [*check_rules(app, field_types, base=base), *check_flows(app, field_types, base=base),
+            *check_reports(app, field_types, base=base)]

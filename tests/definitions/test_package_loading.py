@@ -101,12 +101,12 @@ def test_a_json_manifest_and_json_forms_load(tmp_path: Path, field_types: Regist
 
 def test_other_folders_and_files_are_left_alone(tmp_path: Path, field_types: Registry[FieldType]) -> None:
     root = write(tmp_path / "pkg", APP, forms())
-    for folder in ("reports", "print", "data", "forms/drafts"):
+    for folder in ("print", "data", "forms/drafts"):
         (root / folder).mkdir()
         (root / folder / "x.yaml").write_text("not: [valid", encoding="utf-8")
     (root / "forms" / "README.md").write_text("# notes", encoding="utf-8")
     (root / "forms" / ".hidden.yaml").write_text("{", encoding="utf-8")
-    (root / "notes.yaml").write_text("{", encoding="utf-8")  # menus.yaml, roles.yaml, rules/ and flows/ are read
+    (root / "notes.yaml").write_text("{", encoding="utf-8")  # menus.yaml, roles.yaml, rules/, flows/, reports/ and dashboards/ are read
     assert validate_package(root, field_types) == []
 
 

@@ -21,6 +21,7 @@ from engine.store.database import Database
 
 _logins = itertools.count()
 ALL_GROUPS = {
+    "reports": ["sales", "service", "collections"],
     "customers": ["customer", "contact", "follow_up"],
     "sales": ["opportunity", "quote", "contract", "payment_plan", "payment_receipt", "product"],
     "service": ["service_ticket", "knowledge_article", "feedback"],
@@ -59,6 +60,8 @@ def test_admins_and_the_system_see_every_form_in_the_packages_order(crm_database
 
 def test_a_sales_rep_sees_no_finance_or_marketing_forms(crm_database: Database) -> None:
     assert menu(crm_database, person(crm_database, "sales")) == {
+        # A dashboard shows to whoever reads one of its reports' forms (contracts, tickets).
+        "reports": ["sales", "service", "collections"],
         "customers": ["customer", "contact", "follow_up"],
         "sales": ["opportunity", "quote", "contract", "product"],  # no payment plans or receipts
         "service": ["service_ticket", "knowledge_article"],
@@ -69,15 +72,16 @@ def test_a_sales_rep_sees_no_finance_or_marketing_forms(crm_database: Database) 
 
 def test_groups_with_nothing_visible_disappear(crm_database: Database) -> None:
     assert menu(crm_database, person(crm_database, "finance")) == {
+        "reports": ["collections"],
         "customers": ["customer"],
         "sales": ["quote", "contract", "payment_plan", "payment_receipt", "product"],
     }
     assert menu(crm_database, person(crm_database, "service_agent")) == {
-        "customers": ["customer", "contact"], "sales": ["product"],
+        "reports": ["service"], "customers": ["customer", "contact"], "sales": ["product"],
         "service": ["service_ticket", "knowledge_article", "feedback"],
     }
     assert menu(crm_database, person(crm_database, "marketing")) == {
-        "customers": ["customer"], "sales": ["product"], "marketing": ["campaign", "lead"]}
+        "reports": ["sales"], "customers": ["customer"], "sales": ["product"], "marketing": ["campaign", "lead"]}
 
 
 def test_roles_combine_and_management_reads_everything(crm_database: Database) -> None:
@@ -95,9 +99,11 @@ def test_items_and_groups_carry_their_labels(crm_database: Database) -> None:
     records = compose(crm_database).records
     (crm,) = navigation([records.app("crm")], person(crm_database, "sales"))
     assert isinstance(crm, AppNav) and (crm.key, crm.label) == ("crm", Label("客户关系管理", "CRM"))
-    customers = crm.groups[0]
+    reports, customers = crm.groups[:2]
     assert (customers.label, customers.icon) == (Label("客户", "Customers"), "users")
     assert customers.items[0].label == Label("客户", "Customer") and customers.items[0].kind == "form"
+    assert (reports.label, reports.items[0].kind) == (Label("报表", "Reports"), "dashboard")
+    assert reports.items[0].label == Label("销售看板", "Sales dashboard")
 
 
 def test_navigation_takes_well_under_a_millisecond(crm_database: Database) -> None:
