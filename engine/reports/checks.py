@@ -12,10 +12,8 @@ installing and upgrading. Every problem names the file and JSON path.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from engine.actions.base import ACTIONS, Action
 from engine.core.i18n import Label
@@ -38,8 +36,8 @@ QueryCheck = Callable[..., list[tuple[str, Label]]]
 @dataclass(frozen=True)
 class ReportParts:
     """What the checks ask of the report engine's other modules: the
-    query's check and the chart type and global filter registries. A part
-    that is None is not checked (see ``engine_parts``)."""
+    query's check and the chart type and global filter registries (tests
+    pass their own; a part that is None is not checked)."""
 
     check_query: QueryCheck | None
     chart_types: Registry[ChartType] | None
@@ -47,18 +45,12 @@ class ReportParts:
 
 
 def engine_parts() -> ReportParts:
-    """The query compiler's check and the chart and filter registries, looked
-    up by name: the query, chart and dashboard modules are built on their
-    own branches (issue #14) and join this one when merged; until a module
-    is there its checks are left out rather than stopping every install."""
-    def find(module: str, name: str) -> Any:
-        try:
-            return getattr(importlib.import_module(module), name)
-        except ModuleNotFoundError:
-            return None
+    """The query compiler's check and the chart and filter registries."""
+    from engine.reports.charts import CHART_TYPES
+    from engine.reports.filters import GLOBAL_FILTERS
+    from engine.reports.query import check_query
 
-    return ReportParts(find("engine.reports.query", "check_query"), find("engine.reports.charts", "CHART_TYPES"),
-                       find("engine.reports.filters", "GLOBAL_FILTERS"))
+    return ReportParts(check_query, CHART_TYPES, GLOBAL_FILTERS)
 
 
 def check_reports(app: AppDef, field_types: FieldTypes, *, base: AppDef | None = None,
