@@ -19,9 +19,10 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from engine.store.database import Database, normalize_url
 from engine.store.migrate import upgrade_system_tables
 
+T = TypeVar("T")
 POSTGRES_URL_VARIABLE = "QIQIAO_TEST_POSTGRES_URL"
 SERVER_USER = "postgres"
 
@@ -274,3 +276,46 @@ def restore_snapshot(snapshot: Snapshot, database: Database) -> None:
         input=script, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"restoring a snapshot into {schema} failed: {result.stderr[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def snapshots() -> dict[tuple[str, str], tuple[Snapshot | None, Any]]:
+    """Set-ups made once per session and kind of database (see ``from_snapshot``)."""
+    return {}
+
+
+def _take(kind: str, request: pytest.FixtureRequest, build: Callable[[Database], T]) -> tuple[Snapshot | None, T]:
+    folder = request.getfixturevalue("tmp_path_factory").mktemp(f"snapshot-{kind}")
+    if kind == "sqlite":
+        database = Database(f"sqlite:///{folder / 'qiqiao.sqlite3'}")
+        schema = ""
+    else:
+        postgres_url = request.getfixturevalue("postgres_url")
+        database, schema = postgres_schema_database(postgres_url)
+    try:
+        upgrade_system_tables(database)
+        made = build(database)
+        return take_snapshot(database, folder), made
+    finally:
+        database.dispose()
+        if schema:
+            admin_execute(postgres_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def from_snapshot(request: pytest.FixtureRequest, database: Database, name: str,
+                  build: Callable[[Database], T]) -> T:
+    """What ``build`` sets up (and returns), in ``database``: a fresh database
+    of either kind, with or without system tables. The first test of a session
+    to ask builds it once in a database of its own and keeps a snapshot; the
+    others get a copy of that, much faster than installing the CRM and hashing
+    passwords again."""
+    snapshots = request.getfixturevalue("snapshots")
+    key = (name, database.dialect)
+    if key not in snapshots:
+        snapshots[key] = _take(database.dialect, request, build)
+    snapshot, made = snapshots[key]
+    if snapshot is None:  # no pg_dump here: set it up the slow way
+        upgrade_system_tables(database)
+        return build(database)
+    restore_snapshot(snapshot, database)
+    return made  # type: ignore[no-any-return]

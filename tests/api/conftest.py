@@ -30,13 +30,7 @@ from engine.store.database import Database
 from engine.store.migrate import upgrade_system_tables
 from runtime.app import create_app
 from templates_lib.crm import PACKAGE_PATH as CRM
-from tests.conftest import (
-    Snapshot,
-    admin_execute,
-    postgres_schema_database,
-    restore_snapshot,
-    take_snapshot,
-)
+from tests.conftest import from_snapshot
 
 ADMIN_PASSWORD = "admin-password-1"
 USER_PASSWORD = "user-password-1"
@@ -141,44 +135,10 @@ def alice(people: People) -> dict[str, str]:
     return {"Authorization": f"Bearer {people.user_token}", "Accept-Language": "en"}
 
 
-@pytest.fixture(scope="session")
-def world_snapshots() -> dict[str, tuple[Snapshot | None, People]]:
-    """``world``'s set-up per kind of database, made by the first test that needs it."""
-    return {}
-
-
-def _world_snapshot(kind: str, request: pytest.FixtureRequest) -> tuple[Snapshot | None, People]:
-    folder = request.getfixturevalue("tmp_path_factory").mktemp(f"world-{kind}")
-    if kind == "sqlite":
-        database = Database(f"sqlite:///{folder / 'qiqiao.sqlite3'}")
-        schema = ""
-    else:
-        postgres_url = request.getfixturevalue("postgres_url")
-        database, schema = postgres_schema_database(postgres_url)
-    try:
-        upgrade_system_tables(database)
-        people = populate(database, passwords=False)
-        return take_snapshot(database, folder), people
-    finally:
-        database.dispose()
-        if schema:
-            admin_execute(postgres_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
 @pytest.fixture
-def world(bare_database: Database, tmp_path: Path, world_snapshots: dict[str, tuple[Snapshot | None, People]],
-          request: pytest.FixtureRequest) -> World:
+def world(bare_database: Database, tmp_path: Path, request: pytest.FixtureRequest) -> World:
     """The CRM and its people on a database of each kind (copied from a
-    snapshot made once per session and kind: installing the CRM takes
-    seconds). The snapshot has the system tables: ``database`` (the same
-    database) would only migrate it again."""
+    snapshot: ``database``, the same database, would only migrate it again)."""
     database = bare_database
-    if database.dialect not in world_snapshots:
-        world_snapshots[database.dialect] = _world_snapshot(database.dialect, request)
-    snapshot, people = world_snapshots[database.dialect]
-    if snapshot is None:
-        upgrade_system_tables(database)
-        people = populate(database, passwords=False)
-    else:
-        restore_snapshot(snapshot, database)
+    people = from_snapshot(request, database, "crm", lambda d: populate(d, passwords=False))
     return World(create_app(app_config(database, FILES=str(tmp_path / "files"))), database, people)
