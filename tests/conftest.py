@@ -19,8 +19,10 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +30,7 @@ import sqlalchemy as sa
 from engine.store.database import Database, normalize_url
 from engine.store.migrate import upgrade_system_tables
 
+T = TypeVar("T")
 POSTGRES_URL_VARIABLE = "QIQIAO_TEST_POSTGRES_URL"
 SERVER_USER = "postgres"
 
@@ -207,3 +210,112 @@ def database(bare_database: Database) -> Database:
     """A fresh database of each kind with the system tables migrated."""
     upgrade_system_tables(bare_database)
     return bare_database
+
+
+# --- snapshots: a set-up made once, copied into each test's fresh database ---
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Tables and rows to fill a fresh database of one kind with: an SQLite
+    file to copy, or a ``pg_dump`` of a PostgreSQL schema to replay under the
+    test's schema name. Replaying is several times faster than installing
+    the CRM again, which is what most API tests start from."""
+
+    sqlite_file: Path | None = None
+    schema: str = ""
+    dump: str = ""
+
+
+def schema_of(database: Database) -> str:
+    """The schema a ``postgres_schema_database`` works in."""
+    options = str(database.url.query.get("options", ""))
+    return options.removeprefix("-csearch_path=")
+
+
+def libpq_url(database: Database) -> str:
+    """The database's URL as psql and pg_dump read it (no driver, no options)."""
+    plain = database.url.set(drivername="postgresql", query={})
+    return plain.render_as_string(hide_password=False)
+
+
+def take_snapshot(database: Database, folder: Path) -> Snapshot | None:
+    """A snapshot of ``database`` (disposed first); None when PostgreSQL's
+    client tools are missing, and the caller sets each database up itself."""
+    database.dispose()
+    if database.is_sqlite:
+        source = Path(str(database.url.database))
+        target = folder / "snapshot.sqlite3"
+        shutil.copyfile(source, target)
+        return Snapshot(sqlite_file=target)
+    schema = schema_of(database)
+    try:
+        result = subprocess.run(
+            [find_binary("pg_dump"), "--no-owner", "--no-privileges", "-n", schema, libpq_url(database)],
+            capture_output=True, text=True, timeout=120, check=False)
+    except (PostgresUnavailable, OSError):
+        return None
+    return Snapshot(schema=schema, dump=result.stdout) if result.returncode == 0 else None
+
+
+def restore_snapshot(snapshot: Snapshot, database: Database) -> None:
+    """Replace everything in ``database`` (a fresh one of the snapshot's kind)
+    with the snapshot's tables and rows."""
+    database.dispose()
+    if snapshot.sqlite_file is not None:
+        target = Path(str(database.url.database))
+        for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm")):
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(snapshot.sqlite_file, target)
+        return
+    schema = schema_of(database)
+    # The template's name is unique enough never to occur in the rows themselves.
+    script = f'DROP SCHEMA "{schema}" CASCADE;\n' + snapshot.dump.replace(snapshot.schema, schema)
+    result = subprocess.run(
+        [find_binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", libpq_url(database)],
+        input=script, capture_output=True, text=True, timeout=120, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"restoring a snapshot into {schema} failed: {result.stderr[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def snapshots() -> dict[tuple[str, str], tuple[Snapshot | None, Any]]:
+    """Set-ups made once per session and kind of database (see ``from_snapshot``)."""
+    return {}
+
+
+def _take(kind: str, request: pytest.FixtureRequest, build: Callable[[Database], T]) -> tuple[Snapshot | None, T]:
+    folder = request.getfixturevalue("tmp_path_factory").mktemp(f"snapshot-{kind}")
+    if kind == "sqlite":
+        database = Database(f"sqlite:///{folder / 'qiqiao.sqlite3'}")
+        schema = ""
+    else:
+        postgres_url = request.getfixturevalue("postgres_url")
+        database, schema = postgres_schema_database(postgres_url)
+    try:
+        upgrade_system_tables(database)
+        made = build(database)
+        return take_snapshot(database, folder), made
+    finally:
+        database.dispose()
+        if schema:
+            admin_execute(postgres_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def from_snapshot(request: pytest.FixtureRequest, database: Database, name: str,
+                  build: Callable[[Database], T]) -> T:
+    """What ``build`` sets up (and returns), in ``database``: a fresh database
+    of either kind, with or without system tables. The first test of a session
+    to ask builds it once in a database of its own and keeps a snapshot; the
+    others get a copy of that, much faster than installing the CRM and hashing
+    passwords again."""
+    snapshots = request.getfixturevalue("snapshots")
+    key = (name, database.dialect)
+    if key not in snapshots:
+        snapshots[key] = _take(database.dialect, request, build)
+    snapshot, made = snapshots[key]
+    if snapshot is None:  # no pg_dump here: set it up the slow way
+        upgrade_system_tables(database)
+        return build(database)
+    restore_snapshot(snapshot, database)
+    return made  # type: ignore[no-any-return]

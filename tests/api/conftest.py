@@ -30,6 +30,7 @@ from engine.store.database import Database
 from engine.store.migrate import upgrade_system_tables
 from runtime.app import create_app
 from templates_lib.crm import PACKAGE_PATH as CRM
+from tests.conftest import from_snapshot
 
 ADMIN_PASSWORD = "admin-password-1"
 USER_PASSWORD = "user-password-1"
@@ -135,7 +136,9 @@ def alice(people: People) -> dict[str, str]:
 
 
 @pytest.fixture
-def world(database: Database, tmp_path: Path) -> World:
-    """The CRM and its people on a database of each kind."""
-    people = populate(database, passwords=False)
+def world(bare_database: Database, tmp_path: Path, request: pytest.FixtureRequest) -> World:
+    """The CRM and its people on a database of each kind (copied from a
+    snapshot: ``database``, the same database, would only migrate it again)."""
+    database = bare_database
+    people = from_snapshot(request, database, "crm", lambda d: populate(d, passwords=False))
     return World(create_app(app_config(database, FILES=str(tmp_path / "files"))), database, people)

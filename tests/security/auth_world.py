@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from engine.store.database import Database
 from runtime.app import create_app
 from tests.api.conftest import ADMIN_PASSWORD, USER_PASSWORD, People, World, app_config, populate
+from tests.conftest import from_snapshot
 
 __all__ = ["ADMIN_PASSWORD", "USER_PASSWORD", "People", "World", "auth_world", "make_app", "sign_in"]
 
@@ -28,9 +29,11 @@ def make_app(database: Database, files: Path, **extra: Any) -> Flask:
 
 
 @pytest.fixture
-def auth_world(database: Database, tmp_path: Path) -> World:
-    """The CRM, an admin and a plain user (``alice``), each with a password and a token."""
-    people = populate(database, passwords=True)
+def auth_world(bare_database: Database, tmp_path: Path, request: pytest.FixtureRequest) -> World:
+    """The CRM, an admin and a plain user (``alice``), each with a password and
+    a token (copied from a snapshot; ``database`` would only migrate it again)."""
+    database = bare_database
+    people = from_snapshot(request, database, "crm-passwords", populate)
     return World(make_app(database, tmp_path / "files"), database, people)
 
 

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -29,6 +30,7 @@ from engine.records.access import AppAccess
 from engine.store.database import Database
 from runtime.app import create_app
 from tests.api.conftest import app_config, populate
+from tests.conftest import from_snapshot
 
 BASE = "/api/v1/apps/crm/forms"
 SECRET_REVENUE = "987654321"
@@ -68,7 +70,8 @@ class Probe:
         return self.client.open(f"{BASE}/{path}", method=method, headers=self.headers(who), json=body)
 
 
-def make_probe(database: Database) -> Probe:
+def _set_up(database: Database) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
+    """The probe's people, roles and records; its tokens, record ids and user ids."""
     people = populate(database, passwords=False)
     org = OrgService(database)
     sales = org.create_department("Sales")
@@ -89,10 +92,14 @@ def make_probe(database: Database) -> Probe:
     bravo = service.create("customer", {"name": "Bravo", "revenue": "7", "owner": bob.id})
     opportunity = service.create("opportunity", {"name": "Opp on Epsilon", "customer": epsilon["id"],
                                                  "owner": people.user_id})
+    return ({"admin": people.admin_token, "alice": people.user_token, "bob": bob_token},
+            {"epsilon": epsilon["id"], "alpha": alpha["id"], "bravo": bravo["id"], "opportunity": opportunity["id"]},
+            {"admin": people.admin_id, "alice": people.user_id, "bob": bob.id})
+
+
+def make_probe(database: Database, request: pytest.FixtureRequest) -> Probe:
+    """The probe on ``database`` (its set-up copied from a snapshot, see ``from_snapshot``)."""
+    tokens, ids, users = from_snapshot(request, database, "query-probe", _set_up)
+    service = RecordService(database, installed_app(database, "crm"), field_types=FIELD_TYPES)
     client = create_app(app_config(database)).test_client()
-    return Probe(
-        database, client, service, org,
-        tokens={"admin": people.admin_token, "alice": people.user_token, "bob": bob_token},
-        ids={"epsilon": epsilon["id"], "alpha": alpha["id"], "bravo": bravo["id"], "opportunity": opportunity["id"]},
-        users={"admin": people.admin_id, "alice": people.user_id, "bob": bob.id},
-    )
+    return Probe(database, client, service, OrgService(database), tokens=tokens, ids=ids, users=users)

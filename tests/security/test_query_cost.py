@@ -21,8 +21,8 @@ FOUR_STEPS = "customer.subsidiary_of.subsidiary_of.subsidiary_of.name"
 
 
 @pytest.fixture
-def probe(database: Database) -> Probe:
-    return make_probe(database)
+def probe(database: Database, request: pytest.FixtureRequest) -> Probe:
+    return make_probe(database, request)
 
 
 def test_paths_and_queries_have_a_bounded_number_of_steps(probe: Probe) -> None:

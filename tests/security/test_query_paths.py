@@ -18,8 +18,8 @@ from tests.security.query_probe import SECRET_NOTES, SECRET_REVENUE, Probe, make
 
 
 @pytest.fixture
-def probe(database: Database) -> Probe:
-    return make_probe(database)
+def probe(database: Database, request: pytest.FixtureRequest) -> Probe:
+    return make_probe(database, request)
 
 
 def cursor_text(cursor: str | None) -> str:

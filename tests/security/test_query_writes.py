@@ -18,8 +18,8 @@ from tests.security.query_probe import Probe, make_probe
 
 
 @pytest.fixture
-def probe(database: Database) -> Probe:
-    return make_probe(database)
+def probe(database: Database, request: pytest.FixtureRequest) -> Probe:
+    return make_probe(database, request)
 
 
 def error_of(response: Any, field: str) -> str:

@@ -9,7 +9,17 @@ import uuid
 from typing import Any
 
 from engine.org.service import OrgService
-from tests.web.conftest import PASSWORD, PHONE, Site, axe, no_problems, open_page, shot, sign_in
+from tests.web.conftest import (
+    PASSWORD,
+    PHONE,
+    Site,
+    axe,
+    follow,
+    no_problems,
+    open_page,
+    shot,
+    sign_in,
+)
 
 
 def _unique(prefix: str) -> str:
@@ -34,8 +44,7 @@ def test_a_role_made_here_decides_what_a_new_user_sees_and_deactivation_ends_the
         admin.wait_for_url(re.compile(r"/admin/roles/crm/\d+"))
         role_id = re.search(r"/admin/roles/crm/(\d+)", admin.url).group(1)  # type: ignore[union-attr]
         admin.check("#a-customer-read")
-        admin.click("#save-role")
-        admin.wait_for_load_state("networkidle")
+        follow(admin, "#save-role")
         assert admin.locator("#a-customer-read").is_checked()
         assert not admin.locator("#a-contact-read").is_checked()
         assert axe(admin) == []

@@ -13,7 +13,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.web.conftest import PASSWORD, PHONE, Site, axe, no_problems, open_page, shot, sign_in
+from tests.web.conftest import (
+    PASSWORD,
+    PHONE,
+    Site,
+    axe,
+    follow,
+    no_problems,
+    open_page,
+    shot,
+    sign_in,
+)
 
 WIZARD = "/a/crm/customer/import"
 ROWS = 3000
@@ -69,8 +79,7 @@ def test_import_3000_customers_with_a_dry_run_and_a_progress_bar(browser: Any, s
         assert page.locator("h1").inner_text() == "导入客户"
         assert axe(page) == []
         page.set_input_files("#file", str(source))
-        page.click("form.import-upload button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        follow(page, "form.import-upload button[type=submit]")
         # Step 2: proposed from the column names; Headcount is not a field's name.
         assert _selected(page, "#map-0") == "name" and _selected(page, "#map-1") == "level"
         assert _selected(page, "#map-2") == "phone" and _selected(page, "#map-3") == ""
@@ -154,8 +163,7 @@ def test_errors_refusal_and_a_small_import_on_a_phone(browser: Any, site: Site, 
     try:
         sign_in(page, login, next_path=WIZARD)
         page.set_input_files("#file", str(wrong))
-        page.click("form.import-upload button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        follow(page, "form.import-upload button[type=submit]")
         problem = page.locator("#file-problem")
         assert "notes.docx" in problem.inner_text() and page.get_attribute("#file", "aria-invalid") == "true"
         assert axe(page) == []
@@ -164,8 +172,7 @@ def test_errors_refusal_and_a_small_import_on_a_phone(browser: Any, site: Site, 
         assert [m for m in page.problems.messages if "422" not in m] == []
         page.problems.messages.clear()
         page.set_input_files("#file", str(small))
-        page.click("form.import-upload button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        follow(page, "form.import-upload button[type=submit]")
         assert _selected(page, "#map-0") == "name" and _selected(page, "#map-1") == "level"
         assert page.locator("input[name=on_error][value=skip]").is_checked()
         assert axe(page) == []

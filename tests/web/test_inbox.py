@@ -11,7 +11,17 @@ from engine.core.clock import SystemClock
 from engine.notify.inbox import Inbox
 from engine.notify.notifier import Notice, Notifier
 from engine.notify.todos import add_todo
-from tests.web.conftest import PASSWORD, PHONE, Site, axe, no_problems, open_page, shot, sign_in
+from tests.web.conftest import (
+    PASSWORD,
+    PHONE,
+    Site,
+    axe,
+    follow,
+    no_problems,
+    open_page,
+    shot,
+    sign_in,
+)
 
 _unique = itertools.count(1)
 
@@ -82,8 +92,7 @@ def test_a_notification_and_a_todo_from_the_header(browser: Any, site: Site) -> 
         assert "先到的" in items.nth(1).inner_text()
         assert axe(page) == []
         shot(page, f"inbox-centre-{site.kind}-desktop-zh")
-        page.click("#read-all")
-        page.wait_for_load_state("networkidle")
+        follow(page, "#read-all")
         assert page.locator("#unread-badge").get_attribute("class") == "inbox-badge empty"
         no_problems(page)
     finally:

@@ -17,7 +17,17 @@ import sqlalchemy as sa
 
 from engine.rules.admin import RuleAdmin
 from engine.store.models import Definition
-from tests.web.conftest import PASSWORD, PHONE, Site, axe, no_problems, open_page, shot, sign_in
+from tests.web.conftest import (
+    PASSWORD,
+    PHONE,
+    Site,
+    axe,
+    follow,
+    no_problems,
+    open_page,
+    shot,
+    sign_in,
+)
 
 DEFINITIONS: Any = Definition.__table__
 MARK = {"schema_version": 1, "key": "web_mark_key", "label": {"zh": "标为重点客户", "en": "Mark as key account"},
@@ -66,8 +76,7 @@ def test_a_manual_rule_runs_from_the_record_page_and_an_admin_turns_it_off(
         dialog = page.locator("#rule-dialog-web_mark_key")
         assert "把这个客户标为 A 级重点客户？" in dialog.inner_text()
         assert axe(page) == []
-        dialog.locator("button[type=submit]").click()
-        page.wait_for_load_state("networkidle")
+        follow(page, dialog.locator("button[type=submit]"))
         assert "“标为重点客户”已运行。" in page.locator("main .notice").first.inner_text()
         ran = page.locator("#rules")
         assert "标为重点客户" in ran.inner_text() and "完成" in ran.inner_text()
@@ -81,8 +90,7 @@ def test_a_manual_rule_runs_from_the_record_page_and_an_admin_turns_it_off(
         page.click("nav.admin-tabs a[href='/admin/rules']")
         row = page.locator("#rule-crm-web_mark_key")
         assert "完成" in row.inner_text()
-        row.locator("button.rule-switch").click()
-        page.wait_for_load_state("networkidle")
+        follow(page, row.locator("button.rule-switch"))
         assert page.locator("#rule-crm-web_mark_key button.rule-switch").get_attribute("aria-checked") == "false"
         assert not rules.rules.rule("crm", "web_mark_key").rule.enabled
         assert axe(page) == []
@@ -90,8 +98,7 @@ def test_a_manual_rule_runs_from_the_record_page_and_an_admin_turns_it_off(
         page.goto(f"/a/crm/customer/{customer}")
         assert page.locator("button[data-open-dialog='rule-dialog-web_mark_key']").count() == 0
         page.goto("/admin/rules")
-        page.locator("#rule-crm-web_mark_key button.rule-switch").click()
-        page.wait_for_load_state("networkidle")
+        follow(page, "#rule-crm-web_mark_key button.rule-switch")
         assert page.locator("#rule-crm-web_mark_key button.rule-switch").get_attribute("aria-checked") == "true"
         no_problems(page)
     finally:
@@ -110,8 +117,7 @@ def test_on_a_phone_a_failed_run_is_found_and_retried(browser: Any, site: Site, 
         sign_in(page, login, next_path=f"/a/crm/customer/{customer}")
         page.click("button[data-open-dialog='rule-dialog-web_count_staff']")
         assert "Run “Recount staff”" in page.locator("#rule-dialog-web_count_staff").inner_text()
-        page.locator("#rule-dialog-web_count_staff button[type=submit]").click()
-        page.wait_for_load_state("networkidle")
+        follow(page, "#rule-dialog-web_count_staff button[type=submit]")
         assert "“Recount staff” failed" in page.locator("main .notice.error").first.inner_text()
         page.goto("/admin/rule-runs?status=failed")
         run = rules.run_log("crm", user_id=None, rule="web_count_staff", status="failed", limit=1)[0]
@@ -119,8 +125,7 @@ def test_on_a_phone_a_failed_run_is_found_and_retried(browser: Any, site: Site, 
         assert "Failed" in row.inner_text() and "Recount staff" in row.inner_text()
         assert axe(page) == []
         shot(page, f"rules-runs-phone-en-{site.kind}")
-        row.locator("button[type=submit]").click()
-        page.wait_for_load_state("networkidle")
+        follow(page, row.locator("button[type=submit]"))
         assert f"Run {run.id} was retried" in page.locator("main .notice").first.inner_text()
         assert page.locator("h1").inner_text() == "Recount staff"
         box = page.locator("#runs button[type=submit]").first.bounding_box()
