@@ -327,7 +327,7 @@ def drill_filter(query: ReportQuery, point: Mapping[str, Any], app: AppDef, fiel
         elif dim.grain is not None:
             start = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
             grain = GRAINS.get(dim.grain)
-            bucket = _bucket_of(dim.grain, start, app.fiscal_year_start)
+            bucket = bucket_of(dim.grain, start, app.fiscal_year_start)
             end = grain.start(bucket + 1, fiscal_start=app.fiscal_year_start)
             parts.append({"and": [{"field": dim.field, "op": "gte", "value": start.isoformat()},
                                   {"field": dim.field, "op": "lt", "value": end.isoformat()}]})
@@ -342,11 +342,11 @@ def drill_filter(query: ReportQuery, point: Mapping[str, Any], app: AppDef, fiel
     return dict(parts[0]) if len(parts) == 1 else {"and": parts}
 
 
-def _bucket_of(grain: str, day: dt.date, fiscal_start: int) -> int:
+def bucket_of(grain: str, day: dt.date, fiscal_start: int) -> int:
     days = (day - dt.date(1970, 1, 1)).days
     months = day.year * 12 + day.month - 1
     return {"day": days, "week": (days + 3) // 7, "month": months,
             "quarter": (months - (fiscal_start - 1)) // 3, "year": (months - (fiscal_start - 1)) // 12}[grain]
 
 
-__all__ = ["MAX_GROUPS", "check_query", "compile_query", "drill_filter", "query_forms", "run_query"]
+__all__ = ["MAX_GROUPS", "bucket_of", "check_query", "compile_query", "drill_filter", "query_forms", "run_query"]

@@ -31,10 +31,11 @@ from engine.records.data_versions import compact, read_versions
 from engine.records.filters import PathResolver
 from engine.reports.cache import ResultCache, freeze
 from engine.reports.charts import CHART_TYPES
+from engine.reports.dates import GRAINS
 from engine.reports.export import result_xlsx
-from engine.reports.filters import AREA, GLOBAL_FILTERS, Departments
+from engine.reports.filters import AREA, GLOBAL_FILTERS, DateRange, Departments
 from engine.reports.model import ReportQuery, ReportResult, parse_query
-from engine.reports.query import check_query, drill_filter, query_forms, run_query
+from engine.reports.query import bucket_of, check_query, drill_filter, query_forms, run_query
 from engine.reports.views import (
     DashboardItemView,
     DashboardView,
@@ -121,8 +122,12 @@ class ReportEngine:
         return Departments(value.department, subtree, members)
 
     def _conditions(self, service: RecordService, board: DashboardDef | None, values: FilterValues,
-                    report: ReportDef) -> dict[str, Any] | None:
-        """The global filters' conditions on ``report``'s own fields."""
+                    report: ReportDef, cuts: dict[str, dt.date] | None = None) -> dict[str, Any] | None:
+        """The global filters' conditions on ``report``'s own fields. A date
+        range on the field a comparison runs along is widened back by the
+        comparison's span (a year for yoy, a period for pop), so the periods
+        shown have their "before"; ``cuts`` gets, per dimension, the first
+        bucket to show (``_trim`` drops the earlier ones)."""
         if board is None:
             return None
         form = service.app.get_form(report.form)
@@ -134,12 +139,46 @@ class ReportEngine:
             if path is None or spec.key not in values.values:
                 continue
             field = resolver.resolve(path, spec.key).field
-            condition = GLOBAL_FILTERS.get(spec.type).condition_on(field, path, values.values[spec.key], today=today)
+            value = values.values[spec.key]
+            if isinstance(value, DateRange) and cuts is not None:
+                value = self._widened(service, report, path, value, today, cuts)
+            condition = GLOBAL_FILTERS.get(spec.type).condition_on(field, path, value, today=today)
             if condition is not None:
                 parts.append(condition)
         if not parts:
             return None
         return dict(parts[0]) if len(parts) == 1 else {"and": parts}
+
+    @staticmethod
+    def _widened(service: RecordService, report: ReportDef, path: str, value: DateRange, today: dt.date,
+                 cuts: dict[str, dt.date]) -> DateRange:
+        low, high = value.bounds(today)
+        query = report.query
+        for compare in query.compare:
+            dim = query.dimension(compare.dimension)
+            if low is None or dim is None or dim.grain is None or dim.field != path:
+                continue
+            fiscal = service.app.fiscal_year_start
+            grain = GRAINS.get(dim.grain)
+            first = bucket_of(dim.grain, low, fiscal)
+            back = grain.year_back if compare.kind == "yoy" else 1
+            cuts[dim.key] = grain.start(first, fiscal_start=fiscal)
+            earliest = grain.start(first - back, fiscal_start=fiscal)
+            if value.start is None or earliest < value.start:
+                end = high - dt.timedelta(days=1) if high is not None else None
+                value = DateRange(earliest, end)
+        return value
+
+    @staticmethod
+    def _trim(result: ReportResult, cuts: Mapping[str, dt.date]) -> ReportResult:
+        """``result`` without the groups before each dimension's cut (the periods read only for comparing)."""
+        if not cuts:
+            return result
+        index = {c.key: i for i, c in enumerate(result.columns)}
+        keep = [row for row in result.rows
+                if all(row[index[k]] is None or not isinstance(row[index[k]], dt.date) or row[index[k]] >= cut
+                       for k, cut in cuts.items() if k in index)]
+        return replace(result, rows=tuple(keep))
 
     # --- running ------------------------------------------------------------------------
     def _scope(self, actor: Actor) -> str:
@@ -177,9 +216,11 @@ class ReportEngine:
 
     def _view(self, service: RecordService, report: ReportDef, actor: Actor, board: DashboardDef | None,
               values: FilterValues, locale: str) -> ReportView:
-        extra = self._conditions(service, board, values, report)
+        cuts: dict[str, dt.date] = {}
+        extra = self._conditions(service, board, values, report, cuts)
         query = report.query.with_filter(extra)
-        result = self._run(service, query, actor, ("report", report.key, report.version, freeze(extra)))
+        result = self._trim(self._run(service, query, actor, ("report", report.key, report.version, freeze(extra))),
+                            cuts)
         chart = CHART_TYPES.get(report.chart_type)
         settings = {k: v for k, v in report.chart.items() if k != "type"}
         return ReportView(report, result, chart.present(result, settings, locale), report.drill)

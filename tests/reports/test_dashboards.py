@@ -36,13 +36,17 @@ REPORTS: list[dict[str, Any]] = [
     {"key": "by_month", "label": "By month", "chart": {"type": "line"},
      "query": {"form": "opportunity", "measures": [{"key": "n", "agg": "count"}],
                "dimensions": [{"key": "month", "field": "close_date", "grain": "month"}]}},
+    {"key": "yoy", "label": "Year over year", "chart": {"type": "bar", "y": ["n", "n_yoy"]},
+     "query": {"form": "opportunity", "measures": [{"key": "n", "agg": "count"}],
+               "dimensions": [{"key": "month", "field": "close_date", "grain": "month"}],
+               "compare": [{"measure": "n", "kind": "yoy", "dimension": "month"}]}},
     {"key": "customers", "label": "Customers", "chart": {"type": "number"},
      "query": {"form": "customer", "measures": [{"key": "n", "agg": "count"}]}},
 ]
 DASHBOARD: dict[str, Any] = {
     "key": "sales", "label": "Sales", "roles": ["sales"],
     "filters": [{"key": "period", "type": "date_range", "label": "Period",
-                 "fields": {"by_stage": "close_date", "by_month": "close_date"}, "default": "all"},
+                 "fields": {"by_stage": "close_date", "by_month": "close_date", "yoy": "close_date"}, "default": "all"},
                 {"key": "owner", "type": "member", "label": "Owner", "fields": {"by_stage": "owner"}}],
     "items": [{"report": "by_stage", "w": 6}, {"report": "by_month", "x": 6, "w": 6}, {"report": "customers", "y": 4}],
 }
@@ -119,6 +123,21 @@ def test_global_filters_drill_down_and_export(world: World, engine: ReportEngine
     assert name.endswith(".xlsx") and sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "Stage" and len(rows) > 2
+
+
+def test_a_period_filter_keeps_the_year_before_for_comparing(world: World, engine: ReportEngine) -> None:
+    view = engine.report("sales", "yoy", actor=actor(1), dashboard="sales", filters={"period": "this_year"})
+    months = view.result.values("month")
+    assert months and all(m is not None and m.year == 2025 for m in months)
+    per_month = {}
+    for r in world.rows:
+        if r["close_date"]:
+            key = r["close_date"].replace(day=1)
+            per_month[key] = per_month.get(key, 0) + 1
+    for row in view.result.records():
+        assert row["n"] == per_month[row["month"]]
+        assert row["n_yoy"] == per_month.get(row["month"].replace(year=2024))
+    assert any(r["n_yoy"] for r in view.result.records())
 
 
 def test_a_card_the_viewer_may_not_see_and_the_default_dashboard(engine: ReportEngine) -> None:
