@@ -205,9 +205,10 @@ def decode(conn: Connection, compiled: Compiled, app: AppDef, field_types: Field
         raw = [row[i] for row in rows]
         if d.grain is not None:
             grain = GRAINS.get(d.grain)
-            raw = [None if v is None else grain.start(int(v), fiscal_start=compiled.fiscal_start) for v in raw]
-            labels[d.key] = {grain.start(int(v), fiscal_start=compiled.fiscal_start): grain.text(int(v), fiscal_start=compiled.fiscal_start)
-                             for v in (row[i] for row in rows) if v is not None}
+            buckets = {int(v) for v in raw if v is not None}  # each distinct bucket worked out once
+            starts = {b: grain.start(b, fiscal_start=compiled.fiscal_start) for b in buckets}
+            raw = [None if v is None else starts[int(v)] for v in raw]
+            labels[d.key] = {starts[b]: grain.text(b, fiscal_start=compiled.fiscal_start) for b in buckets}
         else:
             labels[d.key] = _names(conn, dim_part.path.field, app, field_types, {v for v in raw if v is not None})
         if flag is not None:
