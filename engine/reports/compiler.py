@@ -28,7 +28,13 @@ from engine.core.i18n import Label
 from engine.definitions.model import AppDef, FormDef
 from engine.fields.choice import options_of
 from engine.records.access import FormPolicy
-from engine.records.filters import FieldPath, FilterCompiler, PathResolver, compile_filter
+from engine.records.filters import (
+    FieldPath,
+    FilterCompiler,
+    PathGuard,
+    PathResolver,
+    compile_filter,
+)
 from engine.reports.dates import GRAINS
 from engine.reports.measures import AGGREGATIONS, FormulaError, formula_names, formula_sql
 from engine.reports.model import AREA, Dimension, Measure, ReportQuery
@@ -62,6 +68,7 @@ class Compiled:
     limit: int
     fiscal_start: int
     pivot_levels: list[int] = field(default_factory=list)
+    guard: PathGuard | None = None  # the viewer's: a related record they may not read keeps no title
 
 
 class QueryCompiler:

@@ -44,6 +44,11 @@ def _sqlite_day(column: sa.ColumnElement[Any], datetime: bool, offset: int, zone
 
 def _postgresql_day(column: sa.ColumnElement[Any], datetime: bool, offset: int, zone: str) -> sa.ColumnElement[Any]:
     if datetime:
+        column_type = getattr(column.type, "impl_instance", column.type)  # see through Moment
+        if not (isinstance(column_type, sa.DateTime) and column_type.timezone):
+            # A datetime field keeps the naive UTC wall clock: make it a moment first,
+            # or timezone() would read it as already local.
+            column = sa.func.timezone("UTC", column)
         return sa.cast(sa.func.timezone(zone, column), sa.Date)
     return sa.cast(column, sa.Date)
 

@@ -19,7 +19,7 @@ from engine.core.i18n import Label
 from engine.definitions.model import AppDef, FieldDef
 from engine.fields.choice import options_of
 from engine.records.access import FormPolicy, filter_paths
-from engine.records.filters import PathResolver
+from engine.records.filters import PathGuard, PathResolver
 from engine.reports.compiler import (
     GROUPING,
     MAX_DIMENSIONS,
@@ -42,6 +42,7 @@ DEPARTMENTS = cast(sa.Table, Department.__table__)
 # Types whose values are few and known: a dimension of them bounds the groups.
 BOUNDED = {"select": None, "radio": None, "boolean": 3}
 GRAIN_BOUND = {"month": 1200, "quarter": 400, "year": 100}
+BLANK = Label("（空）", "(blank)")
 OTHERS_LABEL = Label("其他", "Others")
 AGG_LABEL = {"count": Label("记录数", "Count"), "avg": Label("平均", "Average "), "min": Label("最小", "Min "),
              "max": Label("最大", "Max "), "count_distinct": Label("数", " (distinct)")}
@@ -205,11 +206,18 @@ def decode(conn: Connection, compiled: Compiled, app: AppDef, field_types: Field
         raw = [row[i] for row in rows]
         if d.grain is not None:
             grain = GRAINS.get(d.grain)
-            raw = [None if v is None else grain.start(int(v), fiscal_start=compiled.fiscal_start) for v in raw]
-            labels[d.key] = {grain.start(int(v), fiscal_start=compiled.fiscal_start): grain.text(int(v), fiscal_start=compiled.fiscal_start)
-                             for v in (row[i] for row in rows) if v is not None}
+            buckets = {int(v) for v in raw if v is not None}  # each distinct bucket worked out once
+            starts = {b: grain.start(b, fiscal_start=compiled.fiscal_start) for b in buckets}
+            raw = [None if v is None else starts[int(v)] for v in raw]
+            labels[d.key] = {starts[b]: grain.text(b, fiscal_start=compiled.fiscal_start) for b in buckets}
         else:
-            labels[d.key] = _names(conn, dim_part.path.field, app, field_types, {v for v in raw if v is not None})
+            labels[d.key] = _names(conn, dim_part.path.field, app, field_types, {v for v in raw if v is not None},
+                                   compiled.guard)
+            # Every value has a label: one without a name (a record the viewer may not read) shows as itself.
+            for value in {v for v in raw if v is not None} - set(labels[d.key]):
+                labels[d.key][value] = Label(str(value), str(value))
+        if any(v is None for v in raw):
+            labels[d.key][None] = BLANK
         if flag is not None:
             raw = [OTHERS if row[flag] == 0 else v for row, v in zip(rows, raw, strict=True)]
             labels[d.key][OTHERS] = OTHERS_LABEL
@@ -283,7 +291,8 @@ def _format(field: FieldDef) -> dict[str, Any]:
     return fmt
 
 
-def _names(conn: Connection, field: FieldDef, app: AppDef, field_types: FieldTypes, ids: set[Any]) -> dict[Any, Label]:
+def _names(conn: Connection, field: FieldDef, app: AppDef, field_types: FieldTypes, ids: set[Any],
+           guard: PathGuard | None = None) -> dict[Any, Label]:
     """How each value of a dimension reads: options by label, people and
     departments by name, related records by their title."""
     if field.type in ("select", "radio"):
@@ -301,8 +310,11 @@ def _names(conn: Connection, field: FieldDef, app: AppDef, field_types: FieldTyp
     if target is not None and target.title_field:
         main = form_tables(target, field_types).main
         if target.title_field in main.c:
-            return {int(i): Label(str(t), str(t)) for i, t in conn.execute(
-                sa.select(main.c.id, main.c[target.title_field]).where(main.c.id.in_(numbers))) if t is not None}
+            titles = sa.select(main.c.id, main.c[target.title_field]).where(main.c.id.in_(numbers))
+            readable = guard.scope(target, main) if guard is not None else None
+            if readable is not None:
+                titles = titles.where(readable)
+            return {int(i): Label(str(t), str(t)) for i, t in conn.execute(titles) if t is not None}
     return {}
 
 

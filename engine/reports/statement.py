@@ -76,7 +76,7 @@ def build(compiler: QueryCompiler) -> Compiled:
 
     limit = min(query.limit or MAX_GROUPS, MAX_GROUPS)
     compiled = Compiled(sa.select(sa.literal(1)), query, compiler.form, {k: p for k, (p, _) in dims.items()},
-                        parts, limit, compiler.fiscal_start)
+                        parts, limit, compiler.fiscal_start, guard=compiler.guard)
     if query.pivot is not None and query.pivot.totals:
         compiled.pivot_levels = _levels(list(group), query.pivot.rows, query.pivot.columns)
         union = sa.union_all(*(grouped(level, level) for level in compiled.pivot_levels)).subquery("pivot")

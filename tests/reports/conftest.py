@@ -53,6 +53,7 @@ OPPORTUNITY: dict[str, Any] = {
         {"key": "close_date", "type": "date", "label": {"zh": "成交日期", "en": "Close date"}},
         {"key": "customer", "type": "relation", "target": "customer", "label": {"zh": "客户", "en": "Customer"}},
         {"key": "cost", "type": "number", "label": {"zh": "成本", "en": "Cost"}},
+        {"key": "met_at", "type": "datetime", "label": {"zh": "会面时间", "en": "Met at"}},
     ],
 }
 PEOPLE = {1: ("Li Lei", 10), 2: ("Wang Fang", 10), 3: ("Zhang Wei", 20), 4: ("Zhao Lei", 20)}

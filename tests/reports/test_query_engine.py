@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 
 from engine.core.errors import QueryError
+from engine.org.permissions import parse_role
+from engine.org.principal import Principal
 from engine.records import Actor
+from engine.records.access import AppAccess
 from engine.reports.dates import GRAINS
 from engine.reports.model import OTHERS, ReportResult, parse_query
 from engine.reports.query import check_query, drill_filter, query_forms, run_query
@@ -259,3 +262,18 @@ def test_drill_down_on_others_and_a_conditional_measure(world: World) -> None:
     assert world.service.count("opportunity", filter=others)[0] == len([r for r in world.rows if r["customer"] not in top])
     won = drill_filter(query, {"customer": top[0]}, world.app, world.service.field_types, measure="won")
     assert world.service.count("opportunity", filter=won)[0] == result.rows[0][2]
+
+
+def test_a_related_record_the_viewer_may_not_read_keeps_no_title(world: World) -> None:
+    role = parse_role("narrow", {"opportunity": {"actions": ["read"], "read": "all"},
+                                 "customer": {"actions": ["read"],
+                                              "read": {"filter": {"field": "industry", "op": "eq", "value": "tech"}}}})
+    principal = Principal(user_id=1, login="u1", roles=frozenset({"narrow"}), department_ids=frozenset({10}))
+    narrow = Actor(user_id=1, source="web", access=AppAccess(principal, (role,), app="sales"))
+    result = run(world, {"form": "opportunity", "measures": [{"key": "n", "agg": "count"}],
+                         "dimensions": [{"key": "customer", "field": "customer"}], "limit": 20}, narrow)
+    shown = {v: result.labels["customer"][v].en for v in result.values("customer") if v is not None}
+    assert shown and all(
+        text == (c["name"] if c["industry"] == "tech" else str(v))
+        for v, text in shown.items() for c in [world.customers[v]])
+    assert {c["name"] for v, c in world.customers.items() if c["industry"] == "tech"} <= set(shown.values())
