@@ -207,9 +207,7 @@ class ReportEngine:
             result = run_query(conn, query, service.app, service.field_types, policy=policy,
                                user_id=actor.user_id, today=today, tz=self.clock.tz)
         if versions.piled and connection is None:
-            with service.database.transaction() as conn:
-                for form in versions.piled:
-                    compact(conn, service.app.key, form)
+            self._compact(service, versions.piled)
         result = replace(result, version=freeze(versions.values), computed_at=self.clock.now(), cached=False)
         self.cache.put(key, result)
         return result
@@ -301,7 +299,25 @@ class ReportEngine:
         """The worker's task: due alerts checked (see engine.reports.alerts)."""
         from engine.reports.alerts import run_alerts
 
-        return run_alerts(self, now)
+        done = run_alerts(self, now)
+        self.compact_versions()
+        return done
+
+    def compact_versions(self) -> None:
+        """Fold every form's piled change rows, so they stay few even when no
+        report reads a form (the worker calls this each turn)."""
+        for app_key in self.app_keys():
+            service = self._service(app_key)
+            with service.reading() as conn:
+                piled = read_versions(conn, app_key, [f.key for f in service.app.forms]).piled
+            self._compact(service, piled)
+
+    @staticmethod
+    def _compact(service: RecordService, forms: Sequence[str]) -> None:
+        if forms:
+            with service.database.transaction() as conn:
+                for form in forms:
+                    compact(conn, service.app.key, form)
 
     def app_keys(self) -> Sequence[str]:
         return list(self.records.app_keys())

@@ -78,3 +78,18 @@ def test_two_workers_claim_a_due_check_once(world: World) -> None:
         thread.join()
     assert sorted(counts) == [0, 1]
     assert len(_told(world, "raced")) == 1
+
+
+def test_the_worker_folds_piled_change_rows_without_changing_versions(world: World) -> None:
+    from engine.records.data_versions import COMPACT_AFTER, read_versions
+
+    engine = _engine(world)
+    with world.database.transaction() as conn:
+        conn.execute(sa.text("INSERT INTO data_changes (app, form) VALUES ('sales', 'customer')"),
+                     [{}] * (COMPACT_AFTER + 1))
+        before = read_versions(conn, "sales", ["customer"]).values
+    engine.run_alerts(T0)
+    with world.database.transaction() as conn:
+        assert read_versions(conn, "sales", ["customer"]).values == before
+        left = conn.execute(sa.text("SELECT count(*) FROM data_changes WHERE form = 'customer'")).scalar()
+    assert left == 0
