@@ -93,3 +93,18 @@ def test_the_worker_folds_piled_change_rows_without_changing_versions(world: Wor
         assert read_versions(conn, "sales", ["customer"]).values == before
         left = conn.execute(sa.text("SELECT count(*) FROM data_changes WHERE form = 'customer'")).scalar()
     assert left == 0
+
+
+def test_each_row_alert_tells_the_rows_that_newly_hold(world: World) -> None:
+    report = _report("per_stage", 50)
+    alert = replace(report.alerts[0], each_row=True, notify={"to": [{"member": 1}],
+                                                               "title": "{{ rows | length }}"})
+    engine = _engine(world, replace(report, alerts=(alert,)))
+    at = T0 + dt.timedelta(days=7)
+    counts: dict[Any, int] = {}
+    for row in world.rows:
+        counts[row["stage"]] = counts.get(row["stage"], 0) + 1
+    assert engine.run_alerts(at) == 1
+    assert _told(world, "per_stage") == [str(sum(1 for n in counts.values() if n > 50))]
+    assert engine.run_alerts(at + dt.timedelta(hours=1)) == 1
+    assert len(_told(world, "per_stage")) == 1
