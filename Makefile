@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/forms.py
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/flows.py
+	$(BIN)/python -m bench.reports
 
 # A CRM with demo data and an admin, served on $(HOST):$(PORT) (the login and
 # an example API call are printed). Data goes to $(INSTANCE)/; run again to keep it.
