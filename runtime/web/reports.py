@@ -23,6 +23,7 @@ from flask import Blueprint, Response, redirect, request
 
 from engine.core.errors import QueryError
 from engine.core.i18n import Label
+from engine.definitions.model import AppDef
 from engine.reports.charts import CHART_TYPES
 from runtime.api.report_json import presentation_json
 from runtime.api.reports import dashboard_of, drill_target, export_response, report_of, reports
@@ -42,6 +43,11 @@ def _chart_summary(view: Any) -> str:
     lang = current_language()
     title = label_text(view.report.label)
     return f"{title}：{rows} 组数据" if lang == "zh" else f"{title}: {rows} group{'s' if rows != 1 else ''}"
+
+
+def _report_label(app: AppDef, key: str) -> Label | None:
+    found = app.report(key)
+    return found.label if found is not None else None
 
 
 def _card(app_key: str, item_key: str, view: Any, query: str, dom_id: str) -> dict[str, Any]:
@@ -80,7 +86,7 @@ def dashboard_page(app_key: str, key: str) -> Response:
     for index, item in enumerate(view.items):
         card: dict[str, Any] = {"item": item.item, "key": item.item.report, "error": item.error,
                                 "report_url": f"/a/{app_key}/reports/{item.item.report}?{query}",
-                                "title": item.item.title or (item.view.report.label if item.view else None)}
+                                "title": item.item.title or _report_label(app, item.item.report)}
         if item.view is not None:
             card.update(_card(app_key, item.item.report, item.view, query, f"card-{index}"))
         cards.append(card)
