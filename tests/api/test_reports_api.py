@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import openpyxl
 import pytest
+from flask.testing import FlaskClient
 
 from tests.api.conftest import World
 
@@ -26,7 +27,7 @@ def deals(world: World) -> World:
     customer = service.create("customer", {"name": "Report customer"})["id"]
     for i, (stage, amount) in enumerate(DEALS):
         service.create("opportunity", {"name": f"Deal {i}", "customer": customer, "stage": stage, "amount": amount,
-                                       "close_date": f"2026-0{i + 1}-15"})
+                                       "engage_date": f"2026-0{i + 1}-01", "close_date": f"2026-0{i + 1}-15"})
     return world
 
 
@@ -124,9 +125,9 @@ def test_export_is_a_workbook_of_the_result(deals: World) -> None:
     ("post", "/api/v1/apps/crm/reports/pipeline_funnel/drill", {"point": [1]}, 400, "point"),
     ("post", "/api/v1/apps/crm/reports/pipeline_funnel/drill", {"point": {}, "colour": 1}, 400, "colour"),
 ])
-def test_bad_requests_say_what_and_where(world: World, method: str, path: str, body: Any, status: int,
-                                         where: str | None) -> None:
-    answer = getattr(world.client, method)(path, headers=world.auth(), json=body)
+def test_bad_requests_say_what_and_where(client: FlaskClient, admin: dict[str, str], method: str, path: str,
+                                         body: Any, status: int, where: str | None) -> None:
+    answer = getattr(client, method)(path, headers=admin, json=body)
     assert answer.status_code == status, answer.get_json()
     error = answer.get_json()["error"]
     assert error["message"]
@@ -134,18 +135,17 @@ def test_bad_requests_say_what_and_where(world: World, method: str, path: str, b
         assert where in json.dumps(error, ensure_ascii=False)
 
 
-def test_no_right_is_a_403(world: World) -> None:
+def test_no_right_is_a_403(client: FlaskClient, alice: dict[str, str]) -> None:
     """Alice has no role in the CRM: she may not run its reports nor query its forms."""
-    auth = world.auth(world.people.user_token)
-    assert world.client.get("/api/v1/apps/crm/reports/pipeline_funnel", headers=auth).status_code == 403
+    assert client.get("/api/v1/apps/crm/reports/pipeline_funnel", headers=alice).status_code == 403
     query = {"form": "opportunity", "measures": [{"key": "n", "agg": "count"}]}
-    assert world.client.post("/api/v1/apps/crm/query", json=query, headers=auth).status_code == 403
-    listed = world.client.get("/api/v1/apps/crm/dashboards", headers=auth)
+    assert client.post("/api/v1/apps/crm/query", json=query, headers=alice).status_code == 403
+    listed = client.get("/api/v1/apps/crm/dashboards", headers=alice)
     assert listed.status_code == 200 and listed.get_json()["dashboards"] == []
 
 
-def test_the_openapi_document_describes_the_report_endpoints(world: World) -> None:
-    paths = world.client.get("/api/v1/openapi.json", headers=world.auth()).get_json()["paths"]
+def test_the_openapi_document_describes_the_report_endpoints(client: FlaskClient, admin: dict[str, str]) -> None:
+    paths = client.get("/api/v1/openapi.json", headers=admin).get_json()["paths"]
     for path in ("/api/v1/apps/crm/dashboards", "/api/v1/apps/crm/dashboards/sales", "/api/v1/apps/crm/query",
                  "/api/v1/apps/crm/reports/{key}", "/api/v1/apps/crm/reports/{key}/drill",
                  "/api/v1/apps/crm/reports/{key}/export"):
