@@ -86,8 +86,9 @@ def test_the_crm_ships_its_menu_and_roles(field_types: Registry[FieldType]) -> N
     app = load_package(TEMPLATES.get("crm").path, field_types)
     assert app.menus is not None
     groups = app.menus.complete(app.forms)
-    assert [g.label.zh for g in groups] == ["客户", "销售", "服务", "市场", "设置"]  # every form is listed
-    assert sum(len(g.items) for g in groups) == len(app.forms) == 15
+    assert [g.label.zh for g in groups] == ["报表", "客户", "销售", "服务", "市场", "设置"]  # every form is listed
+    assert [i.target for i in groups[0].items] == ["sales", "service", "collections"]
+    assert sum(len(g.items) for g in groups[1:]) == len(app.forms) == 15
     assert [r.key for r in app.roles] == [
         "sales", "sales_manager", "sales_director", "service_agent", "service_manager", "finance", "marketing",
         "legal", "general_manager", "management"]
