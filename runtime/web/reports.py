@@ -108,6 +108,7 @@ def report_page(app_key: str, key: str) -> Response:
     query = urlencode({"dashboard": dashboard.key, **raw} if dashboard else {})
     table = CHART_TYPES.get("table").present(view.result, {}, current_language())
     back = f"/a/{app_key}/dashboards/{dashboard.key}?{urlencode(raw)}" if dashboard else None
+    context["active_form"] = dashboard.key if dashboard else None  # the menu shows where the reader came from
     return render("reports/report.html", report=view.report, card=_card(app_key, key, view, query, "report-chart"),
                   table=presentation_json(table), dashboard=dashboard, query=query, back_url=back,
                   applied=applied(filter_bar(app, dashboard, raw)) if dashboard else [], **context)
