@@ -122,7 +122,9 @@ def drill_target(app_key: str, key: str, point: Any, measure: Any, dashboard: An
 
 def export_response(name: str, body: bytes) -> Response:
     response = Response(body, mimetype=XLSX)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    # An ASCII name for old clients, the real (often Chinese) one for the rest (RFC 6266).
+    plain = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name) or "report.xlsx"
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
     return response
 
 
