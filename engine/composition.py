@@ -4,8 +4,8 @@ The web app, the CLI and any worker call ``compose(database)`` and get the
 same set: the clock, the field types, one ``EventBus`` and the record
 services of every installed app (rebuilt when an app's definitions change)
 sharing it, the organization and the rule engine (subscribed to the bus
-first) and the flow engine (``engine.flows``). Whatever else subscribes to record events (the flow engine)
-registers once with ``on_compose``, so a write from an import on the
+first), the flow engine (``engine.flows``) and the report engine
+(``engine.reports``). Whatever else subscribes to record events registers once with ``on_compose``, so a write from an import on the
 command line reaches the same subscribers as one from the web.
 
 A ``RecordService`` compiles its forms once and keeps statements and first
@@ -38,6 +38,7 @@ from engine.notify.notifier import Notifier
 from engine.org.service import OrgService
 from engine.packages import installed_app
 from engine.records import EventBus, RecordService
+from engine.reports.service import ReportEngine
 from engine.rules import RuleEngine
 from engine.store.database import Database
 from engine.store.models import Definition
@@ -129,6 +130,7 @@ class Engine:
     org: OrgService
     rules: RuleEngine
     flows: FlowEngine
+    reports: ReportEngine
 
     def service(self, app_key: str) -> RecordService:
         """The record service of an installed app (NotFoundError for another key)."""
@@ -172,8 +174,9 @@ def compose(
     # A rule's start_flow reaches the flow engine; create and condition flows start themselves.
     rules.extras["flows"] = flows
     bus.subscribe(AutoStart(flows).handle)
+    reports = ReportEngine(records, org, clock, notifier)
     engine = Engine(database=database, clock=clock, field_types=field_types, bus=bus, records=records,
-                    org=org, rules=rules, flows=flows)
+                    org=org, rules=rules, flows=flows, reports=reports)
     for installer in list(_INSTALLERS):
         installer(engine)
     return engine

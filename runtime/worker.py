@@ -3,7 +3,8 @@
 ``build_tasks`` is the explicit list of what a worker does, each a
 ``WorkerTask`` run every ``every_seconds``: the outbox's delivery first
 then the rules' schedules and date triggers (``engine.rules.ticks.run_due``), then
-the flows' delays, reminders and time-outs (``engine.flows.timeouts``). ``Worker``
+the flows' delays, reminders and time-outs (``engine.flows.timeouts``), then
+the reports' alerts (``engine.reports.alerts``). ``Worker``
 runs them: ``run_once`` does whatever is due now (``qiqiao worker --once``,
 and the tests, with a fixed clock), ``run_forever`` until its ``stop``
 event is set (SIGTERM or SIGINT in ``qiqiao worker``; the end of ``qiqiao
@@ -66,7 +67,9 @@ def build_tasks(engine: Engine, settings: NotifySettings, *, name: str | None = 
             # Schedules and date triggers: each tick claimed once however many workers run.
             WorkerTask("rule_ticks", TICK_SECONDS, lambda now: run_due(engine.rules, now, worker)),
             # Flows: delays that ended, reminders, time-outs (each once however many workers run).
-            WorkerTask("flows", TICK_SECONDS, lambda now: engine.flows.run_due(now))]
+            WorkerTask("flows", TICK_SECONDS, lambda now: engine.flows.run_due(now)),
+            # Reports' alerts: each due check done once however many workers run.
+            WorkerTask("report_alerts", TICK_SECONDS, lambda now: engine.reports.run_alerts(now))]
 
 
 class Worker:

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.records.compiled import CompiledForm
+from engine.records.data_versions import mark_changed
 from engine.records.events import RECORD_CREATED, RECORD_DELETED, RECORD_UPDATED, RecordEvent
 from engine.records.prepare import blank
 from engine.records.values import jsonable, same
@@ -96,6 +97,7 @@ def finish(
     after = None if action == "delete" else record
     conn.execute(AUDIT_INSERT, audit_row(service, compiled.form.key, int(record["id"]), action,
                                           actor, diff(previous, after, changed)))
+    mark_changed(conn, service.app.key, compiled.form.key)
     _publish(service, conn, compiled, KINDS[action], actor, record, previous, changed)
     service.refresh_dependents(conn, compiled.form, [r for r in (previous, after) if r is not None],
                                actor)
@@ -119,6 +121,7 @@ def finish_batch(
         entries.append(audit_row(service, compiled.form.key, int(record["id"]), "create", actor,
                                  {k: [None, jsonable(v)] for k, v in sorted(values.items())}, at))
     conn.execute(AUDIT_INSERT, entries)
+    mark_changed(conn, service.app.key, compiled.form.key)
     for record, keys in zip(records, changes, strict=True):
         _publish(service, conn, compiled, RECORD_CREATED, actor, record, None, keys)
     service.refresh_dependents(conn, compiled.form, records, actor)

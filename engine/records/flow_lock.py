@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from engine.core.errors import ConflictError
 from engine.core.i18n import Label
+from engine.records.data_versions import mark_changed
 from engine.records.ending import AUDIT_INSERT, audit_row
 from engine.store.models import Definition, FlowInstance
 
@@ -75,6 +76,7 @@ def write_flow_status(service: RecordService, conn: Connection, form: str, recor
     conn.execute(AUDIT_INSERT, audit_row(service, compiled.form.key, record_id, "flow", actor,
                                          {"flow_status": [before, after]},
                                          at=service.clock.now().astimezone(dt.UTC)))
+    mark_changed(conn, service.app.key, compiled.form.key)
 
 
 @functools.lru_cache(maxsize=512)

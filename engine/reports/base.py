@@ -119,3 +119,9 @@ class GlobalFilter(ABC):
     def condition(self, field_path: str, value: Any, *, today: dt.date) -> Mapping[str, Any] | None:
         """The filter-language condition on ``field_path`` for ``value``
         (None: no condition, e.g. an empty choice)."""
+
+    def condition_on(self, field: FieldDef, field_path: str, value: Any, *,
+                     today: dt.date) -> Mapping[str, Any] | None:
+        """The condition on ``field`` itself: a filter whose operator differs
+        for single and multiple fields (in / has_any) overrides this."""
+        return self.condition(field_path, value, today=today)

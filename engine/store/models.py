@@ -643,16 +643,30 @@ class FlowEvent(Base):
 
 class DataVersion(Base):
     """How many times the records of one form changed, for the report cache
-    (``engine.reports.cache``): a cached result is reused only while the
-    versions of every form its query reads are unchanged. A write bumps its
-    form's number after it commits (``engine.reports.versions``), so a
-    result computed after the version was read never hides a change."""
+    (``engine.records.data_versions``): a form's version is this row's
+    ``version`` plus its rows in ``data_changes``. A cached result is reused
+    only while the versions of every form its query reads are unchanged."""
 
     __tablename__ = "data_versions"
 
     app: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     form: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class DataChange(Base):
+    """One committed write of a form's records (a row per write, inserted in
+    the write's own transaction: no row is updated, so writers never wait on
+    each other, and a row counts only once its transaction commits, whatever
+    the order of commits). Readers fold them into ``data_versions`` now and
+    then (``engine.records.data_versions.compact``)."""
+
+    __tablename__ = "data_changes"
+    __table_args__ = (sa.Index("ix_data_changes_app_form_id", "app", "form", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app: Mapped[str] = mapped_column(sa.String(50))
+    form: Mapped[str] = mapped_column(sa.String(50))
 
 
 class ReportAlertState(Base):

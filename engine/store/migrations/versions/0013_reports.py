@@ -1,4 +1,5 @@
-"""Reports: the per-form data versions the result cache is keyed by, and
+"""Reports: the per-form data versions (a base number and the
+writes since) the result cache is keyed by, and
 the state of the reports' alerts.
 
 Revision ID: 0013
@@ -28,6 +29,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("app", "form", name="pk_data_versions"),
     )
     op.create_table(
+        "data_changes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("app", sa.String(50), nullable=False),
+        sa.Column("form", sa.String(50), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_data_changes"),
+    )
+    op.create_index("ix_data_changes_app_form_id", "data_changes", ["app", "form", "id"])
+    op.create_table(
         "report_alert_states",
         sa.Column("app", sa.String(50), nullable=False),
         sa.Column("report", sa.String(100), nullable=False),
@@ -46,4 +55,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_report_alert_states_next_at", table_name="report_alert_states")
     op.drop_table("report_alert_states")
+    op.drop_index("ix_data_changes_app_form_id", table_name="data_changes")
+    op.drop_table("data_changes")
     op.drop_table("data_versions")
