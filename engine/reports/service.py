@@ -35,7 +35,14 @@ from engine.reports.export import result_xlsx
 from engine.reports.filters import AREA, GLOBAL_FILTERS, Departments
 from engine.reports.model import ReportQuery, ReportResult, parse_query
 from engine.reports.query import check_query, drill_filter, query_forms, run_query
-from engine.reports.views import DashboardItemView, DashboardView, DrillTarget, FilterValues, ReportView
+from engine.reports.views import (
+    DashboardItemView,
+    DashboardView,
+    DrillTarget,
+    FilterValues,
+    ReportView,
+)
+
 
 class ReportEngine:
     def __init__(self, records: Any, org: OrgService, clock: Clock, notifier: Notifier) -> None:

@@ -19,6 +19,7 @@ from engine.core.i18n import Label
 from engine.definitions.report_files import DashboardDef, ReportDef
 from engine.reports.base import Presentation
 from engine.reports.model import OTHERS, ReportResult, ResultColumn
+from engine.reports.views import ReportView
 
 
 def label_json(label: Label | None) -> dict[str, str] | None:
@@ -75,7 +76,7 @@ def dashboard_def_json(dashboard: DashboardDef) -> dict[str, Any]:
     }
 
 
-def report_view_json(view: Any) -> dict[str, Any]:
+def report_view_json(view: ReportView) -> dict[str, Any]:
     """A ``ReportView``: the definition, the result and its presentation."""
     return {"report": report_def_json(view.report), "result": result_json(view.result),
             "presentation": presentation_json(view.presentation), "drill": bool(view.drill)}

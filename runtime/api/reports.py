@@ -32,6 +32,7 @@ from engine.core.errors import NotFoundError, QueryError
 from engine.core.i18n import Label
 from engine.definitions.model import AppDef
 from engine.records.actor import Actor
+from engine.reports.service import ReportEngine
 from runtime.api.params import known, refuse
 from runtime.api.report_json import (
     dashboard_def_json,
@@ -52,8 +53,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DRILL_FIELDS = ("point", "measure", "dashboard", "filters")
 
 
-def reports() -> Any:
-    """The report engine (``ReportEngine``)."""
+def reports() -> ReportEngine:
     return current_services().reports
 
 
@@ -116,7 +116,7 @@ def drill_target(app_key: str, key: str, point: Any, measure: Any, dashboard: An
         raise QueryError(Label("filters：应为对象（筛选键 → 文本）", "filters: must be an object (filter key -> text)"),
                          "filters")
     raw = filter_args(app, dashboard, filters)
-    target = reports().drill(app, key, point, actor=actor, measure=measure, dashboard=dashboard, filters=raw)
+    target = reports().drill(app_key, key, point, actor=actor, measure=measure, dashboard=dashboard, filters=raw)
     return {"form": target.form, "filter": target.filter, "url": list_url(app_key, target.form, target.filter)}
 
 
@@ -131,10 +131,10 @@ def export_response(name: str, body: bytes) -> Response:
 @bp.get(f"{APP}/dashboards")
 def list_dashboards(app_key: str) -> Response:
     known(())
-    app = app_of(app_key)
+    app_of(app_key)
     actor = actor_for(app_key)
-    found = reports().dashboards(app, actor=actor)
-    default = reports().default_dashboard(app, actor=actor)
+    found = reports().dashboards(app_key, actor=actor)
+    default = reports().default_dashboard(app_key, actor=actor)
     return json_response({"dashboards": [dashboard_def_json(d) for d in found],
                           "default": default.key if default is not None else None})
 
@@ -143,7 +143,7 @@ def list_dashboards(app_key: str) -> Response:
 def get_dashboard(app_key: str, key: str) -> Response:
     app = dashboard_of(app_key, key)
     raw = filter_args(app, key, request.args)
-    view = reports().dashboard(app, key, actor=actor_for(app_key), filters=raw, locale=request_locale())
+    view = reports().dashboard(app_key, key, actor=actor_for(app_key), filters=raw, locale=request_locale())
     items = []
     for item in view.items:
         items.append({"report": item.item.report, "title": label_json(item.item.title),
@@ -158,7 +158,7 @@ def get_report(app_key: str, key: str) -> Response:
     app = report_of(app_key, key)
     dashboard = request.args.get("dashboard") or None
     raw = filter_args(app, dashboard, request.args, extra=("dashboard",))
-    view = reports().report(app, key, actor=actor_for(app_key), filters=raw, dashboard=dashboard,
+    view = reports().report(app_key, key, actor=actor_for(app_key), filters=raw, dashboard=dashboard,
                             locale=request_locale())
     return json_response(report_view_json(view))
 
@@ -166,8 +166,8 @@ def get_report(app_key: str, key: str) -> Response:
 @bp.post(f"{APP}/query")
 def run_query(app_key: str) -> Response:
     known(())
-    app = app_of(app_key)
-    result = reports().query(app, json_body(), actor=actor_for(app_key), locale=request_locale())
+    app_of(app_key)
+    result = reports().query(app_key, json_body(), actor=actor_for(app_key), locale=request_locale())
     return json_response({"result": result_json(result)})
 
 
@@ -188,6 +188,6 @@ def export(app_key: str, key: str) -> Response:
     app = report_of(app_key, key)
     dashboard = request.args.get("dashboard") or None
     raw = filter_args(app, dashboard, request.args, extra=("dashboard",))
-    name, body = reports().export(app, key, actor=actor_for(app_key), dashboard=dashboard, filters=raw,
+    name, body = reports().export(app_key, key, actor=actor_for(app_key), dashboard=dashboard, filters=raw,
                                   locale=request_locale())
     return export_response(name, body)

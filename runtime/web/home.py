@@ -52,5 +52,5 @@ def app_home(app_key: str) -> Response:
     context = app_context(app_key)
     # A link, not the dashboard itself: the home page opens at once for
     # everyone, and the dashboard's queries run only for who asks for them.
-    mine = current_services().reports.default_dashboard(context["app"], actor=page_actor(app_key))
+    mine = current_services().reports.default_dashboard(app_key, actor=page_actor(app_key))
     return render("home/app.html", my_dashboard=mine, **context)

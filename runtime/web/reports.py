@@ -25,6 +25,7 @@ from engine.core.errors import QueryError
 from engine.core.i18n import Label
 from engine.definitions.model import AppDef
 from engine.reports.charts import CHART_TYPES
+from engine.reports.views import ReportView
 from runtime.api.report_json import presentation_json
 from runtime.api.reports import dashboard_of, drill_target, export_response, report_of, reports
 from runtime.errors import InvalidJSON
@@ -37,7 +38,7 @@ from runtime.web.reports_filters import applied, canonical_args, filter_bar, raw
 bp = Blueprint("report_pages", __name__)
 
 
-def _chart_summary(view: Any) -> str:
+def _chart_summary(view: ReportView) -> str:
     """What an ``aria-label`` says of a chart: its title and size (the table is the full alternative)."""
     rows = len(view.result.rows)
     lang = current_language()
@@ -50,7 +51,7 @@ def _report_label(app: AppDef, key: str) -> Label | None:
     return found.label if found is not None else None
 
 
-def _card(app_key: str, item_key: str, view: Any, query: str, dom_id: str) -> dict[str, Any]:
+def _card(app_key: str, item_key: str, view: ReportView, query: str, dom_id: str) -> dict[str, Any]:
     """What a card (or the report page) draws of one ``ReportView``."""
     return {"id": dom_id, "key": item_key, "view": view, "shown": presentation_json(view.presentation),
             "summary": _chart_summary(view),
@@ -62,8 +63,8 @@ def _card(app_key: str, item_key: str, view: Any, query: str, dom_id: str) -> di
 def dashboards_page(app_key: str) -> Response:
     context = app_context(app_key)
     actor = page_actor(app_key)
-    found = reports().dashboards(context["app"], actor=actor)
-    default = reports().default_dashboard(context["app"], actor=actor)
+    found = reports().dashboards(app_key, actor=actor)
+    default = reports().default_dashboard(app_key, actor=actor)
     return render("reports/dashboards.html", dashboards=found, default=default.key if default else None,
                   **context)
 
@@ -80,7 +81,7 @@ def dashboard_page(app_key: str, key: str) -> Response:
         return redirect(f"/a/{app_key}/dashboards/{key}" + (f"?{canonical}" if canonical else ""),
                         303)  # type: ignore[return-value]
     raw = raw_filters(dashboard, request.args)
-    view = reports().dashboard(app, key, actor=page_actor(app_key), filters=raw, locale=current_language())
+    view = reports().dashboard(app_key, key, actor=page_actor(app_key), filters=raw, locale=current_language())
     query = urlencode({"dashboard": key, **raw})
     cards = []
     for index, item in enumerate(view.items):
@@ -103,7 +104,7 @@ def report_page(app_key: str, key: str) -> Response:
     dashboard_key = request.args.get("dashboard") or None
     dashboard = app.dashboard(dashboard_key) if dashboard_key else None
     raw = raw_filters(dashboard, request.args) if dashboard is not None else {}
-    view = reports().report(app, key, actor=page_actor(app_key), filters=raw,
+    view = reports().report(app_key, key, actor=page_actor(app_key), filters=raw,
                             dashboard=dashboard.key if dashboard else None, locale=current_language())
     query = urlencode({"dashboard": dashboard.key, **raw} if dashboard else {})
     table = CHART_TYPES.get("table").present(view.result, {}, current_language())
@@ -140,6 +141,6 @@ def export_page(app_key: str, key: str) -> Response:
     dashboard = request.args.get("dashboard") or None
     found = app.dashboard(dashboard) if dashboard else None
     raw = raw_filters(found, request.args) if found is not None else {}
-    name, body = reports().export(app, key, actor=page_actor(app_key), dashboard=found.key if found else None,
+    name, body = reports().export(app_key, key, actor=page_actor(app_key), dashboard=found.key if found else None,
                                   filters=raw, locale=current_language())
     return export_response(name, body)
