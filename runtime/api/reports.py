@@ -149,7 +149,7 @@ def get_dashboard(app_key: str, key: str) -> Response:
         items.append({"report": item.item.report, "title": label_json(item.item.title),
                       "view": report_view_json(item.view) if item.view is not None else None,
                       "error": item.error.text(request_locale()) if item.error is not None else None})
-    return json_response({"dashboard": dashboard_def_json(view.dashboard), "filters": filters_json(raw),
+    return json_response({"dashboard": dashboard_def_json(view.dashboard), "filters": filters_json(view.filters.raw),
                           "items": items})
 
 
