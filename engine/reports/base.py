@@ -61,8 +61,10 @@ class Grain(ABC):
 
     @abstractmethod
     def bucket(self, dialect: str, column: sa.ColumnElement[Any], *, datetime: bool,
-               fiscal_start: int, utc_offset_minutes: int) -> sa.ColumnElement[int]:
-        """The bucket of ``column`` as an integer (consecutive buckets differ by 1)."""
+               fiscal_start: int, utc_offset_minutes: int, zone: str = "UTC") -> sa.ColumnElement[int]:
+        """The bucket of ``column`` as an integer (consecutive buckets differ
+        by 1); a datetime by its date in ``zone`` (SQLite: at the fixed
+        ``utc_offset_minutes``)."""
 
     @abstractmethod
     def start(self, bucket: int, *, fiscal_start: int) -> dt.date:
