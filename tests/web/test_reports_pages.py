@@ -49,7 +49,7 @@ def _scenario(browser: Any, site: Site, viewport: dict[str, int], language: str)
         page.wait_for_url("**/a/crm/reports/pipeline_funnel?**")
         assert "period=this_year" in page.url
         page.get_by_role("heading", name=words["data"]).wait_for()
-        assert page.get_by_role("link", name=words["export"]).get_attribute("href").startswith(
+        assert page.get_by_role("button", name=words["export"]).get_attribute("href").startswith(
             "/a/crm/reports/pipeline_funnel.xlsx?")
         assert axe(page) == []
         shot(page, f"reports-report-{tag}")
