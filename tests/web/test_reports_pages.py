@@ -26,6 +26,8 @@ def _scenario(browser: Any, site: Site, viewport: dict[str, int], language: str)
     org.update_user(rep, locale=language)
     try:
         sign_in(page, "zhang.wei", next_path="/a/crm")
+        # The reader's language as the page shows it (a profile change may reach a cached session a little later).
+        words = TEXT["zh" if page.locator("html").get_attribute("lang", timeout=2000).startswith("zh") else "en"]
         page.get_by_role("button", name=words["mine"]).click()
         page.wait_for_url("**/a/crm/dashboards/sales**")
         # The period filter: a preset submits the bar; the value lands in the URL to be shared.
