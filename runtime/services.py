@@ -18,6 +18,7 @@ from engine.flows.engine import FlowEngine
 from engine.org.service import OrgService
 from engine.records import EventBus
 from engine.records.import_jobs import ImportJobs
+from engine.reports.service import ReportEngine
 from engine.rules import RuleEngine
 from engine.store.database import Database
 from engine.store.files import LocalFolderStorage
@@ -38,7 +39,7 @@ class Services:
                    field_types=engine.field_types, records=engine.records, org=engine.org,
                    identities=identities, login_limiter=login_limiter,
                    token_limiter=token_limiter, files=files, imports=imports, rules=engine.rules,
-                   flows=engine.flows)
+                   flows=engine.flows, reports=engine.reports)
 
     database: Database
     bus: EventBus
@@ -53,6 +54,7 @@ class Services:
     imports: ImportJobs
     rules: RuleEngine
     flows: FlowEngine
+    reports: ReportEngine
 
 
 def current_services() -> Services:

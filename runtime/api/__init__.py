@@ -2,7 +2,7 @@
 
 One blueprint, ``api``, made of a blueprint per concept: the published
 definitions, records, bulk calls, import and export (and import jobs), the organization,
-files, printing, the audit log, the reader's notifications and todos, the outbox, the rules and their runs, approval flows and tasks, and the OpenAPI document. Every endpoint needs a signed-in user: a bearer token
+files, printing, the audit log, the reader's notifications and todos, the outbox, the rules and their runs, approval flows and tasks, reports and dashboards, and the OpenAPI document. Every endpoint needs a signed-in user: a bearer token
 or a browser session (with its CSRF token for changes).
 """
 
@@ -24,6 +24,7 @@ from runtime.api import (
     people,
     printing,
     records,
+    reports,
     rules,
 )
 from runtime.auth import authenticate_request
@@ -38,6 +39,6 @@ def build_api() -> Blueprint:
         authenticate_request()
 
     for part in (definitions, records, bulk, exchange, imports, people, files, printing, audit, inbox,
-                 outbox, rules, flows, openapi):
+                 outbox, rules, flows, reports, openapi):
         api.register_blueprint(part.bp)
     return api

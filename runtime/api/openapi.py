@@ -21,6 +21,7 @@ from runtime.api.openapi_flows import FLOW_SCHEMAS, flow_paths, record_flow_path
 from runtime.api.openapi_forms import ID_SCHEMA, MOMENT, FormSchemas, ref
 from runtime.api.openapi_imports import IMPORT_SCHEMAS, form_import_paths, job_paths
 from runtime.api.openapi_inbox import INBOX_SCHEMAS, inbox_paths
+from runtime.api.openapi_reports import REPORT_SCHEMAS, report_paths
 from runtime.api.outbox import SCHEMAS as OUTBOX_SCHEMAS
 from runtime.api.outbox import outbox_paths
 from runtime.api.printing import print_paths
@@ -179,7 +180,7 @@ def _common_paths() -> dict[str, Any]:
 def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
     """The whole document for the apps installed now."""
     schemas: dict[str, Any] = {**COMMON_SCHEMAS, **IMPORT_SCHEMAS, **INBOX_SCHEMAS, **OUTBOX_SCHEMAS,
-                               **HOOK_SCHEMAS, **RULE_SCHEMAS, **FLOW_SCHEMAS}
+                               **HOOK_SCHEMAS, **RULE_SCHEMAS, **FLOW_SCHEMAS, **REPORT_SCHEMAS}
     paths: dict[str, Any] = {**_common_paths(), **job_paths(errors), **inbox_paths(errors), **outbox_paths(errors),
                              **hook_paths(errors), **flow_paths(errors)}
     tags: list[dict[str, Any]] = []
@@ -191,6 +192,7 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
                 "app": ref("App"), "forms": {"type": "array", "items": ref("FormDefinition")}}}, "The forms"),
                 **errors(401, 404)}}}
         paths.update(rule_paths(app_key, errors))
+        paths.update(report_paths(app_key, service.app, errors))
         for form in service.app.forms:
             part = FormSchemas(app_key, service.form(form.key)[0], bulk_limit)
             schemas.update(part.schemas())
@@ -214,7 +216,7 @@ def build_document(records: RecordServices, bulk_limit: int) -> dict[str, Any]:
         "security": [{"bearer": []}, {"session": []}],
         "tags": [{"name": "apps"}, {"name": "organization"}, {"name": "files"}, {"name": "imports"},
                  {"name": "notifications"}, {"name": "outbox"}, {"name": "rules"},
-                 {"name": "approvals"}, *tags],
+                 {"name": "approvals"}, {"name": "reports"}, *tags],
         "paths": paths,
         "components": {
             "schemas": schemas,

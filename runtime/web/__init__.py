@@ -28,6 +28,7 @@ from runtime.web import (  # noqa: F401 (lists_actions: routes of lists.bp)
     lists_actions,
     record_page,
     record_page_rules,
+    reports,
 )
 from runtime.web.assets import register_assets
 from runtime.web.errors import register_error_pages
@@ -67,6 +68,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(approvals.bp)
     app.register_blueprint(approvals_record.bp)
     app.register_blueprint(approvals_instance.bp)
+    app.register_blueprint(reports.bp)
 
 
 def _reader() -> Any:

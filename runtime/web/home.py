@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
 
-from runtime.web.context import page, render, services, signed_in
+from runtime.services import current_services
+from runtime.web.context import page, page_actor, render, services, signed_in
 from runtime.web.display import options_css
 from runtime.web.navigation import app_context, visible_apps
 
@@ -48,4 +49,8 @@ def apps() -> Response:
 @bp.get("/a/<app_key>")
 @page
 def app_home(app_key: str) -> Response:
-    return render("home/app.html", **app_context(app_key))
+    context = app_context(app_key)
+    # A link, not the dashboard itself: the home page opens at once for
+    # everyone, and the dashboard's queries run only for who asks for them.
+    mine = current_services().reports.default_dashboard(app_key, actor=page_actor(app_key))
+    return render("home/app.html", my_dashboard=mine, **context)

@@ -50,6 +50,7 @@ def form_url(app_key: str, form_key: str) -> str:
 # Menu item kind -> the page it opens (reports and dashboards add theirs).
 ITEM_URLS: dict[str, Callable[[str, NavItem], str]] = {
     "form": lambda app_key, item: form_url(app_key, item.key),
+    "dashboard": lambda app_key, item: f"/a/{app_key}/dashboards/{item.key}",
 }
 
 

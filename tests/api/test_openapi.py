@@ -128,6 +128,8 @@ def test_no_server_error_and_no_contradiction(app: Flask, client: Any, admin: di
 def fuzzed(path: str, method: str) -> bool:
     if path == "/api/v1/tokens/{id}":
         return False  # revoking: the fuzzer would revoke its own token (ids are small numbers)
+    if "/dashboards/" in path:
+        return path.endswith("/dashboards/sales")  # every dashboard takes its filters the same way: one is enough
     if "/forms/" not in path:
         return True
     if "/imports" in path:
