@@ -63,8 +63,9 @@ _PARTS: dict[str, tuple[Callable[..., sa.ColumnElement[Any]], ...]] = {
     ),
     "postgresql": (
         _postgresql_day,
-        lambda day: _int(sa.extract("year", day)),
-        lambda day: _int(sa.extract("month", day)),
+        # date_part gives a float8; EXTRACT a numeric (PostgreSQL 14+), measurably slower over a million rows.
+        lambda day: _int(sa.func.date_part("year", day)),
+        lambda day: _int(sa.func.date_part("month", day)),
         lambda day: day - sa.cast(sa.literal("1970-01-01"), sa.Date),
     ),
 }

@@ -7,7 +7,7 @@ docs/reports.md is the reference."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -37,6 +37,9 @@ from engine.store.models import Department, User
 from engine.store.tables import FieldTypes, form_tables
 
 Problem = tuple[str, Label]
+# ("user" | "department", ids) -> their names: the org service's, when the caller has one
+# (the runtime's caches); the org tables read on the query's connection otherwise.
+NameLookup = Callable[[str, Sequence[int]], Mapping[int, str]]
 USERS = cast(sa.Table, User.__table__)
 DEPARTMENTS = cast(sa.Table, Department.__table__)
 # Types whose values are few and known: a dimension of them bounds the groups.
@@ -178,7 +181,7 @@ def query_forms(query: ReportQuery, app: AppDef, field_types: FieldTypes) -> fro
 
 def run_query(conn: Connection, query: ReportQuery, app: AppDef, field_types: FieldTypes, *,
               policy: FormPolicy | None, user_id: int | None, today: dt.date, tz: dt.tzinfo,
-              org_names: Any = None) -> ReportResult:
+              org_names: NameLookup | None = None) -> ReportResult:
     """The result of ``query`` for a viewer (``policy``: their rights on the form)."""
     problems = _static(query)
     if problems:
@@ -187,11 +190,11 @@ def run_query(conn: Connection, query: ReportQuery, app: AppDef, field_types: Fi
                              dialect=conn.dialect.name)
     result = conn.execute(compiled.statement)
     names = list(result.keys())
-    return decode(conn, compiled, app, field_types, [tuple(r) for r in result.all()], names)
+    return decode(conn, compiled, app, field_types, [tuple(r) for r in result.all()], names, org_names=org_names)
 
 
 def decode(conn: Connection, compiled: Compiled, app: AppDef, field_types: FieldTypes,
-           rows: list[tuple[Any, ...]], names: list[str]) -> ReportResult:
+           rows: list[tuple[Any, ...]], names: list[str], *, org_names: NameLookup | None = None) -> ReportResult:
     query = compiled.query
     truncated = len(rows) > compiled.limit
     rows = rows[: compiled.limit]
@@ -212,7 +215,7 @@ def decode(conn: Connection, compiled: Compiled, app: AppDef, field_types: Field
             labels[d.key] = {starts[b]: grain.text(b, fiscal_start=compiled.fiscal_start) for b in buckets}
         else:
             labels[d.key] = _names(conn, dim_part.path.field, app, field_types, {v for v in raw if v is not None},
-                                   compiled.guard)
+                                   compiled.guard, org_names)
             # Every value has a label: one without a name (a record the viewer may not read) shows as itself.
             for value in {v for v in raw if v is not None} - set(labels[d.key]):
                 labels[d.key][value] = Label(str(value), str(value))
@@ -292,7 +295,7 @@ def _format(field: FieldDef) -> dict[str, Any]:
 
 
 def _names(conn: Connection, field: FieldDef, app: AppDef, field_types: FieldTypes, ids: set[Any],
-           guard: PathGuard | None = None) -> dict[Any, Label]:
+           guard: PathGuard | None = None, org_names: NameLookup | None = None) -> dict[Any, Label]:
     """How each value of a dimension reads: options by label, people and
     departments by name, related records by their title."""
     if field.type in ("select", "radio"):
@@ -302,6 +305,9 @@ def _names(conn: Connection, field: FieldDef, app: AppDef, field_types: FieldTyp
     numbers = sorted(int(i) for i in ids if isinstance(i, int | Decimal) or (isinstance(i, str) and i.isdigit()))
     if not numbers:
         return {}
+    if field.type in ("member", "department") and org_names is not None:
+        named = org_names("user" if field.type == "member" else "department", numbers)
+        return {int(i): Label(str(n), str(n)) for i, n in named.items()}
     if field.type in ("member", "department"):
         table = USERS if field.type == "member" else DEPARTMENTS
         return {int(i): Label(str(n), str(n)) for i, n in conn.execute(

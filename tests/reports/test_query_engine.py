@@ -277,3 +277,19 @@ def test_a_related_record_the_viewer_may_not_read_keeps_no_title(world: World) -
         text == (c["name"] if c["industry"] == "tech" else str(v))
         for v, text in shown.items() for c in [world.customers[v]])
     assert {c["name"] for v, c in world.customers.items() if c["industry"] == "tech"} <= set(shown.values())
+
+
+def test_member_names_come_from_the_given_lookup(world: World) -> None:
+    asked: list[tuple[str, list[int]]] = []
+
+    def names(kind: str, ids: Any) -> dict[int, str]:
+        asked.append((kind, list(ids)))
+        return {i: f"person {i}" for i in ids}
+
+    query = parse_query({"form": "opportunity", "measures": [{"key": "n", "agg": "count"}],
+                         "dimensions": [{"key": "owner", "field": "owner"}]})
+    with world.database.reading() as conn:
+        result = run_query(conn, query, world.app, world.service.field_types, policy=None, user_id=None,
+                           today=TODAY, tz=dt.UTC, org_names=names)
+    assert asked == [("user", sorted(PEOPLE))]
+    assert {v: result.labels["owner"][v].zh for v in result.values("owner")} == {i: f"person {i}" for i in PEOPLE}
