@@ -19,11 +19,12 @@ from engine.reports.charts.common import (
     index,
     item,
     label_text,
+    percent_axis,
     pick_dimension,
     pick_values,
 )
 from engine.reports.formats import cell_text, jsonable, number
-from engine.reports.model import ReportQuery, ReportResult, ResultColumn
+from engine.reports.model import OTHERS, ReportQuery, ReportResult, ResultColumn
 
 _KEYS = {"type": "string"}
 _KEY_LIST = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
@@ -120,7 +121,7 @@ class Cartesian(ChartType):
         series = _series(result, settings, locale, self.series_type, x, split, raws, measures,
                          self.series_extra(settings))
         category_axis: dict[str, Any] = {"type": "category", "data": names, "axisLabel": {"hideOverlap": True}}
-        value_axis: dict[str, Any] = {"type": "value"}
+        value_axis: dict[str, Any] = percent_axis(measures, {"type": "value"})
         horizontal = bool(settings.get("horizontal"))
         option = base_option()
         option.update({
@@ -183,18 +184,23 @@ class Ranking(ChartType):
             return Presentation("echarts", {**option, "series": []})
         m = measure[0]
         mi = index(result, m.key)
+        xi = index(result, x.key)
         rows = sorted(result.rows, key=lambda r: (r[mi] is None, -(float(r[mi] or 0))))
         if settings.get("ascending"):
             rows.reverse()
-        names = [f"{rank}. {category(result, row, x, locale)}" for rank, row in enumerate(rows, 1)]
+        rows = [r for r in rows if r[xi] != OTHERS] + [r for r in rows if r[xi] == OTHERS]  # "others" is no rank
+        names = [category(result, row, x, locale) if row[xi] == OTHERS else f"{rank}. {category(result, row, x, locale)}"
+                 for rank, row in enumerate(rows, 1)]
         option.update({
             "tooltip": {"trigger": "axis"},
             "grid": {"left": 8, "right": 48, "top": 8, "bottom": 8, "containLabel": True},
-            "xAxis": {"type": "value"},
+            "xAxis": percent_axis([m], {"type": "value"}),
             "yAxis": {"type": "category", "data": names, "inverse": True},
             "series": [{"name": label_text(m, locale), "type": "bar",
                         "label": {"show": True, "position": "right"},
-                        "data": [item(result, row, m, locale) for row in rows]}],
+                        # each bar's label is its value as the viewer reads it (money, percent)
+                        "data": [{**(entry := item(result, row, m, locale)),
+                                  "label": {"formatter": entry["formatted"]}} for row in rows]}],
         })
         return Presentation("echarts", option)
 
@@ -224,9 +230,9 @@ class DualAxis(ChartType):
             "legend": {"type": "scroll", "bottom": 0},
             "grid": {"left": 8, "right": 8, "top": 24, "bottom": 40, "containLabel": True},
             "xAxis": {"type": "category", "data": names},
-            "yAxis": [{"type": "value", "name": " / ".join(label_text(m, locale) for m in left)},
-                      {"type": "value", "name": " / ".join(label_text(m, locale) for m in right),
-                       "splitLine": {"show": False}}],
+            "yAxis": [percent_axis(left, {"type": "value", "name": " / ".join(label_text(m, locale) for m in left)}),
+                      percent_axis(right, {"type": "value", "name": " / ".join(label_text(m, locale) for m in right),
+                                           "splitLine": {"show": False}})],
             "series": series,
         })
         return Presentation("echarts", option)

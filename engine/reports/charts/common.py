@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.core.i18n import Label
-from engine.reports.formats import cell_text, jsonable, number
+from engine.reports.formats import cell_text, is_percent, jsonable, number
 from engine.reports.model import ReportQuery, ReportResult, ResultColumn
 
 Problem = tuple[str, Label]
@@ -95,10 +95,22 @@ def point(result: ReportResult, row: Sequence[Any]) -> dict[str, Any]:
 
 def item(result: ReportResult, row: Sequence[Any], column: ResultColumn, locale: str,
          **extra: Any) -> dict[str, Any]:
-    """One data point: its value, the value as text, its group and measure."""
+    """One data point: its value, the value as text, its group and measure.
+    A percent (kept as a fraction) is plotted in percent, so an axis reads
+    ``{value}%`` (see ``percent_axis``)."""
     raw = row[index(result, column.key)]
-    return {"value": number(raw), "formatted": cell_text(result, column, raw, locale),
+    value = number(raw)
+    if value is not None and is_percent(column):
+        value = round(value * 100, 6)
+    return {"value": value, "formatted": cell_text(result, column, raw, locale),
             "point": point(result, row), "measure": column.key, **extra}
+
+
+def percent_axis(columns: Sequence[ResultColumn], axis: dict[str, Any]) -> dict[str, Any]:
+    """``axis`` reading "40%" when every column on it is a percent."""
+    if columns and all(is_percent(c) for c in columns):
+        axis["axisLabel"] = {**axis.get("axisLabel", {}), "formatter": "{value}%"}
+    return axis
 
 
 def category(result: ReportResult, row: Sequence[Any], column: ResultColumn, locale: str) -> str:

@@ -88,7 +88,10 @@ class Number(ChartType):
         # A card over a date dimension shows the latest period.
         row = result.rows[-1] if result.rows else None
         raw = row[index(result, m.key)] if row is not None else None
-        data: dict[str, Any] = {"label": label_text(m, locale), "text": cell_text(result, m, raw, locale),
+        full = cell_text(result, m, raw, locale)
+        # A card is narrow: a long amount reads short (¥1,257.3万), the full figure beside it.
+        text = format_number(raw, m, locale, compact=True) if len(full) > 12 else full
+        data: dict[str, Any] = {"label": label_text(m, locale), "text": text, "full": full,
                                 "value": number(raw), "measure": m.key,
                                 "point": point(result, row) if row is not None else {}}
         better_up = settings.get("higher_is_better", True)
