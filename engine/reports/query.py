@@ -216,9 +216,12 @@ def decode(conn: Connection, compiled: Compiled, app: AppDef, field_types: Field
         else:
             labels[d.key] = _names(conn, dim_part.path.field, app, field_types, {v for v in raw if v is not None},
                                    compiled.guard, org_names)
-            # Every value has a label: one without a name (a record the viewer may not read) shows as itself.
+            # Every value has a label: a record without a name (one the viewer may
+            # not read) shows as its number, "#181", never as a bare figure.
+            ids = dim_part.type in ("relation", "member", "department")
             for value in {v for v in raw if v is not None} - set(labels[d.key]):
-                labels[d.key][value] = Label(str(value), str(value))
+                shown = f"#{value}" if ids else str(value)
+                labels[d.key][value] = Label(shown, shown)
         if any(v is None for v in raw):
             labels[d.key][None] = BLANK
         if flag is not None:

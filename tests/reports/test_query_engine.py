@@ -274,7 +274,7 @@ def test_a_related_record_the_viewer_may_not_read_keeps_no_title(world: World) -
                          "dimensions": [{"key": "customer", "field": "customer"}], "limit": 20}, narrow)
     shown = {v: result.labels["customer"][v].en for v in result.values("customer") if v is not None}
     assert shown and all(
-        text == (c["name"] if c["industry"] == "tech" else str(v))
+        text == (c["name"] if c["industry"] == "tech" else f"#{v}")
         for v, text in shown.items() for c in [world.customers[v]])
     assert {c["name"] for v, c in world.customers.items() if c["industry"] == "tech"} <= set(shown.values())
 
