@@ -193,7 +193,7 @@ def test_timer_settings_are_checked(tmp_path: Path, trigger: dict[str, Any], mes
 def test_the_worker_runs_the_due_ticks(database: Database, tmp_path: Path) -> None:
     engine, clock = installed(database, tmp_path, [DAILY])
     tasks = build_tasks(engine, NotifySettings.from_env({}), name="w")
-    assert [task.key for task in tasks] == ["outbox", "rule_ticks", "flows"]
+    assert [task.key for task in tasks] == ["outbox", "rule_ticks", "flows", "report_alerts"]
     worker = Worker(engine, tasks, name="w", clock=clock)
     worker.run_once()
     clock.set(dt.datetime(2026, 12, 5, 9, 0))
