@@ -39,7 +39,7 @@ def make_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
     return _validator(json.dumps(schema, sort_keys=True))
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=256)  # a package has dozens of schemas (field types, node types, charts)
 def _validator(schema_text: str) -> Draft202012Validator:
     schema = json.loads(schema_text)
     Draft202012Validator.check_schema(schema)

@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -228,7 +228,11 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _parse_yaml(name: str, text: str) -> SourceFile | DefinitionIssue:
     try:
-        data = yaml.load(text, Loader=DefinitionLoader)  # a SafeLoader subclass
+        try:
+            data = yaml.load(text, Loader=FastDefinitionLoader)  # a SafeLoader
+        except yaml.YAMLError:
+            # Read again to say what is wrong in the pure-Python parser's words.
+            data = yaml.load(text, Loader=DefinitionLoader)  # a SafeLoader
     except _DuplicateKey as exc:
         return DefinitionIssue(name, "", exc.label, line=exc.line)
     except yaml.MarkedYAMLError as exc:
@@ -272,19 +276,26 @@ def _expands_beyond(data: Any, limit: int) -> bool:
     return False
 
 
-class DefinitionLoader(yaml.SafeLoader):
-    """A safe YAML loader with YAML 1.2 scalars and no duplicate keys."""
+class _NoDuplicateKeys:
+    """A mapping constructor that refuses a key given twice."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        self.flatten_mapping(node)
+        loader = cast(yaml.SafeLoader, self)
+        loader.flatten_mapping(node)
         seen: set[Hashable] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = loader.construct_object(key_node, deep=True)
             if isinstance(key, Hashable):
                 if key in seen:
                     raise _DuplicateKey(key, key_node.start_mark.line + 1)
                 seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        return cast(dict[Hashable, Any], super().construct_mapping(node, deep=deep))  # type: ignore[misc]
+
+
+class DefinitionLoader(_NoDuplicateKeys, yaml.SafeLoader):
+    """A safe YAML loader with YAML 1.2 scalars and no duplicate keys. Its
+    messages say where a file is broken; ``FastDefinitionLoader`` reads the
+    same files the same way, about ten times faster (libyaml's parser)."""
 
 
 _REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
@@ -308,3 +319,12 @@ DefinitionLoader.add_implicit_resolver(
     ),
     list("-+0123456789."),
 )
+
+
+# The same loader on libyaml's parser, when PyYAML was built with it.
+FastDefinitionLoader: type[Any] = DefinitionLoader
+if yaml.__with_libyaml__:
+    class _FastDefinitionLoader(_NoDuplicateKeys, yaml.CSafeLoader):
+        yaml_implicit_resolvers = DefinitionLoader.yaml_implicit_resolvers
+
+    FastDefinitionLoader = _FastDefinitionLoader
