@@ -23,3 +23,12 @@ def test_benchmark_runs(script: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "qiqiao" in result.stdout
     assert result.stdout.count("|") > 10
+
+
+def test_report_benchmark_runs() -> None:
+    # Small and on SQLite only: the engine, the hand SQL and Python must agree before anything is timed.
+    result = subprocess.run([sys.executable, "bench/reports.py", "--quick", "--rows", "20000", "--databases", "sqlite",
+                             "--dashboard-rows", "0", "--runs", "1", "--repeat", "1"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "engine vs hand SQL" in result.stdout and "grouped in Python" in result.stdout

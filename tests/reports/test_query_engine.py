@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -198,6 +199,14 @@ def test_the_viewers_scope_and_hidden_fields(world: World) -> None:
     result = run(world, {"form": "opportunity", "measures": [{"key": "n", "agg": "count"}],
                          "dimensions": [{"key": "owner", "field": "owner"}]}, east)
     assert as_dict(result) == grouped([r for r in world.rows if r["owner"] in (1, 2)], lambda r: r["owner"], len)
+    # A viewer whose department has no membership row of theirs yet still sees their own records.
+    west = actor(3, scope="department")
+    assert west.access is not None
+    moved = replace(west, access=replace(west.access, principal=replace(
+        west.access.principal, department_ids=frozenset({10}), main_department_id=10)))
+    result = run(world, {"form": "opportunity", "measures": [{"key": "n", "agg": "count"}],
+                         "dimensions": [{"key": "owner", "field": "owner"}]}, moved)
+    assert as_dict(result) == grouped([r for r in world.rows if r["owner"] in (1, 2, 3)], lambda r: r["owner"], len)
     hidden = actor(3, hide=("cost",))
     query = parse_query({"form": "opportunity", "measures": [{"key": "cost", "agg": "sum", "field": "cost"}]})
     problems = check_query(query, world.app, world.service.field_types,
