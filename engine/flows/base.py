@@ -73,7 +73,10 @@ class NodeType(ABC):
 class ResolveContext:
     """What a resolver may read: the transaction, the organization, the flow
     and node being entered, the record as stored, who submitted, the people
-    the submitter chose for this node (for ``chosen``) and the moment."""
+    the submitter chose for this node (for ``chosen``) and the moment.
+    ``standins``: the delegates in force at ``now`` a resolver read in
+    passing (user id: delegate, None for nobody), so that the tasks' delegation
+    asks only about the others (shared by a run's nodes)."""
 
     conn: Connection
     org: OrgService
@@ -84,6 +87,7 @@ class ResolveContext:
     submitter_id: int | None
     now: dt.datetime
     chosen: Sequence[int] = field(default=())
+    standins: dict[int, int | None] = field(default_factory=dict)
 
 
 class Resolver(ABC):

@@ -61,8 +61,8 @@ class People(Protocol):
     def check_choice(self, ctx: ResolveContext, entries: Sequence[Mapping[str, Any]],
                      picked: Sequence[int]) -> list[int]: ...
 
-    def delegate(self, conn: Connection, org: OrgService, user_ids: Sequence[int],
-                 at: dt.datetime) -> list[tuple[int, int | None]]: ...
+    def delegate(self, conn: Connection, org: OrgService, user_ids: Sequence[int], at: dt.datetime,
+                 known: Mapping[int, int | None] | None = None) -> list[tuple[int, int | None]]: ...
 
     def app_admins(self, conn: Connection, app: str) -> list[int]: ...
 
@@ -164,7 +164,7 @@ class FlowEngine(FlowQueries, InstanceActions):
         run.published(FLOW_SUBMITTED)
         run.start()
         run.save()
-        return self.view_of(conn, run.instance, flow)
+        return self.view_of(conn, _with_name(run.instance, actor), flow)
 
     def check_chosen(self, run: FlowRun, chosen: Mapping[str, Sequence[int]]) -> None:
         """What the submitter picked (自选) for each node on the record's path that asks for it."""
@@ -314,6 +314,13 @@ class FlowEngine(FlowQueries, InstanceActions):
             return
         with self.records.database.reading() as conn:
             yield conn
+
+
+def _with_name(instance: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    # The submitter is the signed-in actor: their principal knows their name (no query).
+    if actor.access is None or actor.user_id != instance["submitter_id"] or not actor.access.principal.name:
+        return instance
+    return {**instance, "submitter_name": actor.access.principal.name}
 
 
 def _chooses(node: NodeDef) -> bool:

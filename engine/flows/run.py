@@ -107,6 +107,9 @@ class FlowRun:
         self._events: list[dict[str, Any]] = []
         self._record: dict[str, Any] | None = None
         self._published: list[tuple[str, str | None]] = []
+        # Who stands in for whom at ``now``, as far as resolving read it (ResolveContext.standins).
+        self.standins: dict[int, int | None] = {}
+        self._notices: list[Notice] = []
 
     # --- what nodes read -----------------------------------------------------
     @property
@@ -279,13 +282,14 @@ class FlowRun:
     def notify(self, users: Sequence[int], title: Label, *, link: str, key: str, text: Label | None = None) -> None:
         if not users:
             return
-        self.engine.notifier.send(self.conn, Notice(
+        # Written at ``save``, all in one statement (in this transaction: they commit with the tasks).
+        self._notices.append(Notice(
             key=key, title=title.zh, text=(text or title).zh, users=tuple(users), app=self.instance["app"],
             form=self.instance["form"], record_id=int(self.instance["record_id"]), link=link, source="flow"))
 
     def save(self) -> None:
         """Write the instance (compare-and-set on ``lock_version``), the
-        history, then tell the bus what happened."""
+        history and the notices, then tell the bus what happened."""
         version = int(self.instance["lock_version"])
         values = {k: self.instance[k] for k in ("status", "ended_at", "current", "state")}
         result = self.conn.execute(store.UPDATE_INSTANCE, {**values, "lock_version": version + 1,
@@ -296,6 +300,9 @@ class FlowRun:
         if self._events:
             self.conn.execute(store.INSERT_EVENT, self._events)
             self._events = []
+        if self._notices:
+            self.engine.notifier.post(self.conn, self._notices)
+            self._notices = []
         self.publish()
 
     def publish(self) -> None:

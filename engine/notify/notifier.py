@@ -13,6 +13,10 @@ out, in the caller's transaction, who gets it where:
   like a phone number — if that channel is among ``notice.channels``;
 - each robot gets one message per robot channel asked (DingTalk, WeCom, Feishu).
 
+``Notifier.post`` is the short way for in-app notices to members only (a
+flow's): the same rows, written with the account and choice read in one
+statement, and no report.
+
 Every outbox message's key is ``f"{notice.key}:{channel}:{recipient}"``, so
 a notice sent twice (a retried rule run) reaches nobody twice. Whoever is
 not reached is named in the report, with why: a notice that reaches no one
@@ -101,6 +105,17 @@ PEOPLE = (
                isouter=True)
     .where(USERS.c.id.in_(sa.bindparam("ids", expanding=True))))
 INSERT_IN_APP = NOTIFICATIONS.insert()
+_POSTED = ("title", "body", "app", "form", "record_id", "link", "source", "created_at")
+_ACCEPTING = sa.and_(USERS.c.id == sa.bindparam("user_id"), USERS.c.active.is_(True),
+                     sa.func.coalesce(PREFS.c.enabled, sa.bindparam("default_on", type_=sa.Boolean)).is_(True))
+# One row per member who is active and accepts in-app notices (a missing
+# choice: the channel's default), none for anyone else: ``send``'s in-app
+# rows, without reading the accounts first.
+POST_IN_APP = NOTIFICATIONS.insert().from_select(
+    ["user_id", *_POSTED],
+    sa.select(USERS.c.id, *(sa.bindparam(c, type_=NOTIFICATIONS.c[c].type) for c in _POSTED))
+    .join_from(USERS, PREFS, sa.and_(PREFS.c.user_id == USERS.c.id, PREFS.c.channel == IN_APP), isouter=True)
+    .where(_ACCEPTING))
 
 
 def _people(conn: Connection, user_ids: Iterable[int], asked: Iterable[str]) -> dict[int, dict[str, Any]]:
@@ -173,6 +188,21 @@ class Notifier:
                            rule_run_id=rule_run_id)
             queued += made is not None
         return NoticeReport(in_app=in_app, queued=queued, skipped=tuple(skipped))
+
+    def post(self, conn: Connection, notices: Iterable[Notice]) -> None:
+        """Write in-app notices to members (``channels`` in-app only, no
+        addresses or robots), all in one statement: the rows ``send`` would
+        write, without its report."""
+        now = self.clock.now().astimezone(dt.UTC)
+        default_on = self.channels.get(IN_APP).default_on
+        rows = []
+        for notice in notices:
+            if notice.channels != (IN_APP,) or notice.addresses or notice.robots:
+                raise ValueError(f"post takes in-app notices to members only: {notice.key}")
+            rows += [{**self._in_app_row(notice, user_id, now), "default_on": default_on}
+                     for user_id in dict.fromkeys(notice.users)]
+        if rows:
+            conn.execute(POST_IN_APP, rows)
 
     # --- who and where ----------------------------------------------------------------
     def _check(self, notice: Notice) -> None:

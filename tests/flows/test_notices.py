@@ -8,6 +8,8 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
+from engine.records.access import AppAccess
+from engine.records.actor import Actor
 from engine.store.models import AuditEntry, Notification
 from tests.flows.conftest import World, approval
 
@@ -51,3 +53,27 @@ def test_flow_status_moves_are_audited_as_the_flow(world: World) -> None:
         ({"flow_status": [None, "running"]}, "flow", "shop.deal", None),
         ({"flow_status": ["running", "rejected"]}, "flow", "shop.deal", None),
     ]
+
+
+def test_a_submit_writes_its_notices_and_tasks_in_one_statement_each(world: World) -> None:
+    world.publish({"key": "deal", "nodes": [approval("board", "ann", "bob", "cat", mode="all")]})
+    record = world.record()
+    sub = world.users["sub"]
+    signed_in = Actor(sub, "web", access=AppAccess(world.engine.org.principal(sub, app="shop"), (), app="shop"))
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(" ".join(str(args[2]).split()[:3]))
+
+    sa.event.listen(world.database.engine, "before_cursor_execute", count)
+    try:
+        view = world.flows.submit("shop", "contract", record, actor=signed_in)
+    finally:
+        sa.event.remove(world.database.engine, "before_cursor_execute", count)
+    assert view.submitter_name == "Sub"  # from the principal: no query for it
+    assert [n["title"] for login in ("ann", "bob", "cat") for n in notices(world, login)] == \
+        ["待审批：deal · Big deal（board）"] * 3
+    for table in ("flow_tasks", "flow_events", "notifications"):
+        assert seen.count(f"INSERT INTO {table}") == 1, seen
+    # Nobody's account is read for the notices or for the name.
+    assert not [s for s in seen if s.startswith("SELECT users.")], seen

@@ -121,11 +121,11 @@ FLOW = FlowDef(key="contract_approval", label=Label("合同审批", "Contract ap
 
 @contextmanager
 def context(org: Org, submitter: str | None = "rep", record: Mapping[str, Any] | None = None,
-            chosen: Sequence[int] = (), app: str = "crm") -> Iterator[ResolveContext]:
+            chosen: Sequence[int] = (), app: str = "crm", now: dt.datetime = START) -> Iterator[ResolveContext]:
     with org.database.reading() as conn:
         yield ResolveContext(
             conn=conn, org=org.service, app=app, flow=FLOW, node=NODE, record=record or {},
-            submitter_id=org.users[submitter] if submitter else None, now=START, chosen=chosen)
+            submitter_id=org.users[submitter] if submitter else None, now=now, chosen=chosen)
 
 
 def people(org: Org, entries: Sequence[Mapping[str, Any]], **kwargs: Any) -> list[str]:
@@ -206,6 +206,28 @@ def test_delegation_is_one_query_when_nobody_is_away(org: Org) -> None:
     with org.database.reading() as conn, statements(org) as seen:
         assert delegate(conn, org.service, people, START - dt.timedelta(days=30)) == [(p, None) for p in people]
     assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1, seen
+
+
+def test_the_climb_reads_the_heads_delegates_so_their_tasks_ask_no_more(org: Org) -> None:
+    u, service = org.users, org.service
+    away = (START + dt.timedelta(days=10), START + dt.timedelta(days=12))  # after the other tests' moments
+    service.add_delegation(u["director"], u["cfo"], *away)
+    service.add_delegation(u["cfo"], u["clerk"], *away)
+    moment = START + dt.timedelta(days=11)
+    with context(org, now=moment) as ctx:
+        heads = resolve_people(ctx, [{"type": "department_heads", "top": True}])
+        assert heads == [u["manager"], u["director"], u["ceo"]]
+        assert (ctx.standins[u["manager"]], ctx.standins[u["director"]], ctx.standins[u["ceo"]]) == \
+            (None, u["cfo"], None)
+        with statements(org) as seen:
+            assigned = delegate(ctx.conn, service, heads, moment, ctx.standins)
+        assert assigned == [(u["manager"], None), (u["clerk"], u["director"]), (u["ceo"], None)]
+        assert len(seen) == 2, seen  # whether the cfo is away, then the clerk: the heads' are known
+        assert delegate(ctx.conn, service, heads, moment) == assigned  # asking about everyone agrees
+    with context(org, now=away[1]) as ctx, statements(org) as seen:  # nobody away: no query at all
+        heads = resolve_people(ctx, [{"type": "department_heads", "top": True}])
+        assert delegate(ctx.conn, service, heads, away[1], ctx.standins) == [(h, None) for h in heads]
+    assert len([s for s in seen if s.startswith("WITH")]) == len([s for s in seen if s != "BEGIN"]) == 1, seen
 
 
 def test_role_holders_agree_with_the_organization(org: Org) -> None:

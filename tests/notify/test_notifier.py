@@ -3,8 +3,12 @@ in the caller's transaction, never twice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from engine.core.clock import FixedClock
 from engine.core.errors import ValidationError
@@ -94,3 +98,41 @@ def test_a_failed_transaction_leaves_nothing_and_an_unknown_channel_is_refused(
     with pytest.raises(ValidationError, match=r"no channel emial \(known: in_app, email, sms, dingtalk, webhook"), \
             database.transaction() as conn:
         notifier(clock).send(conn, Notice(key="n5", title="t", text="x", channels=("emial",)))
+
+
+def test_post_writes_the_in_app_rows_send_would_in_one_statement(
+        database: Database, clock: FixedClock, people: People) -> None:
+    channels = channel_registry()
+    wang = people.org.create_user("wang.fang", "王芳").id
+    Inbox(database, clock, channels=channels).set_preferences(people.li, {"in_app": False})
+    Inbox(database, clock, channels=channels).set_preferences(wang, {"in_app": True})
+    notices = [Notice(key=f"flow-task:{n}", title=f"待审批 {n}", text=f"正文 {n}", app="crm", form="contract",
+                      record_id=n, link=f"/inbox/{n}", source="flow",
+                      users=(people.zhang, people.li, people.gone, 999_999, wang, people.zhang))
+               for n in (1, 2)]
+    columns = [c for c in NOTIFICATIONS.c if c.key != "id"]
+
+    def written(write: Callable[[Connection], object]) -> tuple[list[tuple[Any, ...]], list[str]]:
+        """The rows ``write`` leaves (then removed) and the statements it ran."""
+        statements: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        sa.event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            with database.transaction() as conn:
+                write(conn)
+        finally:
+            sa.event.remove(database.engine, "before_cursor_execute", count)
+        with database.transaction() as conn:
+            rows = [tuple(r) for r in conn.execute(sa.select(*columns).order_by(NOTIFICATIONS.c.id))]
+            conn.execute(NOTIFICATIONS.delete())
+        return rows, [s for s in statements if s.startswith(("INSERT", "SELECT users"))]
+
+    posted, by_post = written(lambda conn: notifier(clock).post(conn, notices))
+    sent, by_send = written(lambda conn: [notifier(clock).send(conn, n) for n in notices])
+    assert posted == sent and [r[0] for r in posted] == [people.zhang, wang] * 2
+    assert len(by_post) == 1 and len(by_send) == 4  # each send reads the accounts, then inserts
+    with pytest.raises(ValueError, match="in-app notices to members only"), database.transaction() as conn:
+        notifier(clock).post(conn, [Notice(key="n", title="t", text="", users=(wang,), channels=("email",))])

@@ -43,7 +43,7 @@ def context(run: FlowRun, node: NodeDef) -> ResolveContext:
     chosen = run.state.get("chosen", {}).get(node.key, ())
     return ResolveContext(conn=run.conn, org=run.engine.org, app=run.instance["app"], flow=run.flow,
                           node=node, record=run.lazy_record, submitter_id=run.submitter, now=run.now,
-                          chosen=tuple(int(c) for c in chosen))
+                          chosen=tuple(int(c) for c in chosen), standins=run.standins)
 
 
 def approved_before(run: FlowRun) -> set[int]:
@@ -56,7 +56,7 @@ def assign(run: FlowRun, job: Job, node: NodeDef, people: Sequence[int], *, kind
            sequential: bool = False, added_by: int | None = None, seq: int = 0,
            box: str | None = None) -> list[int]:
     """Open a task for each person (their delegate when away), notify those whose turn it is."""
-    assigned = run.engine.people.delegate(run.conn, run.engine.org, list(people), run.now)
+    assigned = run.engine.people.delegate(run.conn, run.engine.org, list(people), run.now, run.standins)
     if not assigned:
         return []
     rows = [{

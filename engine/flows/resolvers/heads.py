@@ -2,9 +2,11 @@
 department a record names.
 
 The tree is climbed in the database, one recursive query per resolution
-(the departments from a start up to the top, each with its head and whether
-that head is active), so a head three levels up in a large organization
-costs one round trip, not one per level, and the whole tree is never loaded.
+(the departments from a start up to the top, each with its head, whether
+that head is active and their delegate in force), so a head three levels up
+in a large organization costs one round trip, not one per level, and the
+whole tree is never loaded; the heads' tasks need no second one to learn
+who stands in for them (``ResolveContext.standins``).
 
 A department without an active head (none named, or the head deactivated)
 counts as headed by the nearest active head above it: work never stops at
@@ -18,13 +20,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from engine.actions.people import ids_of, record_field
 from engine.core.i18n import Label
 from engine.definitions.issues import Path
 from engine.flows.base import FlowChecker, ResolveContext, Resolver
 from engine.flows.resolvers.people import one_setting
+from engine.flows.resolvers.standins import moment_of, standin_of
 from engine.org.base import DEPARTMENTS, MEMBERSHIPS, USERS
 
 # Deeper than any real organization; a cycle in stored data stops here.
@@ -34,7 +36,7 @@ DEPARTMENT_TYPES = ("department",)
 
 def _climb_query(start: sa.ColumnElement[bool]) -> sa.Select[Any]:
     """The departments from each one ``start`` selects up to the top: (origin,
-    head id, head active), nearest first."""
+    head id, head active, head's delegate at ``moment``), nearest first."""
     d = DEPARTMENTS
     seed = sa.select(d.c.id.label("origin"), d.c.id, d.c.parent_id, d.c.head_id,
                      sa.literal(0).label("depth")).where(start)
@@ -43,7 +45,7 @@ def _climb_query(start: sa.ColumnElement[bool]) -> sa.Select[Any]:
     chain = chain.union_all(
         sa.select(chain.c.origin, up.c.id, up.c.parent_id, up.c.head_id, chain.c.depth + 1)
         .join_from(chain, up, up.c.id == chain.c.parent_id).where(chain.c.depth < MAX_DEPTH))
-    return (sa.select(chain.c.origin, chain.c.head_id, USERS.c.active)
+    return (sa.select(chain.c.origin, chain.c.head_id, USERS.c.active, standin_of(chain.c.head_id))
             .join_from(chain, USERS, USERS.c.id == chain.c.head_id, isouter=True)
             .order_by(chain.c.origin, chain.c.depth))
 
@@ -56,14 +58,18 @@ FROM_MAIN_DEPARTMENT = _climb_query(DEPARTMENTS.c.id == (
     .scalar_subquery()))
 
 
-def climb(conn: Connection, query: sa.Select[Any], **params: Any) -> dict[int, list[int | None]]:
+def climb(ctx: ResolveContext, query: sa.Select[Any], **params: Any) -> dict[int, list[int | None]]:
     """For each start department of ``query`` (``FROM_DEPARTMENTS`` with
     ``departments=[ids]``, ``FROM_MAIN_DEPARTMENT`` with ``user=id``), the
     effective head of it and of every department above it, nearest first
-    (None where nobody active heads it or anything above it)."""
+    (None where nobody active heads it or anything above it). The active
+    heads' delegates go to ``ctx.standins``."""
     found: dict[int, list[int | None]] = {}
-    for origin, head, active in conn.execute(query, params):
-        found.setdefault(int(origin), []).append(int(head) if head is not None and active else None)
+    for origin, head, active, standin in ctx.conn.execute(query, {**params, "moment": moment_of(ctx.org, ctx.now)}):
+        effective = int(head) if head is not None and active else None
+        found.setdefault(int(origin), []).append(effective)
+        if effective is not None:
+            ctx.standins[effective] = int(standin) if standin is not None else None
     return {origin: _filled(heads) for origin, heads in found.items()}
 
 
@@ -83,7 +89,7 @@ def submitter_ladder(ctx: ResolveContext) -> list[int]:
     own department starts one level up (they do not approve themselves)."""
     if ctx.submitter_id is None:
         return []
-    chains = climb(ctx.conn, FROM_MAIN_DEPARTMENT, user=ctx.submitter_id)
+    chains = climb(ctx, FROM_MAIN_DEPARTMENT, user=ctx.submitter_id)
     heads = next(iter(chains.values()), [])
     while heads and heads[0] == ctx.submitter_id:
         heads = heads[1:]
@@ -154,7 +160,7 @@ class DepartmentFieldHead(Resolver):
         departments = ids_of(ctx.record.get(settings["field"]))
         if not departments:
             return []
-        chains = climb(ctx.conn, FROM_DEPARTMENTS, departments=departments)
+        chains = climb(ctx, FROM_DEPARTMENTS, departments=departments)
         heads = (chains.get(d, [None])[0] for d in departments)
         return _unique(h for h in heads if h is not None)
 

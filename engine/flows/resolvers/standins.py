@@ -4,7 +4,8 @@ the app's admins when a node finds nobody (``when_none: admins``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -13,17 +14,18 @@ from engine.org.base import APP_OWNERS, DELEGATIONS, USERS
 from engine.org.service import OrgService
 
 
-def delegate(conn: Connection, org: OrgService, user_ids: Sequence[int],
-             at: dt.datetime) -> list[tuple[int, int | None]]:
+def delegate(conn: Connection, org: OrgService, user_ids: Sequence[int], at: dt.datetime,
+             known: Mapping[int, int | None] | None = None) -> list[tuple[int, int | None]]:
     """Who receives the tasks meant for ``user_ids`` at ``at``: (assignee,
     delegated_from) in the given order. A person with a delegation in force
     (to an active delegate) is replaced by their delegate, and so on along
     a chain (the delegate is away too); a chain that comes back to someone
     already on it stops before them. ``delegated_from`` is the person the
     task was meant for (None when they take it themselves). Two people
-    delegating to one person give that person one task: the first."""
-    moment = (at if at.tzinfo else at.replace(tzinfo=org.clock.tz)).astimezone(dt.UTC)
-    standin = _standins(conn, user_ids, moment)
+    delegating to one person give that person one task: the first.
+    ``known``: stand-ins at ``at`` already read (a resolver's climb reads its
+    heads' in passing, ``standin_of``); only the others are asked."""
+    standin = _standins(conn, user_ids, moment_of(org, at), known or {})
     result: list[tuple[int, int | None]] = []
     taken: set[int] = set()
     for user_id in user_ids:
@@ -37,6 +39,23 @@ def delegate(conn: Connection, org: OrgService, user_ids: Sequence[int],
     return result
 
 
+def moment_of(org: OrgService, at: dt.datetime) -> dt.datetime:
+    """``at`` in UTC, as delegations are stored (a naive moment is the organization's time)."""
+    return (at if at.tzinfo else at.replace(tzinfo=org.clock.tz)).astimezone(dt.UTC)
+
+
+def standin_of(user: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    """``user``'s delegate in force at the ``moment`` parameter (the active
+    delegate of the delegation that started last, as ``STANDINS`` picks it),
+    or NULL: a column a query naming people adds, so that ``delegate`` need
+    not ask again for them."""
+    away, delegate_row = DELEGATIONS.alias("away"), USERS.alias("delegate")
+    return (sa.select(away.c.to_user_id).join_from(away, delegate_row, delegate_row.c.id == away.c.to_user_id)
+            .where(away.c.from_user_id == user, away.c.starts_at <= sa.bindparam("moment"),
+                   away.c.ends_at > sa.bindparam("moment"), delegate_row.c.active.is_(True))
+            .order_by(away.c.starts_at.desc(), away.c.id.desc()).limit(1).scalar_subquery())
+
+
 # Built once: every task a flow creates asks it. Of two delegations in force
 # at once, the one that started last wins (it comes last).
 STANDINS = (
@@ -48,11 +67,12 @@ STANDINS = (
     .order_by(DELEGATIONS.c.starts_at, DELEGATIONS.c.id))
 
 
-def _standins(conn: Connection, user_ids: Sequence[int], moment: dt.datetime) -> dict[int, int]:
-    # One query per link of the longest chain (usually one: nobody is away).
-    standin: dict[int, int] = {}
-    asked: set[int] = set()
-    pending = set(user_ids)
+def _standins(conn: Connection, user_ids: Sequence[int], moment: dt.datetime,
+              known: Mapping[int, int | None]) -> dict[int, int]:
+    # One query per link of the longest chain not known already (usually none: nobody is away).
+    standin: dict[int, int] = {k: v for k, v in known.items() if v is not None}
+    asked: set[int] = set(known)
+    pending = (set(user_ids) | set(standin.values())) - asked
     while pending:
         asked |= pending
         rows = conn.execute(STANDINS, {"people": sorted(pending), "moment": moment})
