@@ -153,9 +153,7 @@ class FlowEngine(FlowQueries, InstanceActions):
             "submitter_id": actor.user_id, "started_at": now, "ended_at": None, "current": [],
             "state": {"chosen": {k: [int(u) for u in v] for k, v in chosen.items()}}, "lock_version": 1,
         }
-        inserted = conn.execute(store.INSERT_INSTANCE, instance).inserted_primary_key
-        assert inserted is not None
-        instance["id"] = int(inserted[0])
+        instance["id"] = int(store.INSERT_INSTANCE.execute(conn, instance).scalar_one())
         run = FlowRun(self, conn, service, flow, instance, actor)
         run._record = record
         self.check_chosen(run, chosen)

@@ -87,7 +87,7 @@ class InstanceActions(ABC):
             row = engine.instance_row(conn, instance_id)
             engine.require_part(conn, row, actor)
             engine.check_files(conn, files)
-            conn.execute(store.INSERT_EVENT, {
+            store.INSERT_EVENT.execute(conn, {
                 "instance_id": instance_id, "at": engine.clock.now().astimezone(dt.UTC), "action": "comment", "node": None,
                 "task_id": None, "user_id": actor.user_id, "comment": comment, "files": [str(f) for f in files] or None,
                 "diff": None, "detail": None})

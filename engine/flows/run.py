@@ -161,13 +161,12 @@ class FlowRun:
     def new_job(self, node: NodeDef, branch: str | None) -> Job:
         visits = self.state.setdefault("visits", {})
         visits[node.key] = int(visits.get(node.key, 0)) + 1
-        job_id = self.conn.execute(store.INSERT_JOB, {
+        job_id = store.INSERT_JOB.execute(self.conn, {
             "instance_id": self.instance["id"], "node": node.key, "node_type": node.type, "visit": visits[node.key],
             "branch": branch, "status": "pending", "result": None,
             "started_at": self.now, "ended_at": None, "wake_at": None,
-        }).inserted_primary_key
-        assert job_id is not None
-        job = Job(int(job_id[0]), node.key, node.type, visits[node.key], branch)
+        }).scalar_one()
+        job = Job(int(job_id), node.key, node.type, visits[node.key], branch)
         self.jobs[job.id] = job
         self.current_add(node.key)
         return job
@@ -292,13 +291,13 @@ class FlowRun:
         history and the notices, then tell the bus what happened."""
         version = int(self.instance["lock_version"])
         values = {k: self.instance[k] for k in ("status", "ended_at", "current", "state")}
-        result = self.conn.execute(store.UPDATE_INSTANCE, {**values, "lock_version": version + 1,
+        result = store.UPDATE_INSTANCE.execute(self.conn, {**values, "lock_version": version + 1,
                                                            "_id": self.instance["id"], "_version": version})
         if result.rowcount != 1:
             raise already_handled(self.instance["id"])
         self.instance["lock_version"] = version + 1
         if self._events:
-            self.conn.execute(store.INSERT_EVENT, self._events)
+            store.INSERT_EVENT.execute(self.conn, self._events)
             self._events = []
         if self._notices:
             self.engine.notifier.post(self.conn, self._notices)

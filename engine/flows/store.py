@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from engine.core.errors import NotFoundError
 from engine.core.i18n import Label
 from engine.definitions.flow_files import FlowDef
+from engine.store.driver import DriverStatement
 from engine.store.models import Definition, FlowEvent, FlowInstance, FlowJob, FlowTask, User
 
 INSTANCES = cast(sa.Table, FlowInstance.__table__)
@@ -23,18 +24,22 @@ EVENTS = cast(sa.Table, FlowEvent.__table__)
 DEFINITIONS = cast(sa.Table, Definition.__table__)
 USERS = cast(sa.Table, User.__table__)
 
-# Values go as parameters: each statement compiles once.
-INSERT_INSTANCE = INSTANCES.insert()
-INSERT_JOB = JOBS.insert()
+# Values go as parameters: each statement compiles once. A submit or an
+# approval runs these every time: they go to the driver as SQL text (see
+# engine.store.driver), with every column given.
+INSERT_INSTANCE = DriverStatement(INSTANCES.insert().returning(INSTANCES.c.id),
+                                  [c.key for c in INSTANCES.c if c.key != "id"])
+INSERT_JOB = DriverStatement(JOBS.insert().returning(JOBS.c.id), [c.key for c in JOBS.c if c.key != "id"])
 # Every task of a node in one statement, each id back with its ``seq`` (distinct
 # within a node's batch): asking SQLAlchemy to sort by parameter order would
 # make it insert row by row on SQLite.
 INSERT_TASKS = TASKS.insert().returning(TASKS.c.id, TASKS.c.seq)
-INSERT_EVENT = EVENTS.insert()
+INSERT_EVENT = DriverStatement(EVENTS.insert(), [c.key for c in EVENTS.c if c.key != "id"])
 # A transition moves the instance from the version it read to the next one:
 # a second writer that read the same version updates nothing.
-UPDATE_INSTANCE = INSTANCES.update().where(
-    INSTANCES.c.id == sa.bindparam("_id"), INSTANCES.c.lock_version == sa.bindparam("_version"))
+UPDATE_INSTANCE = DriverStatement(INSTANCES.update().where(
+    INSTANCES.c.id == sa.bindparam("_id"), INSTANCES.c.lock_version == sa.bindparam("_version")),
+    ["status", "ended_at", "current", "state", "lock_version", "_id", "_version"])
 UPDATE_JOB = JOBS.update().where(JOBS.c.id == sa.bindparam("_id"))
 UPDATE_TASK = TASKS.update().where(TASKS.c.id == sa.bindparam("_id"))
 # FOR UPDATE on PostgreSQL; SQLite renders nothing (its writers are serialized by BEGIN IMMEDIATE).

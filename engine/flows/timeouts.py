@@ -133,7 +133,7 @@ def remind(flows: FlowEngine, task_id: int, seen: dt.datetime, now: dt.datetime)
                                           "remind_at": next_reminder(node, utc(seen), now,
                                                                      _stored(row["due_at"]))}).rowcount != 1:
             return 0
-        conn.execute(store.INSERT_EVENT, {
+        store.INSERT_EVENT.execute(conn, {
             "instance_id": row["instance_id"], "at": now, "action": "remind", "node": node.key,
             "task_id": task_id, "user_id": None, "comment": None, "files": None, "diff": None,
             "detail": {"assignee": int(row["assignee_id"])}})

@@ -33,6 +33,7 @@ from engine.records.data_versions import mark_changed
 from engine.records.events import RECORD_CREATED, RECORD_DELETED, RECORD_UPDATED, RecordEvent
 from engine.records.prepare import blank
 from engine.records.values import jsonable, same
+from engine.store.driver import DriverStatement
 from engine.store.models import AuditEntry
 
 if TYPE_CHECKING:
@@ -42,8 +43,12 @@ if TYPE_CHECKING:
 Record = dict[str, Any]
 _AUDIT = cast(sa.Table, AuditEntry.__table__)
 # Statement objects are reused: SQLAlchemy memoizes a statement's cache key on
-# the object, so a reused one skips that work on every execution.
-AUDIT_INSERT = _AUDIT.insert()
+# the object, so a reused one skips that work on every execution. Many rows at
+# once go through Core (one multi-row INSERT).
+AUDIT_INSERT_MANY = _AUDIT.insert()
+# One row, on every write's path: to the driver as SQL text (engine.store.driver), every column given (audit_row).
+AUDIT_INSERT = DriverStatement(_AUDIT.insert(), ["at", "user_id", "app", "form", "record_id", "action", "changes",
+                                                 "source", "request_id", "ip", "rule"])
 
 KINDS = {"create": RECORD_CREATED, "update": RECORD_UPDATED, "recompute": RECORD_UPDATED,
          "delete": RECORD_DELETED}
@@ -95,7 +100,7 @@ def finish(
     """Audit, publish and cascade one written record (``record`` is the
     previous one on delete). Everything runs in the write's transaction."""
     after = None if action == "delete" else record
-    conn.execute(AUDIT_INSERT, audit_row(service, compiled.form.key, int(record["id"]), action,
+    AUDIT_INSERT.execute(conn, audit_row(service, compiled.form.key, int(record["id"]), action,
                                           actor, diff(previous, after, changed)))
     mark_changed(conn, service.app.key, compiled.form.key)
     _publish(service, conn, compiled, KINDS[action], actor, record, previous, changed)
@@ -120,7 +125,7 @@ def finish_batch(
         changes.append(frozenset(values))
         entries.append(audit_row(service, compiled.form.key, int(record["id"]), "create", actor,
                                  {k: [None, jsonable(v)] for k, v in sorted(values.items())}, at))
-    conn.execute(AUDIT_INSERT, entries)
+    conn.execute(AUDIT_INSERT_MANY, entries)
     mark_changed(conn, service.app.key, compiled.form.key)
     for record, keys in zip(records, changes, strict=True):
         _publish(service, conn, compiled, RECORD_CREATED, actor, record, None, keys)

@@ -23,6 +23,7 @@ from engine.core.errors import ConflictError
 from engine.core.i18n import Label
 from engine.records.data_versions import mark_changed
 from engine.records.ending import AUDIT_INSERT, audit_row
+from engine.store.driver import DriverStatement
 from engine.store.models import Definition, FlowInstance
 
 if TYPE_CHECKING:
@@ -72,17 +73,18 @@ def write_flow_status(service: RecordService, conn: Connection, form: str, recor
     """Move a record's ``flow_status`` (no new version: the record's fields
     did not change), with an audit entry by the flow."""
     compiled, tables = service.form(form)
-    conn.execute(_status_update(tables.main), {"_id": record_id, "_status": after})
-    conn.execute(AUDIT_INSERT, audit_row(service, compiled.form.key, record_id, "flow", actor,
+    _status_update(tables.main).execute(conn, {"_id": record_id, "_status": after})
+    AUDIT_INSERT.execute(conn, audit_row(service, compiled.form.key, record_id, "flow", actor,
                                          {"flow_status": [before, after]},
                                          at=service.clock.now().astimezone(dt.UTC)))
     mark_changed(conn, service.app.key, compiled.form.key)
 
 
 @functools.lru_cache(maxsize=512)
-def _status_update(main: sa.Table) -> sa.Update:
+def _status_update(main: sa.Table) -> DriverStatement:
     # One statement per form table, built once: every flow step moves a status.
-    return main.update().where(main.c.id == sa.bindparam("_id")).values(flow_status=sa.bindparam("_status"))
+    return DriverStatement(main.update().where(main.c.id == sa.bindparam("_id"))
+                           .values(flow_status=sa.bindparam("_status")), ["_id", "_status"])
 
 
 def _text(value: Any, fallback: str) -> dict[str, str]:

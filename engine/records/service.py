@@ -531,7 +531,7 @@ class RecordService:
         self, conn: Connection, form: FormDef, record_id: int | None, action: str, actor: Actor,
         changes: dict[str, Any],
     ) -> None:
-        conn.execute(AUDIT_INSERT, audit_row(self, form.key, record_id, action, actor, changes))
+        AUDIT_INSERT.execute(conn, audit_row(self, form.key, record_id, action, actor, changes))
 
     def refresh_dependents(
         self, conn: Connection, form: FormDef, records: Sequence[Mapping[str, Any]], actor: Actor
