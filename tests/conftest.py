@@ -11,8 +11,10 @@ PostgreSQL tests fail and say why: a skipped test would hide a missing feature.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import os
+import pickle
 import pwd
 import shutil
 import socket
@@ -63,9 +65,32 @@ LONG_FIRST = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The files of ``LONG_FIRST`` first, in its order; the rest as collected."""
-    rank = {path: n for n, path in enumerate(LONG_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+    """The files of ``LONG_FIRST`` first, in its order. Then the others, with
+    the browser tests spread among the first two thirds: they wait more than
+    they compute, so they run best beside other tests, and the run ends on
+    many short ones that share out evenly among the workers."""
+    files = list(dict.fromkeys(_file(item) for item in items))
+    first = [f for f in LONG_FIRST if f in files]
+    rest = [f for f in files if f not in first]
+    browser = [f for f in rest if f.startswith("tests/web/")]
+    others = [f for f in rest if not f.startswith("tests/web/")]
+    middle = len(others) * 2 // 3
+    order = first + _spread(browser, others[:middle]) + others[middle:]
+    rank = {path: n for n, path in enumerate(order)}
+    items.sort(key=lambda item: rank[_file(item)])
+
+
+def _file(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _spread(few: list[str], many: list[str]) -> list[str]:
+    """``few`` placed evenly among ``many``, each list in its order."""
+    merged: list[str] = []
+    for n, path in enumerate(many):
+        merged += few[n * len(few) // max(len(many), 1):(n + 1) * len(few) // max(len(many), 1)]
+        merged.append(path)
+    return merged if many else list(few)
 
 
 class PostgresUnavailable(RuntimeError):
@@ -335,17 +360,52 @@ def _take(kind: str, request: pytest.FixtureRequest, build: Callable[[Database],
             admin_execute(postgres_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def _shared_folder(request: pytest.FixtureRequest) -> Path:
+    """A folder every worker of this test run sees (its own, without xdist)."""
+    base = request.getfixturevalue("tmp_path_factory").getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-snapshots"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _take_once(name: str, kind: str, request: pytest.FixtureRequest,
+               build: Callable[[Database], T]) -> tuple[Snapshot | None, T]:
+    """``_take`` once for all the workers of this run: the first to ask builds
+    and keeps the snapshot and what ``build`` returned in a shared folder;
+    the others wait for it there and read it (a set-up that cannot be
+    pickled is made by each worker itself)."""
+    stem = _shared_folder(request) / f"{name}-{kind}"
+    kept = stem.with_suffix(".pickle")
+    with open(stem.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if kept.exists():
+            return pickle.loads(kept.read_bytes())  # type: ignore[no-any-return]
+        snapshot, made = _take(kind, request, build)
+        if snapshot is not None and snapshot.sqlite_file is not None:
+            shared = stem.with_suffix(".sqlite3")
+            shutil.copyfile(snapshot.sqlite_file, shared)
+            snapshot = Snapshot(sqlite_file=shared)
+        try:
+            data = pickle.dumps((snapshot, made))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return snapshot, made
+        partial = stem.with_suffix(".partial")
+        partial.write_bytes(data)
+        partial.replace(kept)
+        return snapshot, made
+
+
 def from_snapshot(request: pytest.FixtureRequest, database: Database, name: str,
                   build: Callable[[Database], T]) -> T:
     """What ``build`` sets up (and returns), in ``database``: a fresh database
-    of either kind, with or without system tables. The first test of a session
-    to ask builds it once in a database of its own and keeps a snapshot; the
-    others get a copy of that, much faster than installing the CRM and hashing
-    passwords again."""
+    of either kind, with or without system tables. The first test of a run
+    (of any worker) to ask builds it once in a database of its own and keeps
+    a snapshot; the others get a copy of that, much faster than installing
+    the CRM and hashing passwords again."""
     snapshots = request.getfixturevalue("snapshots")
     key = (name, database.dialect)
     if key not in snapshots:
-        snapshots[key] = _take(database.dialect, request, build)
+        snapshots[key] = _take_once(name, database.dialect, request, build)
     snapshot, made = snapshots[key]
     if snapshot is None:  # no pg_dump here: set it up the slow way
         upgrade_system_tables(database)

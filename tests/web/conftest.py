@@ -24,11 +24,12 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from engine.org.service import OrgService
 from engine.store.database import Database
 from runtime.app import create_app
 from runtime.demo import set_up_demo
 from tests.api.conftest import app, client, people, sqlite_copy, template_database, world  # noqa: F401 (fixtures)
-from tests.conftest import postgres_schema_database
+from tests.conftest import from_snapshot, postgres_schema_database
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -51,41 +52,48 @@ class Site:
     logins: dict[str, str] = field(default_factory=dict)  # login -> user id
 
 
-def _serve(database: Database, tmp: Path, kind: str) -> Iterator[Site]:
-    url = database.url.render_as_string(hide_password=False)
-    set_up_demo(url, seed=11, scale=0.02)
-    flask_app = create_app({"DATABASE": database, "SECRET_KEY": "web-tests", "DEFINITIONS_CHECK_SECONDS": 0,
-                      "FILES": str(tmp / "files"), "LOGIN_RATE": "1000/minute"})
-    org = flask_app.extensions["qiqiao"].org
+def _demo(database: Database) -> dict[str, int]:
+    """The demo CRM, and the people the tests sign in as (login -> id) with ``PASSWORD``."""
+    set_up_demo(database.url.render_as_string(hide_password=False), seed=11, scale=0.02)
+    org = OrgService(database)
     logins = {}
     for login in ("admin", "zhang.wei", "li.na"):
         user = org.find_user_by_login(login)
         assert user is not None
         org.set_password(user.id, PASSWORD)
         logins[login] = user.id
+    return logins
+
+
+def _serve(request: pytest.FixtureRequest, database: Database, tmp: Path, kind: str) -> Iterator[Site]:
+    # Set up once for all the workers of a run, copied into this one's database (see from_snapshot).
+    logins = from_snapshot(request, database, "web-demo", _demo)
+    flask_app = create_app({"DATABASE": database, "SECRET_KEY": "web-tests", "DEFINITIONS_CHECK_SECONDS": 0,
+                            "FILES": str(tmp / "files"), "LOGIN_RATE": "1000/minute"})
     server = make_server("127.0.0.1", 0, flask_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Site(kind, f"http://127.0.0.1:{server.server_port}", database, flask_app, logins)
+        yield Site(kind, f"http://127.0.0.1:{server.server_port}", database, flask_app, dict(logins))
     finally:
         server.shutdown()
         thread.join(5)
 
 
 @pytest.fixture(scope="session")
-def sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def sqlite_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("web-sqlite")
     database = Database(f"sqlite:///{tmp / 'qiqiao.sqlite3'}")
-    yield from _serve(database, tmp, "sqlite")
+    yield from _serve(request, database, tmp, "sqlite")
     database.dispose()
 
 
 @pytest.fixture(scope="session")
-def postgresql_site(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Site]:
+def postgresql_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                    postgres_url: str) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("web-postgresql")
     database, _schema = postgres_schema_database(postgres_url)
-    yield from _serve(database, tmp, "postgresql")
+    yield from _serve(request, database, tmp, "postgresql")
     database.dispose()
 
 
