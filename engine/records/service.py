@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import difflib
+import functools
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -572,9 +573,7 @@ class RecordService:
             # FOR NO KEY UPDATE leaves the key share that a child's foreign key
             # check takes alone: two follow-ups of one customer do not deadlock.
             # SQLite renders no lock clause; its writers are serialized already.
-            main = tables.main
-            conn.execute(sa.select(main.c.id).where(main.c.id == record_id)
-                         .with_for_update(key_share=True))
+            conn.execute(_lock_row(tables.main), {"_id": record_id})
             try:
                 previous = self.reader.get(conn, form_key, record_id)
             except NotFoundError:
@@ -596,6 +595,12 @@ class RecordService:
             record = self.reader.get(conn, form_key, record_id)
             finish(self, conn, compiled, "recompute", actor, record, previous, changed)
             return record
+
+
+@functools.lru_cache(maxsize=512)
+def _lock_row(main: sa.Table) -> sa.Select[Any]:
+    # Built once per form table: every write to a child recomputes its parents.
+    return sa.select(main.c.id).where(main.c.id == sa.bindparam("_id")).with_for_update(key_share=True)
 
 
 def _sort_paths(sort: Sequence[Mapping[str, Any] | str]) -> list[str]:
