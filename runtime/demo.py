@@ -36,10 +36,6 @@ from typing import Any
 
 import click
 
-from runtime.demo_flows import show_flows
-from runtime.demo_rules import show_rules
-from runtime.demo_titles import TITLERS
-
 # Records per form, in the order relations need, and whether they are spread
 # over the two years (reference data is there from the start).
 PLAN: tuple[tuple[str, int, bool], ...] = (
@@ -125,6 +121,11 @@ def set_up_demo(database_url: str, *, seed: int = 7, clock: Any = None, base_url
         owners = [admin.id, *(team[login] for login, *_, role in PEOPLE if role == DATA_OWNER_ROLE)]
         created = _generate(database, clock, owners, random.Random(seed), scale)
         if created:  # a new demo: let its rules run on a few writes, and its approvals be under way
+            # Imported here, not at the top: every qiqiao command loads this module (for
+            # its demo command) and would pay for the engine's imports before it starts.
+            from runtime.demo_flows import show_flows
+            from runtime.demo_rules import show_rules
+
             show_rules(database, clock, team)
             show_flows(database, clock, team)
         token = _replace_demo_token(org, admin.id, clock.now())
@@ -247,6 +248,8 @@ def _fake_row(service: Any, form_key: str, ids: Mapping[str, list[int]], users: 
     shape = MODEL_SHAPES.get(form_key)
     if shape is not None:
         shape(row, ids, users, rng)
+    from runtime.demo_titles import TITLERS  # imported here, as show_flows: see set_up_demo
+
     titler = TITLERS.get(form_key)
     if titler is not None:
         titler(row, functools.partial(_customer_name, service), rng)
