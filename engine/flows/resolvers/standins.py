@@ -44,27 +44,30 @@ def moment_of(org: OrgService, at: dt.datetime) -> dt.datetime:
     return (at if at.tzinfo else at.replace(tzinfo=org.clock.tz)).astimezone(dt.UTC)
 
 
+def _in_force(away: Any, *, latest_first: bool = False) -> sa.Select[Any]:
+    """(from, to) of the delegations ``away`` (the table or an alias) in force
+    at the ``moment`` parameter to an active delegate, in the order they
+    started: of two in force at once, the one that started last wins."""
+    delegate_row = USERS.alias("delegate")
+    started = (away.c.starts_at, away.c.id)
+    return (sa.select(away.c.from_user_id, away.c.to_user_id)
+            .join_from(away, delegate_row, delegate_row.c.id == away.c.to_user_id)
+            .where(away.c.starts_at <= sa.bindparam("moment"), away.c.ends_at > sa.bindparam("moment"),
+                   delegate_row.c.active.is_(True))
+            .order_by(*(c.desc() for c in started) if latest_first else started))
+
+
 def standin_of(user: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
-    """``user``'s delegate in force at the ``moment`` parameter (the active
-    delegate of the delegation that started last, as ``STANDINS`` picks it),
-    or NULL: a column a query naming people adds, so that ``delegate`` need
-    not ask again for them."""
-    away, delegate_row = DELEGATIONS.alias("away"), USERS.alias("delegate")
-    return (sa.select(away.c.to_user_id).join_from(away, delegate_row, delegate_row.c.id == away.c.to_user_id)
-            .where(away.c.from_user_id == user, away.c.starts_at <= sa.bindparam("moment"),
-                   away.c.ends_at > sa.bindparam("moment"), delegate_row.c.active.is_(True))
-            .order_by(away.c.starts_at.desc(), away.c.id.desc()).limit(1).scalar_subquery())
+    """``user``'s delegate in force at the ``moment`` parameter, as
+    ``STANDINS`` picks it, or NULL: a column a query naming people adds, so
+    that ``delegate`` need not ask again for them."""
+    away = DELEGATIONS.alias("away")
+    return (_in_force(away, latest_first=True).where(away.c.from_user_id == user)
+            .with_only_columns(away.c.to_user_id).limit(1).scalar_subquery())
 
 
-# Built once: every task a flow creates asks it. Of two delegations in force
-# at once, the one that started last wins (it comes last).
-STANDINS = (
-    sa.select(DELEGATIONS.c.from_user_id, DELEGATIONS.c.to_user_id)
-    .join_from(DELEGATIONS, USERS, USERS.c.id == DELEGATIONS.c.to_user_id)
-    .where(DELEGATIONS.c.from_user_id.in_(sa.bindparam("people", expanding=True)),
-           DELEGATIONS.c.starts_at <= sa.bindparam("moment"), DELEGATIONS.c.ends_at > sa.bindparam("moment"),
-           USERS.c.active.is_(True))
-    .order_by(DELEGATIONS.c.starts_at, DELEGATIONS.c.id))
+# Built once: every task a flow creates asks it (the last one read wins).
+STANDINS = _in_force(DELEGATIONS).where(DELEGATIONS.c.from_user_id.in_(sa.bindparam("people", expanding=True)))
 
 
 def _standins(conn: Connection, user_ids: Sequence[int], moment: dt.datetime,
