@@ -1,7 +1,7 @@
 """The sales dashboard in a real browser, as a sales rep of the demo company
 (张伟, who sees only his own opportunities): from the app's home to his
 dashboard, the filter bar's values kept in the URL, the charts drawn by
-ECharts, a report's own page and its table, and a drill-down from a table
+ECharts, the bar's fields alike, a report's own page and its table, and a drill-down from a table
 row to the opportunity list with the filter shown as a chip. Once on a
 desktop in Chinese, once on a phone in English (the grid is one column)."""
 
@@ -35,6 +35,14 @@ def _scenario(browser: Any, site: Site, viewport: dict[str, int], language: str)
         page.wait_for_url("**period=this_year**")
         page.wait_for_function("() => document.querySelectorAll('.report-chart canvas').length >= 3")
         assert page.locator(".card-error").count() == 0, page.locator(".card-error").all_inner_texts()
+        # The bar's fields look alike, the people picker too: as tall, with the same corners
+        # (Pico would draw a search form as one pill-shaped group).
+        fields = page.evaluate("""() => [...document.querySelectorAll(
+            '.report-filters select:not(.ts-hidden-accessible), .report-filters .ts-control')].map(e => {
+              const s = getComputedStyle(e);
+              return [Math.round(e.getBoundingClientRect().height), s.borderTopLeftRadius, s.borderTopRightRadius];
+            })""")
+        assert len(fields) == 4 and len({tuple(f) for f in fields}) == 1, fields
         cards = page.locator(".dash-card")
         assert cards.count() == 9
         grid = page.locator(".dash-grid").bounding_box()
