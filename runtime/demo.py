@@ -234,14 +234,10 @@ def _fake_row(service: Any, form_key: str, ids: Mapping[str, list[int]], users: 
             row[field.key] = rng.choice(users)
             continue
         special = special_values().get((form_key, field.key))
-        value = special(rng) if special is not None else ftype.fake(field, rng)
+        make: Callable[[random.Random], Any] = special or functools.partial(ftype.fake, field)
+        value = make(rng)
         if field.unique and value is not None:
-            taken = seen.setdefault(field.key, set())
-            base, number = value, 2
-            while value in taken:
-                value = f"{base}{number}"
-                number += 1
-            taken.add(value)
+            value = distinct_value(value, make, seen.setdefault(field.key, set()))
         if value is not None:
             row[field.key] = value
     _around(row, service.clock.today())
@@ -254,6 +250,24 @@ def _fake_row(service: Any, form_key: str, ids: Mapping[str, list[int]], users: 
     if titler is not None:
         titler(row, functools.partial(_customer_name, service), rng)
     return row
+
+
+def distinct_value(value: Any, make: Callable[[random.Random], Any], taken: set[Any]) -> Any:
+    """``value``, or another made like it when taken: a company's name drawn
+    again, with a numbered one ("…有限公司2", which reads as a typo) only as
+    the last resort. The draws come from their own generator, seeded by the
+    value, so the demo's other data stays as it was."""
+    again = random.Random(str(value))
+    for _ in range(20):
+        if value not in taken:
+            break
+        value = make(again)
+    base, number = value, 2
+    while value in taken:
+        value = f"{base}{number}"
+        number += 1
+    taken.add(value)
+    return value
 
 
 def _around(row: dict[str, Any], day: dt.date) -> None:

@@ -15,7 +15,7 @@ from engine.fields import demo
 from engine.org.errors import AuthenticationError
 from engine.org.service import OrgService
 from engine.store.database import Database
-from runtime.demo import DEMO_TOKEN, set_up_demo
+from runtime.demo import DEMO_TOKEN, distinct_value, set_up_demo
 from runtime.demo_titles import short_name
 
 NOW = dt.datetime(2026, 5, 20, 9, 0, tzinfo=dt.UTC)
@@ -37,6 +37,7 @@ def test_demo_data_keeps_the_crm_model(database: Database) -> None:
     a_lead_is_converted_exactly_when_its_status_says_so(database)
     job_titles_and_codes_are_not_sentences(database)
     records_have_the_titles_a_sales_team_would_write(database)
+    company_names_are_distinct_names(database)
 
 
 def seconds(moment: dt.datetime) -> dt.datetime:
@@ -138,3 +139,18 @@ def test_the_demo_has_approvals_in_every_state(database: Database) -> None:
     assert all(i["started_at"] < NOW.replace(tzinfo=i["started_at"].tzinfo) for i in instances)
     todo = {(t["assignee_id"], t["node"]) for t in rows(database, "flow_tasks") if t["box"] == "todo"}
     assert len(todo) >= 6  # the manager, finance (the countersign, the receipt), the director, service
+
+
+def company_names_are_distinct_names(demo_database: Database) -> None:
+    names = [c["name"] for c in rows(demo_database, "crm_customer")]
+    assert len(set(names)) == len(names)
+    assert not [n for n in names if n[-1].isdigit()]  # drawn again when taken, not numbered
+
+
+def test_a_taken_value_is_drawn_again_and_numbered_only_as_a_last_resort() -> None:
+    taken = {"上海华信科技有限公司"}
+    again = distinct_value("上海华信科技有限公司", demo.company_name, taken)
+    assert again != "上海华信科技有限公司" and again.endswith("有限公司") and again in taken
+    assert distinct_value("北京", lambda rng: "北京", taken) == "北京"
+    assert distinct_value("北京", lambda rng: "北京", taken) == "北京2"
+    assert taken >= {"北京", "北京2"}
