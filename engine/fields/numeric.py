@@ -207,10 +207,20 @@ class DecimalType(FieldType):
 
 
 class NumberType(DecimalType):
-    """A number with a fixed count of decimals (``precision: 0`` for whole numbers)."""
+    """A number with a fixed count of decimals (``precision: 0`` for whole
+    numbers), shown with thousands separators unless ``thousands: false``
+    (a year, a code that is a number)."""
 
     key = "number"
     label = Label("数字", "Number")
+    settings_schema = settings_object({
+        **DecimalType.settings_schema["properties"], "thousands": {"type": "boolean"},
+    })
+
+    def display(self, field: FieldDef, value: Any, locale: str = "zh") -> str:
+        if value is None or field.setting("thousands", True):
+            return super().display(field, value, locale)
+        return f"{Decimal(value):.{self.precision(field)}f}"
 
 
 class MoneyType(DecimalType):

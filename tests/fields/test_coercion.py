@@ -93,6 +93,15 @@ def test_percent_is_a_fraction() -> None:
     assert kind.formula_type_for(discount) == "number"
 
 
+def test_number_display_groups_thousands_unless_told_not_to() -> None:
+    kind = FIELD_TYPES.get("number")
+    assert kind.display(field("x", "number", precision=2), Decimal("1234567.5")) == "1,234,567.50"
+    year = field("founded", "number", precision=0, thousands=False)
+    assert kind.display(year, Decimal("1998")) == "1998"
+    assert kind.display(field("x", "number", precision=1, thousands=False), Decimal("-12345.2")) == "-12345.2"
+    assert kind.display(year, None) == ""
+
+
 def test_money_display() -> None:
     kind = FIELD_TYPES.get("money")
     assert kind.display(sample("amount"), Decimal("1234567.5")) == "¥1,234,567.50"
