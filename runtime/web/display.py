@@ -25,6 +25,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from engine.core.i18n import Label
 from engine.definitions.model import AppDef, FieldDef
 from engine.fields.base import FieldType
 from engine.fields.choice import options_of
@@ -33,6 +34,9 @@ from engine.records.access import ReadGuard
 from engine.records.names import ids_in, names_for
 from engine.records.service import RecordService
 from runtime.web.i18n import current_language, format_moment
+
+# A related record the reader may not read: its id, without its title.
+OUT_OF_SCOPE = Label("这条记录不在你的查看范围内", "This record is outside what you may view")
 
 STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
 HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -125,8 +129,9 @@ def _relation(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup
         if i in names:  # readable: a link with its title
             links.append(Markup('<a href="/a/{}/{}/{}">{}</a>').format(
                 shown.app_key, target, i, names[i] if names[i] not in (None, "") else f"#{i}"))
-        else:  # out of the reader's scope: the id only, no link
-            links.append(Markup('<span class="muted">#{}</span>').format(i))
+        else:  # out of the reader's scope: the id only, no link, and why
+            links.append(Markup('<span class="muted" title="{}">#{}</span>').format(
+                OUT_OF_SCOPE.text(shown.language), i))
     return Markup("、" if shown.language == "zh" else ", ").join(links)
 
 

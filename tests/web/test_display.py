@@ -33,7 +33,7 @@ def test_values_show_by_type_and_user_text_is_escaped(app: Flask) -> None:
         assert 'href="https://example.com/"' in str(shown.value(form.field("website"), "https://example.com/"))
 
 
-def test_a_related_record_out_of_scope_shows_its_id_only(app: Flask) -> None:
+def test_a_related_record_out_of_scope_shows_its_id_only_and_why(app: Flask) -> None:
     service = _service(app)
     org = app.extensions["qiqiao"].org
     other = org.create_user("dana", "Dana")
@@ -49,6 +49,7 @@ def test_a_related_record_out_of_scope_shows_its_id_only(app: Flask) -> None:
         shown = Shown.prepare(service, "crm", "customer", form.fields, [child], guard=guard)  # type: ignore[arg-type]
         text = str(shown.value(form.field("subsidiary_of"), child["subsidiary_of"]))
     assert "Secret" not in text and f"#{hidden['id']}" in text and "href" not in text
+    assert 'title="这条记录不在你的查看范围内"' in text  # why there is no name (the page's language)
 
 
 def test_option_colours_come_from_a_stylesheet_of_the_app(client: FlaskClient) -> None:
