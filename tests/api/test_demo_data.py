@@ -15,10 +15,11 @@ from engine.fields import demo
 from engine.org.errors import AuthenticationError
 from engine.org.service import OrgService
 from engine.store.database import Database
-from runtime.demo import DEMO_TOKEN, distinct_value, set_up_demo
+from runtime.demo import DEMO_TOKEN, PLAN, distinct_value, set_up_demo
 from runtime.demo_titles import short_name
 
 NOW = dt.datetime(2026, 5, 20, 9, 0, tzinfo=dt.UTC)
+SCALE = 0.2
 CITIES = {city for _, city, _ in demo.PLACES}
 PEOPLE = {s + g for s in demo.SURNAMES for g in demo.GIVEN_NAMES}
 
@@ -31,13 +32,15 @@ def rows(database: Database, table: str) -> list[Mapping[str, Any]]:
 
 def test_demo_data_keeps_the_crm_model(database: Database) -> None:
     # One set-up for every check: generating the data is the slow part.
-    set_up_demo(database.url.render_as_string(hide_password=False), clock=FixedClock(NOW), scale=0.2)
+    set_up_demo(database.url.render_as_string(hide_password=False), clock=FixedClock(NOW), scale=SCALE)
     pool_customers_have_no_owner_and_owned_ones_no_pool_state(database)
     headquarters_is_a_place(database)
     a_lead_is_converted_exactly_when_its_status_says_so(database)
     job_titles_and_codes_are_not_sentences(database)
     records_have_the_titles_a_sales_team_would_write(database)
     company_names_are_distinct_names(database)
+    deals_close_as_their_stage_says(database)
+    products_are_priced_above_cost_and_companies_founded_in_the_past(database)
 
 
 def seconds(moment: dt.datetime) -> dt.datetime:
@@ -154,3 +157,28 @@ def test_a_taken_value_is_drawn_again_and_numbered_only_as_a_last_resort() -> No
     assert distinct_value("北京", lambda rng: "北京", taken) == "北京"
     assert distinct_value("北京", lambda rng: "北京", taken) == "北京2"
     assert taken >= {"北京", "北京2"}
+
+
+def deals_close_as_their_stage_says(demo_database: Database) -> None:
+    deals = rows(demo_database, "crm_opportunity")
+    assert {d["stage"] for d in deals} == {"prospecting", "engaging", "won", "lost"}
+    for deal in deals:
+        closing = (deal["close_date"], deal["close_value"], deal["lost_reason"])
+        if deal["stage"] in ("prospecting", "engaging"):
+            assert closing == (None, None, None), deal
+        elif deal["stage"] == "won":
+            assert deal["close_value"] > 0 and deal["lost_reason"] is None, deal
+        else:
+            assert deal["close_value"] == 0 and deal["lost_reason"] is not None, deal
+        if deal["stage"] == "prospecting":
+            assert deal["engage_date"] is None, deal
+
+
+def products_are_priced_above_cost_and_companies_founded_in_the_past(demo_database: Database) -> None:
+    products = rows(demo_database, "crm_product")
+    planned = next(count for form, count, _ in PLAN if form == "product")
+    assert len({p["name"] for p in products}) == len(products) == int(planned * SCALE)  # none refused
+    assert not [p["name"] for p in products if p["name"][-1].isdigit()]
+    assert all(p["cost_price"] is None or p["cost_price"] <= p["sales_price"] for p in products)
+    years = {c["year_established"] for c in rows(demo_database, "crm_customer")} - {None}
+    assert years and all(1985 <= y <= NOW.year for y in years)
