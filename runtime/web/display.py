@@ -211,19 +211,22 @@ def _subform(shown: Shown, f: FieldDef, ftype: FieldType, value: Any) -> Markup:
     children = [(c, t) for c, t in children if not t.layout]
     rows = Shown(shown.service, shown.app_key, shown.form_key, record_id=shown.record_id, compact=False,
                  names={k.split(".", 1)[1]: v for k, v in shown.names.items() if k.startswith(f"{f.key}.")})
-    head = Markup("").join(Markup('<th scope="col">{}</th>').format(c.label.text(current_language()))
-                           for c, _ in children)
+    labels = [c.label.text(current_language()) for c, _ in children]
+    head = Markup("").join(Markup('<th scope="col">{}</th>').format(label) for label in labels)
+    # Each cell names its column: on a phone the rows are cards, without the head.
+    cell = Markup('<td data-label="{}">{}</td>')
     body = Markup("").join(
         Markup("<tr>{}</tr>").format(Markup("").join(
-            Markup("<td>{}</td>").format(rows.value(c, row.get(c.key), t)) for c, t in children))
+            cell.format(label, rows.value(c, row.get(c.key), t)) for label, (c, t) in zip(labels, children,
+                                                                                         strict=True)))
         for row in value)
     summed = _summed_columns(shown, f)
     totals = [_column_total(rows, c, t, value, summed) for c, t in children]
     foot = Markup("")
     if any(totals):
         foot = Markup('<tfoot><tr>{}</tr></tfoot>').format(Markup("").join(
-            Markup("<td>{}</td>").format(t) for t in totals))
-    return Markup('<div class="table-scroll"><table class="subform-table"><thead><tr>{}</tr></thead>'
+            cell.format(label, t) if t else Markup("<td></td>") for label, t in zip(labels, totals, strict=True)))
+    return Markup('<div class="table-scroll"><table class="subform-view"><thead><tr>{}</tr></thead>'
                   '<tbody>{}</tbody>{}</table></div>').format(head, body, foot)
 
 

@@ -178,4 +178,10 @@ def shot(page: Any, name: str) -> Path:
 
 
 def no_problems(page: Any) -> None:
+    """No console error or failed request, and nothing wider than a phone's
+    screen (a page that scrolls sideways on a phone is broken there)."""
     assert page.problems.messages == [], page.problems.messages
+    width = page.viewport_size["width"]
+    if width <= PHONE["width"]:
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= width, f"{page.url} is {wide} px wide on a {width} px screen"

@@ -78,11 +78,17 @@ def test_a_customer_shows_its_values_related_lists_and_history(browser: Any, sit
         quote = service.create("quote", {"customer": customer["id"], "status": "sent", "items": [
             {"product": product["id"], "quantity": 3, "unit_price": "1200", "discount": "0.05"}]})
         page.goto(f"/a/crm/quote/{quote['id']}")
-        table = page.locator("[data-field='items'] table.subform-table")
+        table = page.locator("[data-field='items'] table.subform-view")
         assert table.locator("tbody td a").inner_text() == product["name"]
         assert table.locator("tfoot").inner_text().split() == ["¥3,420.00"]
         assert axe(page) == []
         shot(page, f"record-quote-{site.kind}-desktop-zh")
+        # On a phone a line is a card, each value under its column's name.
+        page.set_viewport_size(PHONE)
+        named = page.evaluate("""() => [...document.querySelectorAll("[data-field='items'] tbody td")].map(
+            td => getComputedStyle(td, '::before').content)""")
+        assert named[:2] == ['"产品："', '"数量："'], named
+        shot(page, f"record-quote-{site.kind}-phone-zh")
         no_problems(page)
     finally:
         page.context.close()

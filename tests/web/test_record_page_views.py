@@ -115,11 +115,13 @@ def test_subform_rows_show_as_a_table_with_totals(app: Flask, client: FlaskClien
         {"product": pen["id"], "quantity": 4, "unit_price": "2.50", "discount": 0},
         {"product": ink["id"], "quantity": 1, "unit_price": "10", "discount": "0.1"}]})
     html = client.get(f"/a/crm/quote/{quote['id']}", headers=_admin(people)).get_data(as_text=True)
-    table = html.split('<table class="subform-table">')[1].split("</table>")[0]
+    table = html.split('<table class="subform-view">')[1].split("</table>")[0]
     assert f'<a href="/a/crm/product/{pen["id"]}">Pen &lt;i&gt;</a>' in table  # child relations named and linked
     # The column the form sums (total = SUM(items.subtotal)) has its total; unit prices have none.
     assert table.split("<tfoot>")[1].count("<strong>") == 1
-    assert '<tfoot><tr><td></td><td></td><td></td><td></td><td><strong><span class="num">¥19.00</span></strong>' in table
+    assert ('<tfoot><tr><td></td><td></td><td></td><td></td><td data-label="小计"><strong><span class="num">¥19.00'
+            '</span></strong>') in table
+    assert '<td data-label="数量"><span class="num">4.00</span></td>' in table  # a phone's card names each cell
     assert 'data-field="total"' in html and "¥19.00" in html.split('data-field="total"')[1][:200]
     # The quote has a print template: print view and PDF (the print API's addresses).
     printed = f"/api/v1/apps/crm/forms/quote/records/{quote['id']}/print/quote"
