@@ -45,9 +45,26 @@ _MARK = DriverStatement(_CHANGES.insert(), ["app", "form"])
 COMPACT_AFTER = 500
 
 
+# conn.info key of the marks this connection has written, per form (writes_seen).
+_SEEN = "qiqiao.writes_seen"
+
+
 def mark_changed(conn: Connection, app: str, form: str) -> None:
     """Say, in ``conn``'s transaction, that ``form``'s records changed."""
     _MARK.execute(conn, {"app": app, "form": form})
+    seen = writes_seen(conn)
+    seen[form] = seen.get(form, 0) + 1
+
+
+def writes_seen(conn: Connection) -> dict[str, int]:
+    """How many writes of records each form has had on this connection
+    (ever: only differences mean anything). A batch that read records ahead
+    compares two tallies to learn whether a subscriber or a cascade wrote
+    behind its back (engine/records/rollup_refresh.py)."""
+    seen: dict[str, int] | None = conn.info.get(_SEEN)
+    if seen is None:
+        seen = conn.info[_SEEN] = {}
+    return seen
 
 
 class Versions(NamedTuple):

@@ -67,8 +67,8 @@ class RecordReader:
         # again reuses its statement (SQLAlchemy keeps its compiled form on it).
         self._pages: dict[str, Any] = {}
         self._by_id: dict[str, Any] = {}
-        # Statements of rollups over other forms: (form, rollup, today) -> select.
-        self._rollups: dict[tuple[str, str, dt.date], Any] = {}
+        # Statements of rollups over other forms: (form, rollup, today, grouped) -> select.
+        self._rollups: dict[tuple[str, str, dt.date, bool], Any] = {}
         # Seconds a list or count statement may run (engine/records/deadline.py).
         self.query_timeout: float | None = QUERY_TIMEOUT
 
@@ -291,24 +291,32 @@ class RecordReader:
     def _outside_rollup(
         self, conn: Connection, compiled: CompiledForm, rollup: Rollup, record_id: int | None
     ) -> Any:
-        rollup_field = compiled.fields[rollup.key]
-        empty = (compiled.types[rollup.key].from_db(rollup_field, {rollup.key: Decimal(0)})
-                 if rollup.aggregate in ("sum", "count") else None)
         if record_id is None:
-            return empty
-        value = conn.execute(self._rollup_query(compiled, rollup), {"_parent": record_id}).scalar()
+            return self.rollup_value(compiled, rollup, None)
+        value = conn.execute(self.rollup_query(compiled, rollup), {"_parent": record_id}).scalar()
+        return self.rollup_value(compiled, rollup, value)
+
+    @staticmethod
+    def rollup_value(compiled: CompiledForm, rollup: Rollup, value: Any) -> Any:
+        """A rollup over another form from its aggregate (None: no child
+        counted): the rollup's own type reads it as a stored value (money at
+        its precision, a latest date-time as an aware moment); nothing counted
+        is 0 for a sum or count, blank otherwise."""
+        rollup_field = compiled.fields[rollup.key]
         if value is None:
-            return empty
-        # The aggregate as the rollup's own type reads a stored value: money
-        # at its precision, a latest date-time as an aware moment.
+            if rollup.aggregate not in ("sum", "count"):
+                return None
+            value = Decimal(0)
         return compiled.types[rollup.key].from_db(rollup_field, {rollup.key: value})
 
-    def _rollup_query(self, compiled: CompiledForm, rollup: Rollup) -> Any:
+    def rollup_query(self, compiled: CompiledForm, rollup: Rollup, *, grouped: bool = False) -> Any:
         """The statement of a rollup over another form, built once a day (its
         ``where`` may name today) and reused: every write to a child runs its
-        parent's rollup, and building the filter cost more than running it."""
+        parent's rollup, and building the filter cost more than running it.
+        ``grouped``: the rollup of every parent in ``_parents`` at once, as
+        (parent id, aggregate) rows (engine/records/rollup_refresh.py)."""
         today = self.service.clock.today()
-        key = (compiled.form.key, rollup.key, today)
+        key = (compiled.form.key, rollup.key, today, grouped)
         query = self._rollups.get(key)
         if query is not None:
             return query
@@ -320,7 +328,12 @@ class RecordReader:
             measure = sa.func.count(main.c[rollup.field]) if rollup.field else sa.func.count()
         else:
             measure = getattr(sa.func, rollup.aggregate)(main.c[str(rollup.field)])
-        query = sa.select(measure).where(main.c[rollup.relation] == sa.bindparam("_parent"))
+        parent = main.c[rollup.relation]
+        if grouped:
+            query = (sa.select(parent, measure)
+                     .where(parent.in_(sa.bindparam("_parents", expanding=True))).group_by(parent))
+        else:
+            query = sa.select(measure).where(parent == sa.bindparam("_parent"))
         if rollup.where:
             from engine.records.filters import compile_filter
 
@@ -328,7 +341,7 @@ class RecordReader:
                 rollup.where, other_compiled.form, self.service.app, self.service.field_types,
                 tables=other_tables, today=today,
             ))
-        if any(day != today for _, _, day in self._rollups):
+        if any(key[2] != today for key in self._rollups):
             self._rollups.clear()  # yesterday's statements
         self._rollups[key] = query
         return query

@@ -60,6 +60,7 @@ from engine.records.prepare import (
     validate_values,
 )
 from engine.records.reader import RecordReader
+from engine.records.rollup_refresh import refresh_parents
 from engine.records.serials import draw_serials
 from engine.records.values import same
 from engine.store.database import Database
@@ -475,9 +476,13 @@ class RecordService:
         *,
         record_id: int | None,
         rollups: Collection[str] | None = None,
+        outside: Mapping[str, Any] | None = None,
     ) -> FormState:
+        """``outside``: the rollups over other forms, when the caller counted
+        them already (else those named by ``rollups``, all by default)."""
         related = self.reader.related(conn, compiled, values) if compiled.related_paths else None
-        outside = self.reader.outside_rollups(conn, compiled, record_id, rollups)
+        if outside is None:
+            outside = self.reader.outside_rollups(conn, compiled, record_id, rollups)
         rows = self.reader.row_related(conn, compiled, values) if compiled.child_related else None
         return compiled.compute(values, context, related, outside, rows)
 
@@ -541,11 +546,13 @@ class RecordService:
         count towards, each parent once, one cascade level deeper: a payment
         receipt changes its contract's ``received`` and ``outstanding``. Only
         the rollups over this form are counted again; the parent's others
-        keep their stored values (their own children keep them current)."""
+        keep their stored values (their own children keep them current).
+        Many parents of one form are refreshed set-based, see
+        ``engine.records.rollup_refresh``."""
         dependents = self._dependents.get(form.key, ())
         if not dependents:
             return
-        caused = actor.caused("recompute")
+        caused = actor.caused("recompute")  # a cycle is refused even with no parent set
         parents: dict[tuple[str, int], set[str]] = {}
         for parent_form, rollup_key in dependents:
             parent_compiled, _ = self.form(parent_form)
@@ -554,8 +561,8 @@ class RecordService:
             for rec in records:
                 if rec.get(rollup.relation) is not None:
                     parents.setdefault((parent_form, int(rec[rollup.relation])), set()).add(rollup_key)
-        for (parent_form, parent_id), rollups in sorted(parents.items()):
-            self.recompute(parent_form, parent_id, actor=caused, connection=conn, rollups=rollups)
+        if parents:
+            refresh_parents(self, conn, form.key, parents, caused)
 
     def recompute(
         self, form_key: str, record_id: int, *, actor: Actor = SYSTEM,
@@ -578,23 +585,37 @@ class RecordService:
                 previous = self.reader.get(conn, form_key, record_id)
             except NotFoundError:
                 return None
-            context = self.context(conn, compiled, actor, compiled.formula_values(previous))
-            state = self._compute(conn, compiled, dict(previous), context, record_id=record_id,
-                                  rollups=rollups)
-            # Computed fields, and fields that form rules set from them
-            # (a plan's status follows what was received).
-            changed = {
-                f.key for f in compiled.stored_fields
-                if f.key not in compiled.actor_bound
-                and not same(previous.get(f.key), state.values.get(f.key))
-            }
-            if not changed:
-                return previous
-            self._write_update(conn, compiled, tables, record_id, int(previous["version"]),
-                               state.values, changed, actor, recompute=True)
-            record = self.reader.get(conn, form_key, record_id)
-            finish(self, conn, compiled, "recompute", actor, record, previous, changed)
-            return record
+            outside = self.reader.outside_rollups(conn, compiled, record_id, rollups)
+            return self.settle(conn, compiled, tables, previous, outside, actor)
+
+    def settle(
+        self, conn: Connection, compiled: CompiledForm, tables: FormTables, previous: Record,
+        outside: Mapping[str, Any], actor: Actor,
+    ) -> Record:
+        """The end of a recompute of the locked, just read record
+        ``previous``, whose rollups over other forms were counted as
+        ``outside``: compute, write the fields that changed (no new version,
+        see ``engine.records.ending``) and finish. Returns the record written,
+        or ``previous`` itself when nothing changed. ``recompute`` and the
+        set-based refresh (``engine.records.rollup_refresh``) both end here."""
+        record_id = int(previous["id"])
+        context = self.context(conn, compiled, actor, compiled.formula_values(previous))
+        state = self._compute(conn, compiled, dict(previous), context, record_id=record_id,
+                              outside=outside)
+        # Computed fields, and fields that form rules set from them
+        # (a plan's status follows what was received).
+        changed = {
+            f.key for f in compiled.stored_fields
+            if f.key not in compiled.actor_bound
+            and not same(previous.get(f.key), state.values.get(f.key))
+        }
+        if not changed:
+            return previous
+        self._write_update(conn, compiled, tables, record_id, int(previous["version"]),
+                           state.values, changed, actor, recompute=True)
+        record = self.reader.get(conn, compiled.form.key, record_id)
+        finish(self, conn, compiled, "recompute", actor, record, previous, changed)
+        return record
 
 
 @functools.lru_cache(maxsize=512)
