@@ -160,6 +160,10 @@ def follow(page: Any, target: Any) -> None:
 def axe(page: Any, *, context: str | None = None) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the page (evaluated over
     DevTools, which the page's CSP does not govern)."""
+    # Settled first: no request in flight, and every "loading" indicator
+    # faded out (half faded, its text fails the contrast check).
+    page.wait_for_function("""() => !document.querySelector('.htmx-request')
+        && [...document.querySelectorAll('.htmx-indicator')].every(e => getComputedStyle(e).opacity === '0')""")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate("(ctx) => axe.run(ctx || document, {resultTypes: ['violations']})", context)
