@@ -106,6 +106,10 @@ def scenario(browser: Any, site: Site, viewport: dict[str, int], language: str, 
     try:
         assert manager.locator("#approval-link .inbox-badge").inner_text().strip() != ""
         assert manager.locator(".task-link", has_text=title).count() == 1
+        # The filter button stands level with the search box beside it.
+        search, button = (manager.locator(f".inbox-filters {s}").bounding_box()
+                          for s in ("input[type=search]", "button[type=submit]"))
+        assert abs(search["y"] + search["height"] - button["y"] - button["height"]) < 2, (search, button)
         assert axe(manager) == []
         shot(manager, f"flows-inbox-{tag}")
         follow(manager, manager.locator(".task-link", has_text=title).first)
