@@ -119,7 +119,9 @@ def main() -> int:
     )
     met = vs_rule_engine >= 3 and vs_native <= 15
     print("goal met" if met else "GOAL MISSED")
-    return 0 if met else 1
+    # A quick run checks that every contender runs and agrees; its times, on
+    # 2,000 records, are too short to judge a goal on a busy machine.
+    return 0 if met or args.quick else 1
 
 
 if __name__ == "__main__":

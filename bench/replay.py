@@ -54,20 +54,23 @@ def snapshot(database: Database, to: Path) -> Path:
 def recording(database: Database, to: Path) -> Iterator[Recording]:
     """Record what runs in the block, after a snapshot of the file."""
     found = Recording(snapshot(database, to))
-    current: list[Step] = []
+    # Per connection: the work may read on a second connection in the middle
+    # of its write transaction (a cache refilled), and that read's rollback
+    # must not drop what the writer sent.
+    current: dict[int, list[Step]] = {}
 
-    def sent(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
-        current.append((statement, parameters, many))
+    def sent(conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        current.setdefault(id(conn), []).append((statement, parameters, many))
 
-    def committed(_conn: Any) -> None:
+    def committed(conn: Any) -> None:
         # Every write transaction begins with the BEGIN the store sends (reads
         # end in a rollback, which drops what they sent).
-        assert current and current[0][0].startswith("BEGIN"), current[:1]
-        found.transactions.append(current.copy())
-        current.clear()
+        steps = current.pop(id(conn), [])
+        assert steps and steps[0][0].startswith("BEGIN"), steps[:1]
+        found.transactions.append(steps)
 
-    def rolled_back(_conn: Any) -> None:
-        current.clear()
+    def rolled_back(conn: Any) -> None:
+        current.pop(id(conn), None)
 
     engine = database.engine
     listeners: list[tuple[str, Callable[..., None]]] = [
